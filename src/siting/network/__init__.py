@@ -1,0 +1,1 @@
+"""Network stage: walking model and public-transport networks (GTFS read or built from TfL data)."""
