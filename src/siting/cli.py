@@ -1,0 +1,130 @@
+"""Command-line entry point: thin subcommands that call the library; user mistakes exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from siting import __version__
+from siting._errors import SitingError
+
+__all__ = ["main"]
+
+log = logging.getLogger("siting")
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from siting.data import resolve_data_dir
+    from siting.scenario import load_scenario
+
+    data_dir = resolve_data_dir(args.data_dir) if not args.no_data else None
+    for path in args.scenarios:
+        scenario = load_scenario(path, data_dir=data_dir)
+        print(f"ok  {path}  ({scenario.id}: {len(scenario.counters.open_24h)} 24/7, "
+              f"{len(scenario.counters.open_daytime)} daytime counters, "
+              f"{len(scenario.constraints)} constraints)")
+    return 0
+
+
+def _cmd_counters(args: argparse.Namespace) -> int:
+    from siting.data import load_counters
+
+    counters = load_counters()
+    columns = ["counter_id", "borough", "name", "position", "daily_crime_reports_may2017"]
+    print(counters[columns].to_string(index=False))
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from siting.fetch import fetch_all
+
+    target = Path(args.data_dir or "data")
+    target.mkdir(parents=True, exist_ok=True)
+    report = fetch_all(target, mirror=args.mirror, only=args.only or None, force=args.force,
+                       progress=not args.quiet)
+    print(report)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from siting.data import resolve_data_dir
+    from siting.report import run_scenario
+    from siting.scenario import load_scenario
+
+    data_dir = resolve_data_dir(args.data_dir)
+    for path in args.scenarios:
+        scenario = load_scenario(path, data_dir=data_dir)
+        out_dir = Path(args.out) if args.out else scenario.out_dir
+        result = run_scenario(scenario, data_dir, out_dir, progress=not args.quiet,
+                              cache_dir=Path(args.cache_dir), with_map=not args.no_map)
+        print(result.headline())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="siting",
+        description="Public-transport access to police front counters and DWO hub siting "
+        "(London 2017 Public Access Strategy).",
+    )
+    parser.add_argument("--version", action="version", version=f"siting {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    def data_dir_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", help="data directory (default: $SITING_DATA_DIR, else ./data)")
+
+    p = add("validate", _cmd_validate, "Check scenario files; exit 0 if all are valid, 2 if not.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    data_dir_arg(p)
+    p.add_argument("--no-data", action="store_true", help="do not check that data files exist")
+
+    p = add("run", _cmd_run, "Compute travel times, hubs, tables, report and map for scenarios.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
+    p.add_argument("--cache-dir", default=".cache/siting", help="network cache (default .cache/siting)")
+    p.add_argument("--no-map", action="store_true", help="skip the HTML map")
+    data_dir_arg(p)
+
+    add("counters", _cmd_counters, "List the front-counter registry (ids to use in scenarios).")
+
+    data = sub.add_parser("data", help="Get the open data.", description="Get the open data.")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p = data_sub.add_parser("fetch", help="Download the official open sources, with checksums.",
+                            description="Download the official open sources into the data "
+                            "directory, verifying sha256 checksums.")
+    p.set_defaults(func=_cmd_fetch)
+    p.add_argument("--data-dir", help="where to put the data (default ./data)")
+    p.add_argument("--mirror", help="fetch {MIRROR}/{path} instead of the upstream URLs")
+    p.add_argument("--only", action="append", metavar="NAME", help="fetch only this source (repeatable)")
+    p.add_argument("--force", action="store_true", help="download again even if present")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 a constraint failed, 2 bad input)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * args.verbose if not args.quiet else logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except SitingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Data stage: load the London data, check files, columns, CRS and geometry, project to BNG."""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siting._crs import BNG, WGS84
+from siting._errors import DataError
+from siting.scenario import DataFiles, Scenario, parse_window
+
+__all__ = [
+    "POPULATION_COLUMNS",
+    "check_columns",
+    "check_crs",
+    "counter_hours",
+    "load_boroughs",
+    "load_counters",
+    "load_lsoas",
+    "load_ptai",
+    "load_wards",
+    "resolve_data_dir",
+    "scenario_counters",
+    "ward_population",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FILES = DataFiles()
+"""The standard London data files (2014 wards, LSOA centroids, boroughs, PTAI)."""
+
+POPULATION_COLUMNS = {"census2011": "pop_census2011", "mid2019": "pop_mid2019"}
+"""Population column of the LSOA centroid table for each scenario choice."""
+
+
+def resolve_data_dir(explicit: str | Path | None = None) -> Path:
+    """The data directory: an explicit path, else $SITING_DATA_DIR, else ./data."""
+    chosen = explicit or os.environ.get("SITING_DATA_DIR") or "data"
+    path = Path(chosen).expanduser()
+    if not path.is_dir():
+        raise DataError(
+            f"data directory {path} does not exist. Set SITING_DATA_DIR to the folder holding "
+            "boundaries/, transit/ and osm/ (in this project's CI: ../shared/data/london), or run "
+            "`siting data fetch` to download the open data into ./data."
+        )
+    return path.resolve()
+
+
+def _require_file(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(
+            f"{path}: file not found. Check the data directory (SITING_DATA_DIR) and the "
+            "scenario's `data` section, or run `siting data fetch` to download it."
+        )
+    return path
+
+
+def check_columns(frame: pd.DataFrame, required: list[str], *, source: Path | str) -> None:
+    """Raise DataError naming the file and every required column it lacks."""
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}. "
+            "Use the published file (see data/boundaries/README.md) or rename the columns."
+        )
+
+
+def check_crs(frame: gpd.GeoDataFrame, *, source: Path | str) -> None:
+    """Raise DataError when a layer has no CRS; distances need a stated CRS."""
+    if frame.crs is None:
+        raise DataError(
+            f"{source}: the layer has no coordinate reference system, so distances would be "
+            "meaningless. Save it with its CRS (e.g. EPSG:4326 for GeoJSON, EPSG:27700 for "
+            "British National Grid), or use set_crs() before writing it."
+        )
+
+
+def _to_bng(frame: gpd.GeoDataFrame, *, source: Path | str, id_column: str) -> gpd.GeoDataFrame:
+    """Check CRS and geometry, repair invalid polygons (with a warning), and project to BNG."""
+    check_crs(frame, source=source)
+    if frame.geometry.isna().any() or frame.geometry.is_empty.any():
+        bad = frame.loc[frame.geometry.isna() | frame.geometry.is_empty, id_column].tolist()
+        raise DataError(f"{source}: features with no geometry: {', '.join(map(str, bad[:10]))}. Remove or fix them.")
+    projected = frame.to_crs(BNG)
+    if frame.crs.is_geographic:
+        minx, miny, maxx, maxy = projected.total_bounds
+        if not (minx > -200_000 and maxx < 800_000 and miny > -200_000 and maxy < 1_400_000):
+            raise DataError(
+                f"{source}: coordinates fall outside Great Britain after projection to {BNG} "
+                f"(bounds {minx:.0f},{miny:.0f},{maxx:.0f},{maxy:.0f}). The file's CRS is probably "
+                "wrong (e.g. BNG metres labelled as degrees); set the right CRS with set_crs()."
+            )
+    invalid = ~projected.geometry.is_valid
+    if invalid.any():
+        ids = projected.loc[invalid, id_column].tolist()
+        log.warning("%s: repaired invalid geometry of %s", source, ", ".join(map(str, ids)))
+        repaired = shapely.make_valid(projected.geometry.values[invalid.to_numpy()])
+        geoms = projected.geometry.to_numpy().copy()
+        geoms[invalid.to_numpy()] = [_polygonal(g) for g in repaired]
+        projected = projected.set_geometry(gpd.GeoSeries(geoms, index=projected.index, crs=BNG))
+    return projected
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep only the polygonal part of a repaired geometry."""
+    if isinstance(geom, shapely.GeometryCollection):
+        parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+        return shapely.union_all(parts)
+    return geom
+
+
+def load_wards(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
+    """2014 wards (City merged) in BNG: ward_code, ward_name, borough, borough_code, geometry."""
+    path = _require_file(data_dir / files.wards)
+    raw = gpd.read_file(path, engine="pyogrio")
+    check_columns(raw, ["GSS_Code", "Name", "Borough", "LB_GSS_Code"], source=path)
+    wards = _to_bng(raw, source=path, id_column="GSS_Code")
+    return (
+        wards.rename(columns={"GSS_Code": "ward_code", "Name": "ward_name", "Borough": "borough",
+                              "LB_GSS_Code": "borough_code"})
+        .loc[:, ["ward_code", "ward_name", "borough", "borough_code", "geometry"]]
+        .sort_values("ward_code", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def load_boroughs(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
+    """Borough outlines in BNG: borough_code, borough, geometry (33 with the City)."""
+    path = _require_file(data_dir / files.boroughs)
+    raw = gpd.read_file(path, engine="pyogrio")
+    check_columns(raw, ["LB_GSS_Code", "Borough"], source=path)
+    boroughs = _to_bng(raw, source=path, id_column="LB_GSS_Code")
+    return (
+        boroughs.rename(columns={"LB_GSS_Code": "borough_code", "Borough": "borough"})
+        .loc[:, ["borough_code", "borough", "geometry"]]
+        .sort_values("borough_code", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def load_lsoas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
+    """LSOA population-weighted centroids in BNG with the scenario's population and 2014 ward."""
+    path = _require_file(data_dir / files.lsoas)
+    raw = pd.read_csv(path, dtype={"LSOA11CD": str, "ward14_code": str})
+    pop_col = POPULATION_COLUMNS[files.population]
+    check_columns(raw, ["LSOA11CD", "LSOA11NM", "LAD11CD", "ward14_code", pop_col, "E", "N"], source=path)
+    if raw[["E", "N"]].isna().any(axis=None):
+        bad = raw.loc[raw[["E", "N"]].isna().any(axis=1), "LSOA11CD"].tolist()
+        raise DataError(f"{path}: rows without coordinates (E, N): {', '.join(bad[:10])}. Fill or drop them.")
+    if raw[pop_col].isna().any() or (raw[pop_col] < 0).any():
+        raise DataError(f"{path}: column {pop_col} has missing or negative values; use the published file.")
+    return (
+        gpd.GeoDataFrame(
+            {
+                "lsoa_code": raw["LSOA11CD"],
+                "lsoa_name": raw["LSOA11NM"],
+                "ward_code": raw["ward14_code"],
+                "borough_code": raw["LAD11CD"],
+                "population": raw[pop_col].astype(np.int64),
+            },
+            geometry=gpd.points_from_xy(raw["E"], raw["N"]),
+            crs=BNG,
+        )
+        .sort_values("lsoa_code", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def ward_population(lsoas: pd.DataFrame) -> pd.Series:
+    """Population per ward code: the sum over the LSOAs whose centroid lies in the ward."""
+    return lsoas.groupby("ward_code", sort=True)["population"].sum()
+
+
+def load_ptai(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> pd.DataFrame:
+    """TfL average PTAI 2015 per 2014 ward: ward_code, ptai, ptal."""
+    path = _require_file(data_dir / files.ptai)
+    raw = pd.read_csv(path)
+    check_columns(raw, ["Ward Code", "AvPTAI2015", "PTAL"], source=path)
+    return raw.rename(columns={"Ward Code": "ward_code", "AvPTAI2015": "ptai", "PTAL": "ptal"})[
+        ["ward_code", "ptai", "ptal"]
+    ]
+
+
+def load_counters() -> gpd.GeoDataFrame:
+    """The front-counter registry typed into the project (siting/facts/counters.csv), in BNG."""
+    with resources.files("siting").joinpath("facts/counters.csv").open("r", encoding="utf-8") as fh:
+        raw = pd.read_csv(fh, dtype={"counter_id": str}, keep_default_na=False, na_values={
+            "daily_crime_reports_may2017": [""], "lon": [""], "lat": [""]})
+    frame = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["lon"], raw["lat"]), crs=WGS84)
+    return frame.to_crs(BNG).sort_values("counter_id", kind="stable").reset_index(drop=True)
+
+
+def counter_hours(counters: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Opening hours of each open counter in a scenario: counter_id, status, open_s, close_s.
+
+    A 24/7 counter is open over the whole day (0 to 48 h, so overnight arrivals count).
+    """
+    rows = []
+    registry = counters.set_index("counter_id")
+    for cid in scenario.open_counters():
+        status = scenario.counters.status(cid)
+        if status == "24h":
+            open_s, close_s = 0, 48 * 3600
+        elif cid in scenario.counters.hours:
+            open_s, close_s = parse_window(scenario.counters.hours[cid])
+        else:
+            row = registry.loc[cid]
+            open_s, close_s = parse_window(f"{row['daytime_open']}-{row['daytime_close']}")
+        rows.append({"counter_id": cid, "status": status, "open_s": open_s, "close_s": close_s})
+    return pd.DataFrame(rows, columns=["counter_id", "status", "open_s", "close_s"])
+
+
+def scenario_counters(scenario: Scenario) -> gpd.GeoDataFrame:
+    """Registry counters with this scenario's status ('24h', 'daytime', 'closed') and hours."""
+    counters = load_counters()
+    hours = counter_hours(counters, scenario)
+    merged = counters.merge(hours, on="counter_id", how="left")
+    merged["status"] = merged["status"].fillna("closed")
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=BNG)

@@ -1,0 +1,482 @@
+"""Scenario stage: read a scenario YAML file into validated, frozen objects with clear errors."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from siting._errors import ScenarioError
+
+__all__ = [
+    "CONSTRAINT_KINDS",
+    "CandidateKind",
+    "Constraint",
+    "Counters",
+    "DataFiles",
+    "Hubs",
+    "Measure",
+    "Outputs",
+    "Scenario",
+    "Transit",
+    "Walking",
+    "counter_ids",
+    "load_scenario",
+    "parse_clock",
+    "parse_window",
+]
+
+Measure = Literal["24h", "any"]
+CandidateKind = Literal["police", "fire", "library", "hospital", "school", "worship"]
+
+_CLOCK = re.compile(r"^([0-9]{1,2}):([0-5][0-9])$")
+
+
+def parse_clock(text: str) -> int:
+    """Seconds after midnight for an 'HH:MM' clock time (up to 48:00 for overnight services)."""
+    match = _CLOCK.match(text.strip())
+    if not match or int(match.group(1)) > 48:
+        raise ValueError(f"{text!r} is not a clock time like '07:00'")
+    return int(match.group(1)) * 3600 + int(match.group(2)) * 60
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """(start, end) seconds for a window written 'HH:MM-HH:MM'; end must be after start."""
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError(f"{text!r} is not a time window like '07:00-10:00'")
+    start, end = parse_clock(parts[0]), parse_clock(parts[1])
+    if end <= start:
+        raise ValueError(f"window {text!r} ends before it starts")
+    return start, end
+
+
+@cache
+def counter_ids() -> tuple[str, ...]:
+    """Counter ids of the registry typed into the project (siting/facts/counters.csv)."""
+    text = resources.files("siting").joinpath("facts/counters.csv").read_text(encoding="utf-8")
+    return tuple(row["counter_id"] for row in csv.DictReader(text.splitlines()))
+
+
+class _Strict(BaseModel):
+    """Base model: unknown keys are errors and objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataFiles(_Strict):
+    """Input data files, relative to the data directory (SITING_DATA_DIR)."""
+
+    wards: str = "boundaries/london_wards_2014_citymerged.geojson"
+    lsoas: str = "boundaries/london_lsoa_2011_pwc_population.csv"
+    boroughs: str = "boundaries/london_boroughs_2014_from_wards.geojson"
+    ptai: str = "boundaries/tfl_ward2014_avptai2015.csv"
+    population: Literal["census2011", "mid2019"] = "census2011"
+
+
+class Counters(_Strict):
+    """Which registry counters are open 24/7, open daytime only, or closed in this scenario."""
+
+    open_24h: list[str] = Field(min_length=1)
+    open_daytime: list[str] = []
+    closed: list[str] = []
+    hours: dict[str, str] = {}
+    """Daytime opening hours overriding the registry's, e.g. {'pinner': '10:00-14:00'}."""
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_are_windows(cls, value: dict[str, str]) -> dict[str, str]:
+        for text in value.values():
+            parse_window(text)
+        return value
+
+    @model_validator(mode="after")
+    def _each_counter_once(self) -> Counters:
+        seen: dict[str, str] = {}
+        for status in ("open_24h", "open_daytime", "closed"):
+            for cid in getattr(self, status):
+                if cid in seen:
+                    raise ValueError(
+                        f"counter {cid!r} is listed twice (in {seen[cid]} and {status}); "
+                        "list each counter under one status only"
+                    )
+                seen[cid] = status
+        return self
+
+    def status(self, counter_id: str) -> Literal["24h", "daytime", "closed"]:
+        """This scenario's status of a registry counter (unlisted counters are closed)."""
+        if counter_id in self.open_24h:
+            return "24h"
+        if counter_id in self.open_daytime:
+            return "daytime"
+        return "closed"
+
+
+class Transit(_Strict):
+    """Public-transport settings: which feed, which day and departure window, which percentiles."""
+
+    feed: str = "london-modelled"
+    """'london-modelled' (built from TfL open data) or a GTFS zip/folder in the data directory."""
+    service_date: date = date(2017, 11, 15)
+    departure_window: str = "07:00-10:00"
+    step_minutes: int = Field(default=1, ge=1, le=60)
+    percentiles: list[Annotated[int, Field(ge=1, le=99)]] = [50]
+    max_trip_minutes: int = Field(default=180, ge=30, le=600)
+    transfer_max_minutes: float = Field(default=5.0, ge=0, le=20)
+    min_change_minutes: float = Field(default=1.0, ge=0, le=15)
+    assumptions: dict[str, Any] = {}
+    """Overrides of the modelled London network's assumptions (see docs/london-network.md)."""
+
+    @field_validator("departure_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+    @property
+    def window_seconds(self) -> tuple[int, int]:
+        """Departure window as (start, end) seconds after midnight."""
+        return parse_window(self.departure_window)
+
+
+class Walking(_Strict):
+    """Walking settings: speed, the longest walk to or from a stop, and the street model."""
+
+    speed_kmh: float = Field(default=4.8, gt=0, le=10)
+    max_access_minutes: float = Field(default=12.0, gt=0, le=60)
+    circuity: float | None = Field(default=None, ge=1.0, le=3.0)
+    """Network/crow-fly ratio; None uses the value calibrated on the OSM extracts."""
+    network: str | None = None
+    """An OSM file (.osm/.osm.pbf/.graphml) in the data directory to walk on instead of crow-fly."""
+
+
+class Hubs(_Strict):
+    """Dedicated Ward Officer hub siting settings."""
+
+    enabled: bool = True
+    walk_limit_minutes: float = Field(default=20.0, gt=0, le=120)
+    measure_to: Literal["boundary", "centroid"] = "boundary"
+    max_hubs: int | None = Field(default=None, ge=1)
+    candidates: list[CandidateKind] = ["police", "fire", "library", "hospital"]
+    candidate_csv: str | None = None
+    """A CSV of extra candidate sites, relative to the scenario file."""
+    costs: dict[CandidateKind | Literal["user"], float] = {
+        "police": 1.0,
+        "fire": 3.0,
+        "library": 3.0,
+        "hospital": 4.0,
+        "school": 5.0,
+        "worship": 5.0,
+        "user": 3.0,
+    }
+    capacity_wards: int | None = Field(default=None, ge=1)
+    must_open: list[str] = []
+    forbidden: list[str] = []
+    wards: list[str] | None = None
+    """Restrict the model to these ward codes (e.g. the area of a street extract)."""
+    time_limit_s: float = Field(default=60.0, gt=0)
+
+
+class _ConstraintBase(_Strict):
+    name: str
+    sentence: str
+
+
+class ShareWithin(_ConstraintBase):
+    """At least `at_least` of the population reaches a counter within `minutes`."""
+
+    kind: Literal["share_within"]
+    measure: Measure = "24h"
+    minutes: float
+    at_least: float = Field(ge=0, le=1)
+
+
+class PopulationOver(_ConstraintBase):
+    """At most `at_most` people are more than `minutes` from a counter."""
+
+    kind: Literal["population_over"]
+    measure: Measure = "24h"
+    minutes: float
+    at_most: int = Field(ge=0)
+
+
+class NoWardOver(_ConstraintBase):
+    """No ward (apart from named exceptions) is more than `minutes` from a counter."""
+
+    kind: Literal["no_ward_over"]
+    measure: Measure = "24h"
+    minutes: float
+    exceptions: list[str] = []
+
+
+class HubsCoverAllWards(_ConstraintBase):
+    """Every ward (apart from named exceptions) has a hub within the walk limit."""
+
+    kind: Literal["hubs_cover_all_wards"]
+    exceptions: list[str] = []
+
+
+class MaxHubs(_ConstraintBase):
+    """The hub plan uses at most `at_most` hubs."""
+
+    kind: Literal["max_hubs"]
+    at_most: int = Field(ge=1)
+
+
+class CounterPerBorough(_ConstraintBase):
+    """Every borough keeps at least one 24/7 counter."""
+
+    kind: Literal["counter_per_borough"]
+
+
+Constraint = Annotated[
+    ShareWithin | PopulationOver | NoWardOver | HubsCoverAllWards | MaxHubs | CounterPerBorough,
+    Field(discriminator="kind"),
+]
+CONSTRAINT_KINDS = (
+    "share_within",
+    "population_over",
+    "no_ward_over",
+    "hubs_cover_all_wards",
+    "max_hubs",
+    "counter_per_borough",
+)
+
+
+class Outputs(_Strict):
+    """Where `siting run` writes its tables and map (relative to the working directory)."""
+
+    dir: str | None = None
+    map: str | None = None
+
+
+class Scenario(_Strict):
+    """A validated scenario: counters, transit, walking, hubs, thresholds and CI constraints."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    description: str = ""
+    data: DataFiles = DataFiles()
+    counters: Counters
+    transit: Transit = Transit()
+    walking: Walking = Walking()
+    thresholds: list[Annotated[int, Field(gt=0, le=600)]] = [45, 60]
+    hubs: Hubs = Hubs()
+    constraints: list[Constraint] = []
+    outputs: Outputs = Outputs()
+    source: Path | None = Field(default=None, exclude=True)
+    """The file this scenario was read from (set by load_scenario)."""
+
+    @field_validator("thresholds")
+    @classmethod
+    def _sorted_thresholds(cls, value: list[int]) -> list[int]:
+        return sorted(set(value))
+
+    @property
+    def out_dir(self) -> Path:
+        """Output folder for `siting run` (default out/<id>)."""
+        return Path(self.outputs.dir or f"out/{self.id}")
+
+    @property
+    def map_path(self) -> Path:
+        """Output map (default maps/<id>.html)."""
+        return Path(self.outputs.map or f"maps/{self.id}.html")
+
+    def open_counters(self) -> list[str]:
+        """Counter ids open in this scenario (24/7 first, then daytime), in file order."""
+        return [*self.counters.open_24h, *self.counters.open_daytime]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and error reporting
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the field at `loc` (used to suggest valid keys)."""
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return model
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        nxt = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        model = nxt
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _suggest(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def _explain(error: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    # pydantic puts the discriminator tag into loc for unions; drop it from the shown path
+    shown = tuple(p for p in loc if p not in CONSTRAINT_KINDS)
+    path = _field_path(shown)
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        owner = _model_at(shown[:-1])
+        valid = sorted(owner.model_fields) if owner else []
+        valid = [v for v in valid if v != "source"]
+        return (
+            f"field `{path}`: unknown key {key!r}.{_suggest(key, valid)} "
+            f"Valid keys here are: {', '.join(valid)}."
+        )
+    if kind == "missing":
+        return f"field `{path}` is required but missing; add it."
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return (
+            f"field `{path}`: constraint kind {value if not isinstance(value, dict) else value.get('kind')!r} "
+            f"is not known.{_suggest(str(value), CONSTRAINT_KINDS)} "
+            f"Valid kinds are: {', '.join(CONSTRAINT_KINDS)}."
+        )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"field `{path}`: {message} (got {value!r})."
+
+
+def _check_counters(scenario: Scenario) -> list[str]:
+    known = set(counter_ids())
+    problems = []
+    for status in ("open_24h", "open_daytime", "closed"):
+        for index, cid in enumerate(getattr(scenario.counters, status)):
+            if cid not in known:
+                problems.append(
+                    f"field `counters.{status}[{index}]`: unknown counter id {cid!r}."
+                    f"{_suggest(cid, known)} Counter ids are listed by `siting counters` "
+                    "(from siting/facts/counters.csv)."
+                )
+    for cid in scenario.counters.hours:
+        if cid not in scenario.counters.open_daytime:
+            problems.append(
+                f"field `counters.hours.{cid}`: hours are given for {cid!r}, which is not in "
+                "counters.open_daytime; list it there or remove the hours."
+            )
+    return problems
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if not path.is_file():
+        raise ScenarioError(
+            f"{path}: scenario file not found. Check the path; the project's scenarios are in "
+            "scenarios/*.yaml."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(
+            f"{path}: not valid YAML{where}: {problem}. Fix the indentation or quoting there "
+            "(a scenario is a YAML mapping of keys such as id, title, counters)."
+        ) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file; save it as UTF-8 YAML.") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(
+            f"{path}: a scenario must be a YAML mapping (keys such as id, title, counters), "
+            f"not {type(raw).__name__}."
+        )
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: field `extends` must be a file name, got {parent!r}.")
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in chain:
+        raise ScenarioError(f"{path}: field `extends` makes a cycle through {parent_path}.")
+    try:
+        base = _read_yaml(parent_path, (*chain, path.resolve()))
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: field `extends` = {parent!r}: {exc}") from None
+    return _deep_merge(base, raw)
+
+
+def load_scenario(path: str | Path, *, data_dir: Path | None = None) -> Scenario:
+    """Read and validate a scenario YAML file; raises ScenarioError naming file, field and fix.
+
+    Parameters
+    ----------
+    path
+        The scenario file. `extends: other.yaml` inherits from another file (keys merged deeply).
+    data_dir
+        When given, the data files the scenario names must exist there.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    try:
+        scenario = Scenario.model_validate({**raw, "source": path})
+    except ValidationError as exc:
+        details = [_explain(err) for err in exc.errors()]
+        raise ScenarioError(_paragraph(path, details)) from None
+    problems = _check_counters(scenario)
+    if data_dir is not None:
+        problems += _check_files(scenario, data_dir)
+    if problems:
+        raise ScenarioError(_paragraph(path, problems))
+    return scenario
+
+
+def _paragraph(path: Path, details: list[str]) -> str:
+    shown = details[:5]
+    more = f" ({len(details) - 5} more problems not shown.)" if len(details) > 5 else ""
+    return f"{path}: " + " ".join(shown) + more
+
+
+def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
+    problems = []
+    named = {f"data.{k}": v for k, v in scenario.data.model_dump().items() if k != "population"}
+    if scenario.transit.feed != "london-modelled":
+        named["transit.feed"] = scenario.transit.feed
+    if scenario.walking.network:
+        named["walking.network"] = scenario.walking.network
+    for field, rel in named.items():
+        if not (data_dir / rel).exists():
+            problems.append(
+                f"field `{field}`: file {rel!r} not found in the data directory {data_dir}. "
+                "Fix the path, set SITING_DATA_DIR to the folder holding it, or run "
+                "`siting data fetch`."
+            )
+    if scenario.hubs.candidate_csv and scenario.source is not None:
+        csv_path = scenario.source.parent / scenario.hubs.candidate_csv
+        if not csv_path.is_file():
+            problems.append(
+                f"field `hubs.candidate_csv`: file {csv_path} not found (paths are relative to "
+                "the scenario file)."
+            )
+    return problems
