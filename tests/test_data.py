@@ -138,6 +138,7 @@ def test_missing_column(tmp_path: Path) -> None:
         load_wards(tmp_path, files)
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_missing_crs(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(_tiny(), geometry=[_square(530000, 180000)])
     files = _write_wards(tmp_path, frame)

@@ -349,10 +349,10 @@ def _explain(error: Mapping[str, Any]) -> str:
         )
     if kind == "missing":
         return f"field `{path}` is required but missing; add it."
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = str((error.get("ctx") or {}).get("tag", value))
         return (
-            f"field `{path}`: constraint kind {value if not isinstance(value, dict) else value.get('kind')!r} "
-            f"is not known.{_suggest(str(value), CONSTRAINT_KINDS)} "
+            f"field `{path}`: constraint kind {tag!r} is not known.{_suggest(tag, CONSTRAINT_KINDS)} "
             f"Valid kinds are: {', '.join(CONSTRAINT_KINDS)}."
         )
     message = str(error["msg"]).removeprefix("Value error, ")
