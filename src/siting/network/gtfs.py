@@ -1,0 +1,495 @@
+"""GTFS reader: load a feed (zip or folder) into checked pandas tables with integer-second times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from siting._errors import FeedError
+
+__all__ = [
+    "Feed",
+    "busiest_date",
+    "expand_frequencies",
+    "parse_times",
+    "read_feed",
+    "service_ids_on",
+]
+
+_REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "stops.txt": ("stop_id", "stop_lat", "stop_lon"),
+    "routes.txt": ("route_id",),
+    "trips.txt": ("route_id", "service_id", "trip_id"),
+    "stop_times.txt": ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"),
+    "calendar.txt": (
+        "service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+        "sunday", "start_date", "end_date",
+    ),
+    "calendar_dates.txt": ("service_id", "date", "exception_type"),
+    "frequencies.txt": ("trip_id", "start_time", "end_time", "headway_secs"),
+    "transfers.txt": ("from_stop_id", "to_stop_id", "transfer_type"),
+    "agency.txt": ("agency_name",),
+}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TIME_RE = r"^\s*(\d{1,3}):([0-5]\d):([0-5]\d)\s*$"
+_DATE_RE = re.compile(r"^\d{8}$")
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A checked GTFS feed: one DataFrame per file, times in seconds since service-day midnight.
+
+    ``stop_times`` holds trip_id, stop_sequence, stop_id, arrival_s, departure_s, pickup_type,
+    drop_off_type (ints; 1 = no pickup / no drop-off), sorted by trip_id then stop_sequence.
+    ``frequencies`` holds trip_id, start_s, end_s, headway_secs, exact_times. Optional files
+    that are absent (agency, calendar or calendar_dates, frequencies, transfers) are empty frames.
+    """
+
+    path: Path
+    agency: pd.DataFrame
+    stops: pd.DataFrame
+    routes: pd.DataFrame
+    trips: pd.DataFrame
+    stop_times: pd.DataFrame
+    calendar: pd.DataFrame
+    calendar_dates: pd.DataFrame
+    frequencies: pd.DataFrame
+    transfers: pd.DataFrame
+
+
+def _fail(path: Path, file: str, what: str, fix: str) -> FeedError:
+    return FeedError(f"GTFS feed {path}: {file}: {what}. {fix}")
+
+
+def _line(index: int) -> int:
+    """File line of a 0-based data row (the header is line 1)."""
+    return int(index) + 2
+
+
+class _Source:
+    """Read .txt members from a zip (optionally nested one folder deep) or a folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if path.is_dir():
+            self._zip = None
+            self.names = {p.name: p for p in path.iterdir() if p.suffix == ".txt"}
+        elif path.is_file() and zipfile.is_zipfile(path):
+            self._zip = zipfile.ZipFile(path)
+            self.names = {}
+            for name in sorted(self._zip.namelist(), key=lambda n: n.count("/")):
+                base = name.rsplit("/", 1)[-1]
+                if base.endswith(".txt") and base not in self.names:
+                    self.names[base] = name
+        else:
+            raise FeedError(
+                f"GTFS feed {path}: not found, or neither a folder nor a zip file. "
+                "Pass the path of a GTFS .zip or of a folder holding stops.txt, trips.txt, ..."
+            )
+
+    def read(self, file: str) -> pd.DataFrame | None:
+        if file not in self.names:
+            return None
+        if self._zip is None:
+            raw = Path(self.names[file]).read_bytes()
+        else:
+            raw = self._zip.read(self.names[file])
+        if not raw.strip():
+            return pd.DataFrame()
+        frame = pd.read_csv(
+            io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""],
+            encoding="utf-8-sig", skipinitialspace=False,
+        )
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return frame
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def _require_columns(path: Path, file: str, frame: pd.DataFrame) -> None:
+    for column in _REQUIRED_COLUMNS[file]:
+        if column not in frame.columns:
+            raise _fail(
+                path, file, f"required column '{column}' is missing (columns: "
+                f"{', '.join(map(str, frame.columns)) or 'none'})",
+                f"Add a '{column}' column as the GTFS reference requires.",
+            )
+
+
+def _require_values(path: Path, file: str, frame: pd.DataFrame, column: str) -> None:
+    missing = frame[column].isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise _fail(
+            path, file, f"line {_line(row)}: field '{column}' is empty",
+            f"Every row needs a {column}.",
+        )
+
+
+def parse_times(
+    values: pd.Series, *, path: Path, file: str, field: str, allow_empty: bool = False
+) -> np.ndarray:
+    """GTFS times (H:MM:SS, hours may exceed 24) to int64 seconds; empty -> -1 if allowed."""
+    text = values.astype(object).where(values.notna(), "")
+    text = pd.Series(text.to_numpy(dtype=object), dtype=object)
+    parts = text.str.extract(_TIME_RE)
+    bad = parts[0].isna().to_numpy()
+    empty = (text.str.strip() == "").to_numpy()
+    bad_rows = np.flatnonzero(bad & ~(empty & allow_empty))
+    if len(bad_rows):
+        row = int(bad_rows[0])
+        raise _fail(
+            path, file, f"line {_line(row)}: field '{field}' has bad time {text.iloc[row]!r}",
+            "Write times as HH:MM:SS (hours may exceed 24 for trips after midnight).",
+        )
+    out = np.full(len(text), -1, dtype=np.int64)
+    ok = ~bad
+    numbers = parts[ok].astype(np.int64).to_numpy()
+    out[ok] = numbers[:, 0] * 3600 + numbers[:, 1] * 60 + numbers[:, 2]
+    return out
+
+
+def _parse_ints(
+    frame: pd.DataFrame, column: str, *, path: Path, file: str, default: int | None = None
+) -> np.ndarray:
+    values = frame[column] if column in frame.columns else pd.Series([None] * len(frame))
+    numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
+    empty = values.isna().to_numpy()
+    if default is not None:
+        numbers = np.where(empty, default, numbers)
+    bad = np.isnan(numbers) | (numbers != np.floor(numbers))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _fail(
+            path, file, f"line {_line(row)}: field '{column}' has bad value "
+            f"{values.iloc[row]!r}", f"Use a whole number for {column}.",
+        )
+    return numbers.astype(np.int64)
+
+
+def _parse_floats(frame: pd.DataFrame, column: str, *, path: Path, file: str) -> np.ndarray:
+    values = frame[column]
+    numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(numbers) & values.notna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _fail(
+            path, file, f"line {_line(row)}: field '{column}' has bad value "
+            f"{values.iloc[row]!r}", f"Use a decimal number for {column}.",
+        )
+    return numbers
+
+
+def _check_dates(path: Path, file: str, frame: pd.DataFrame, columns: Iterable[str]) -> None:
+    for column in columns:
+        for row, value in enumerate(frame[column].astype(object)):
+            if not isinstance(value, str) or not _DATE_RE.match(value.strip()):
+                raise _fail(
+                    path, file, f"line {_line(row)}: field '{column}' has bad date {value!r}",
+                    "Write dates as YYYYMMDD.",
+                )
+            try:
+                dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+            except ValueError:
+                raise _fail(
+                    path, file, f"line {_line(row)}: field '{column}' has bad date {value!r}",
+                    "Write dates as YYYYMMDD.",
+                ) from None
+
+
+def _check_known(
+    path: Path, file: str, frame: pd.DataFrame, column: str, known: pd.Series, in_file: str
+) -> None:
+    unknown = ~frame[column].isin(known).to_numpy()
+    if unknown.any():
+        row = int(np.flatnonzero(unknown)[0])
+        raise _fail(
+            path, file, f"line {_line(row)}: {column} {frame[column].iloc[row]!r} is not in "
+            f"{in_file}", f"Add it to {in_file} or drop the rows that use it.",
+        )
+
+
+def _read_stop_times(path: Path, raw: pd.DataFrame, stops: pd.DataFrame,
+                     trips: pd.DataFrame) -> pd.DataFrame:
+    file = "stop_times.txt"
+    for column in ("trip_id", "stop_id", "stop_sequence"):
+        _require_values(path, file, raw, column)
+    _check_known(path, file, raw, "trip_id", trips["trip_id"], "trips.txt")
+    _check_known(path, file, raw, "stop_id", stops["stop_id"], "stops.txt")
+    arrival = parse_times(raw["arrival_time"], path=path, file=file, field="arrival_time",
+                          allow_empty=True)
+    departure = parse_times(raw["departure_time"], path=path, file=file,
+                            field="departure_time", allow_empty=True)
+    # A timepoint with one time missing keeps the other: GTFS allows arrival == departure.
+    arrival = np.where(arrival < 0, departure, arrival)
+    departure = np.where(departure < 0, arrival, departure)
+    table = pd.DataFrame({
+        "trip_id": raw["trip_id"].astype(object).to_numpy(),
+        "stop_sequence": _parse_ints(raw, "stop_sequence", path=path, file=file),
+        "stop_id": raw["stop_id"].astype(object).to_numpy(),
+        "arrival_s": arrival,
+        "departure_s": departure,
+        "pickup_type": _parse_ints(raw, "pickup_type", path=path, file=file, default=0),
+        "drop_off_type": _parse_ints(raw, "drop_off_type", path=path, file=file, default=0),
+        "line": np.arange(len(raw), dtype=np.int64) + 2,
+    })
+    table = table.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
+    trip = table["trip_id"].to_numpy()
+    first = np.r_[True, trip[1:] != trip[:-1]]
+    last = np.r_[first[1:], True]
+    seq = table["stop_sequence"].to_numpy()
+    duplicate = ~first & (seq == np.r_[-1, seq[:-1]])
+    if duplicate.any():
+        row = int(np.flatnonzero(duplicate)[0])
+        raise _fail(
+            path, file, f"line {table['line'].iloc[row]}: trip {trip[row]!r} repeats "
+            f"stop_sequence {seq[row]}", "Give each stop of a trip its own stop_sequence.",
+        )
+    has_time = table["arrival_s"].to_numpy() >= 0
+    ends_missing = (first | last) & ~has_time
+    if ends_missing.any():
+        row = int(np.flatnonzero(ends_missing)[0])
+        raise _fail(
+            path, file, f"line {table['line'].iloc[row]}: trip {trip[row]!r} has no "
+            "arrival_time/departure_time at its first or last stop",
+            "Give the first and last stop of every trip both times.",
+        )
+    if not has_time.all():
+        table = _interpolate_times(table)
+    arr = table["arrival_s"].to_numpy()
+    dep = table["departure_s"].to_numpy()
+    backwards = dep < arr
+    backwards |= ~first & (arr < np.r_[0, dep[:-1]])
+    if backwards.any():
+        row = int(np.flatnonzero(backwards)[0])
+        field = "departure_time" if dep[row] < arr[row] else "arrival_time"
+        raise _fail(
+            path, file, f"line {table['line'].iloc[row]}: trip {trip[row]!r} goes back in time "
+            f"at stop_sequence {seq[row]} (field '{field}': arrival {_hms(arr[row])}, "
+            f"departure {_hms(dep[row])}, previous departure "
+            f"{_hms(dep[row - 1]) if not first[row] else 'none'})",
+            "Times must not decrease along a trip: fix the times or the stop_sequence.",
+        )
+    return table.drop(columns="line")
+
+
+def _interpolate_times(table: pd.DataFrame) -> pd.DataFrame:
+    """Fill stops without times linearly by position between the surrounding timepoints."""
+    arr = table["arrival_s"].to_numpy().astype(float)
+    dep = table["departure_s"].to_numpy().astype(float)
+    known = arr >= 0
+    position = np.arange(len(arr), dtype=float)
+    prev_known = np.maximum.accumulate(np.where(known, np.arange(len(arr)), -1))
+    next_known = np.flip(np.minimum.accumulate(np.flip(np.where(known, np.arange(len(arr)),
+                                                                len(arr)))))
+    missing = np.flatnonzero(~known)
+    lo = prev_known[missing]
+    hi = next_known[missing]
+    frac = (position[missing] - lo) / (hi - lo)
+    fill = np.floor(dep[lo] + frac * (arr[hi] - dep[lo]))
+    arr[missing] = fill
+    dep[missing] = fill
+    return table.assign(arrival_s=arr.astype(np.int64), departure_s=dep.astype(np.int64))
+
+
+def _hms(seconds: int) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def read_feed(path: Path | str) -> Feed:
+    """Read and check a GTFS feed from a .zip or a folder of .txt files.
+
+    Raises FeedError naming the feed, file, line and field for a missing file or column,
+    an unknown stop_id/trip_id/route_id, a bad time or date, or times that go backwards.
+    """
+    path = Path(path)
+    source = _Source(path)
+    try:
+        tables: dict[str, pd.DataFrame | None] = {
+            name: source.read(name) for name in _REQUIRED_COLUMNS
+        }
+    finally:
+        source.close()
+    for name in ("stops.txt", "routes.txt", "trips.txt", "stop_times.txt"):
+        if tables[name] is None:
+            raise _fail(path, name, "required file is missing",
+                        f"Add {name}; a GTFS feed needs stops, routes, trips and stop_times.")
+    if tables["calendar.txt"] is None and tables["calendar_dates.txt"] is None:
+        raise _fail(path, "calendar.txt", "required file is missing (and there is no "
+                    "calendar_dates.txt either)",
+                    "Add calendar.txt or calendar_dates.txt so trips have service days.")
+    for name, frame in tables.items():
+        if frame is not None and (len(frame.columns) or name in (
+                "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")):
+            _require_columns(path, name, frame)
+
+    stops = tables["stops.txt"].copy()
+    _require_values(path, "stops.txt", stops, "stop_id")
+    stops["stop_lat"] = _parse_floats(stops, "stop_lat", path=path, file="stops.txt")
+    stops["stop_lon"] = _parse_floats(stops, "stop_lon", path=path, file="stops.txt")
+    routes = tables["routes.txt"]
+    trips = tables["trips.txt"]
+    for column in ("route_id", "service_id", "trip_id"):
+        _require_values(path, "trips.txt", trips, column)
+    _check_known(path, "trips.txt", trips, "route_id", routes["route_id"], "routes.txt")
+    duplicated = trips["trip_id"].duplicated().to_numpy()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated)[0])
+        raise _fail(path, "trips.txt", f"line {_line(row)}: trip_id "
+                    f"{trips['trip_id'].iloc[row]!r} appears twice", "Make trip_id unique.")
+    stop_times = _read_stop_times(path, tables["stop_times.txt"], stops, trips)
+
+    calendar = _frame_or_empty(tables["calendar.txt"], _REQUIRED_COLUMNS["calendar.txt"])
+    if len(calendar):
+        _check_dates(path, "calendar.txt", calendar, ("start_date", "end_date"))
+        calendar = calendar.copy()
+        for day in _WEEKDAYS:
+            calendar[day] = _parse_ints(calendar, day, path=path, file="calendar.txt")
+    calendar_dates = _frame_or_empty(tables["calendar_dates.txt"],
+                                     _REQUIRED_COLUMNS["calendar_dates.txt"])
+    if len(calendar_dates):
+        _check_dates(path, "calendar_dates.txt", calendar_dates, ("date",))
+        calendar_dates = calendar_dates.assign(exception_type=_parse_ints(
+            calendar_dates, "exception_type", path=path, file="calendar_dates.txt"))
+
+    raw_freq = _frame_or_empty(tables["frequencies.txt"], _REQUIRED_COLUMNS["frequencies.txt"])
+    frequencies = pd.DataFrame({
+        "trip_id": raw_freq["trip_id"].astype(object).to_numpy(),
+        "start_s": parse_times(raw_freq["start_time"], path=path, file="frequencies.txt",
+                               field="start_time"),
+        "end_s": parse_times(raw_freq["end_time"], path=path, file="frequencies.txt",
+                             field="end_time"),
+        "headway_secs": _parse_ints(raw_freq, "headway_secs", path=path,
+                                    file="frequencies.txt"),
+        "exact_times": _parse_ints(raw_freq, "exact_times", path=path,
+                                   file="frequencies.txt", default=0),
+    })
+    if len(frequencies):
+        _check_known(path, "frequencies.txt", frequencies, "trip_id", trips["trip_id"],
+                     "trips.txt")
+        bad = (frequencies["headway_secs"] <= 0).to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise _fail(path, "frequencies.txt", f"line {_line(row)}: field 'headway_secs' "
+                        f"is {frequencies['headway_secs'].iloc[row]}",
+                        "Use a positive headway in seconds.")
+    return Feed(
+        path=path,
+        agency=_frame_or_empty(tables["agency.txt"], ()),
+        stops=stops,
+        routes=routes,
+        trips=trips,
+        stop_times=stop_times,
+        calendar=calendar,
+        calendar_dates=calendar_dates,
+        frequencies=frequencies,
+        transfers=_frame_or_empty(tables["transfers.txt"], ()),
+    )
+
+
+def _frame_or_empty(frame: pd.DataFrame | None, columns: Iterable[str]) -> pd.DataFrame:
+    if frame is None or not len(frame.columns):
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    return frame
+
+
+def _as_date(date: dt.date | str) -> dt.date:
+    if isinstance(date, str):
+        return dt.datetime.strptime(date.replace("-", ""), "%Y%m%d").date()
+    return date
+
+
+def service_ids_on(feed: Feed, date: dt.date | str) -> set[str]:
+    """Service ids running on a date: calendar weekday within its range, then calendar_dates."""
+    day = _as_date(date)
+    stamp = day.strftime("%Y%m%d")
+    active: set[str] = set()
+    cal = feed.calendar
+    if len(cal):
+        weekday = _WEEKDAYS[day.weekday()]
+        on = (cal[weekday].to_numpy() == 1) & (cal["start_date"].to_numpy(dtype=object) <= stamp)
+        on &= cal["end_date"].to_numpy(dtype=object) >= stamp
+        active = set(cal.loc[on, "service_id"].astype(str))
+    cd = feed.calendar_dates
+    if len(cd):
+        today = cd[cd["date"].astype(str) == stamp]
+        active |= set(today.loc[today["exception_type"] == 1, "service_id"].astype(str))
+        active -= set(today.loc[today["exception_type"] == 2, "service_id"].astype(str))
+    return active
+
+
+def busiest_date(feed: Feed) -> dt.date:
+    """The date with the most trips running (earliest date on a tie), like partridge's."""
+    stamps: set[str] = set()
+    cal = feed.calendar
+    if len(cal):
+        first = _as_date(str(cal["start_date"].min()))
+        last = _as_date(str(cal["end_date"].max()))
+        stamps |= {(first + dt.timedelta(days=i)).strftime("%Y%m%d")
+                   for i in range((last - first).days + 1)}
+    if len(feed.calendar_dates):
+        stamps |= set(feed.calendar_dates["date"].astype(str))
+    if not stamps:
+        raise FeedError(f"GTFS feed {feed.path}: calendar.txt and calendar_dates.txt list no "
+                        "dates. Add service dates to one of them.")
+    trips_per_service = feed.trips["service_id"].astype(str).value_counts()
+    best: tuple[int, str] | None = None
+    for stamp in sorted(stamps):
+        count = int(trips_per_service.reindex(list(service_ids_on(feed, stamp))).fillna(0).sum())
+        if best is None or count > best[0]:
+            best = (count, stamp)
+    assert best is not None
+    return _as_date(best[1])
+
+
+def expand_frequencies(feed: Feed, trip_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Stop times of every trip run: scheduled trips once, frequency trips once per headway.
+
+    A frequencies.txt row (exact_times 0 or 1 alike) runs its trip at start_s, start_s +
+    headway_secs, ... while < end_s, keeping the trip's stop times relative to its first
+    departure. Returns the stop_times columns plus ``run`` (the trip_id, or "trip_id@start_s"
+    for a frequency run), sorted by run then stop_sequence. ``trip_ids`` limits the trips.
+    """
+    st = feed.stop_times
+    freq = feed.frequencies
+    if trip_ids is not None:
+        wanted = pd.Index(pd.unique(np.asarray(list(trip_ids), dtype=object)))
+        st = st[st["trip_id"].isin(wanted)]
+        freq = freq[freq["trip_id"].isin(wanted)]
+    by_frequency = st["trip_id"].isin(freq["trip_id"]).to_numpy()
+    scheduled = st[~by_frequency].assign(run=lambda t: t["trip_id"])
+    parts = [scheduled]
+    if len(freq):
+        template = st[by_frequency]
+        first_dep = template.groupby("trip_id", sort=False)["departure_s"].transform("first")
+        template = template.assign(
+            arrival_s=template["arrival_s"] - first_dep,
+            departure_s=template["departure_s"] - first_dep,
+        )
+        starts = []
+        for trip_id, start, end, headway in zip(
+            freq["trip_id"], freq["start_s"], freq["end_s"], freq["headway_secs"], strict=True
+        ):
+            run_starts = np.arange(int(start), int(end), int(headway), dtype=np.int64)
+            starts.append(pd.DataFrame({"trip_id": trip_id, "run_start": run_starts}))
+        runs = pd.concat(starts, ignore_index=True)
+        expanded = runs.merge(template, on="trip_id", how="inner", sort=False)
+        expanded = expanded.assign(
+            arrival_s=expanded["arrival_s"] + expanded["run_start"],
+            departure_s=expanded["departure_s"] + expanded["run_start"],
+            run=expanded["trip_id"] + "@" + expanded["run_start"].astype(str),
+        ).drop(columns="run_start")
+        parts.append(expanded[scheduled.columns])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["run", "stop_sequence"], kind="stable").reset_index(drop=True)

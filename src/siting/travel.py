@@ -1,0 +1,445 @@
+"""Public-transport travel time to the nearest open counter, for every departure minute.
+
+One backward profile Connection Scan (Dibbelt, Pajor, Strasser & Wagner, "Connection Scan
+Algorithm", 2013/2018, profile variant) from all targets at once gives, for every stop, the
+served time at the best target as a step function of the departure time from that stop. Each
+origin then only looks up its access stops, so the cost of the scan does not depend on the
+number of origins or targets.
+
+Semantics (all integer seconds; a walk leg lasts ``walk_seconds`` = ceil(walk minutes * 60)):
+
+* Departing the origin at tau, a resident walks to a stop s within ``max_access_minutes`` and
+  boards a hop departing s at >= tau + access; or walks straight to a target (any distance).
+* Staying on a trip is free. Alighting at v at time t (drop_off_type != 1), they can walk to a
+  target within ``max_access_minutes`` (arrive t + egress), board another hop departing v at
+  >= t + min_change_seconds, or walk a footpath v->w and board at w at
+  >= t + footpath seconds + min_change_seconds (a change always costs the change time).
+  At most one footpath between two vehicles; no footpath right after access or before egress.
+* A target open [open_s, close_s) serves an arrival at t at t if open, at open_s if earlier,
+  never if t >= close_s (24/7 targets serve at t). The result for (origin, tau) is the least
+  (served time, target index) pair: ties go to the lowest target index.
+
+The scan (profile CSA) runs over hops by decreasing departure time. ``T[trip]`` is the best
+key (served time * 2**20 + target) reachable by staying on the trip; stop profiles hold
+Pareto entries (departure, key) appended in decreasing departure with strictly decreasing key,
+so the value of being ready to board at s at time t is the entry with the least departure
+>= t (a binary search). For a hop arriving at v at a, the alighting value is
+min(egress(v, a), profile_v(a + change), min over footpaths v->w of profile_w(a + walk + change)).
+Hops departing at the same second d are scanned positive-duration first; zero-duration hops may
+depend on profile entries at d (when the change time is 0) and are iterated to a fixed point,
+so the result is exact, not only up to ties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+
+from siting._errors import ScenarioError
+from siting.network.transit import TransitNetwork, walk_seconds
+
+__all__ = [
+    "ALWAYS_CLOSE",
+    "ALWAYS_OPEN",
+    "Profiles",
+    "Targets",
+    "Window",
+    "profile_search",
+    "summarise",
+]
+
+ALWAYS_OPEN = -(1 << 40)
+"""open_s of a 24/7 target (earlier than any time)."""
+ALWAYS_CLOSE = 1 << 40
+"""close_s of a 24/7 target (later than any time)."""
+
+_SLOTS = 1 << 20
+_MAX_TARGETS = _SLOTS - 1
+_INF = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True, eq=False)
+class Targets:
+    """Counters to reach: ids, EPSG:27700 points and daily opening hours in seconds."""
+
+    ids: np.ndarray
+    xy: np.ndarray
+    open_s: np.ndarray
+    close_s: np.ndarray
+
+    @classmethod
+    def from_arrays(
+        cls,
+        ids: Sequence[str] | np.ndarray,
+        xy: np.ndarray,
+        open_s: Sequence[float] | np.ndarray | None = None,
+        close_s: Sequence[float] | np.ndarray | None = None,
+    ) -> Targets:
+        """Targets from ids and (n, 2) BNG coordinates; NaN/None hours (or none given) = 24/7."""
+        ids = np.asarray(ids, dtype=object).astype(str)
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        n = len(ids)
+        if len(xy) != n:
+            raise ScenarioError(f"Targets: {n} ids but {len(xy)} coordinates. Give one point "
+                                "per target.")
+        if n > _MAX_TARGETS:
+            raise ScenarioError(f"Targets: {n} targets, more than {_MAX_TARGETS}. Split them.")
+        open_f = _hours(open_s, n)
+        close_f = _hours(close_s, n)
+        always = np.isnan(open_f) | np.isnan(close_f)
+        opening = np.where(always, ALWAYS_OPEN, np.nan_to_num(open_f)).astype(np.int64)
+        closing = np.where(always, ALWAYS_CLOSE, np.nan_to_num(close_f)).astype(np.int64)
+        bad = ~always & (closing <= opening)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ScenarioError(f"Targets: target {ids[i]!r} closes ({closing[i]} s) before it "
+                                f"opens ({opening[i]} s). Give close_s after open_s, or NaN "
+                                "for a 24/7 counter.")
+        return cls(ids=ids, xy=xy, open_s=opening, close_s=closing)
+
+    @property
+    def always_open(self) -> np.ndarray:
+        """True for 24/7 targets."""
+        return (self.open_s == ALWAYS_OPEN) & (self.close_s == ALWAYS_CLOSE)
+
+    def select(self, which: np.ndarray | Sequence[int]) -> Targets:
+        """A subset (boolean mask or indices), e.g. ``t.select(t.always_open)`` or one counter."""
+        index = np.asarray(which)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        return Targets(ids=self.ids[index], xy=self.xy[index], open_s=self.open_s[index],
+                       close_s=self.close_s[index])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _hours(values: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, np.nan)
+    array = np.array([np.nan if v is None else v for v in values], dtype=float)
+    if len(array) != n:
+        raise ScenarioError(f"Targets: {n} ids but {len(array)} opening times. Give one per "
+                            "target.")
+    return array
+
+
+@dataclass(frozen=True)
+class Window:
+    """Departure times start_s, start_s + step_s, ... < end_s (seconds since midnight)."""
+
+    start_s: int
+    end_s: int
+    step_s: int = 60
+
+    @property
+    def departures(self) -> np.ndarray:
+        """The departure times as int64 seconds."""
+        return np.arange(self.start_s, self.end_s, self.step_s, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- numba kernels
+
+
+@njit(cache=True, inline="always")
+def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) -> int:
+    if t >= close_s[target]:
+        return _INF
+    if t < open_s[target]:
+        return open_s[target] * _SLOTS + target
+    return t * _SLOTS + target
+
+
+@njit(cache=True, inline="always")
+def _query(prof_dep: np.ndarray, prof_key: np.ndarray, start: int, length: int, t: int) -> int:
+    """Key of the entry with the least departure >= t (entries have decreasing departures)."""
+    if length == 0 or prof_dep[start] < t:
+        return _INF
+    lo = 0
+    hi = length - 1
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if prof_dep[start + mid] >= t:
+            lo = mid
+        else:
+            hi = mid - 1
+    return prof_key[start + lo]
+
+
+@njit(cache=True)
+def _alight_value(v, a, min_change, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
+                  fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s):
+    best = _INF
+    for e in range(eg_off[v], eg_off[v + 1]):
+        key = _served_key(a + eg_sec[e], eg_tgt[e], open_s, close_s)
+        best = min(best, key)
+    best = min(best, _query(prof_dep, prof_key, prof_start[v], prof_len[v], a + min_change))
+    for f in range(fp_off[v], fp_off[v + 1]):
+        w = fp_to[f]
+        best = min(best, _query(prof_dep, prof_key, prof_start[w], prof_len[w],
+                                a + fp_sec[f] + min_change))
+    return best
+
+
+@njit(cache=True, inline="always")
+def _insert(u, d, key, prof_start, prof_len, prof_dep, prof_key):
+    s = prof_start[u]
+    n = prof_len[u]
+    if n > 0:
+        last = s + n - 1
+        if prof_dep[last] == d:
+            if key < prof_key[last]:
+                prof_key[last] = key
+            return
+        if key >= prof_key[last]:
+            return
+    prof_dep[s + n] = d
+    prof_key[s + n] = key
+    prof_len[u] = n + 1
+
+
+@njit(cache=True)
+def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+          prof_start, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
+          min_change):
+    n_stops = len(prof_start) - 1
+    prof_len = np.zeros(n_stops, dtype=np.int64)
+    prof_dep = np.empty(prof_start[n_stops], dtype=np.int32)
+    prof_key = np.empty(prof_start[n_stops], dtype=np.int64)
+    best_trip = np.full(n_trips, _INF, dtype=np.int64)
+    local = np.empty(len(dep_time), dtype=np.int64)
+    i = len(dep_time) - 1
+    while i >= 0:
+        d = dep_time[i]
+        j = i
+        while j >= 0 and dep_time[j] == d:
+            j -= 1
+        # Positive-duration hops first: their alighting values only need departures > d.
+        k = i
+        while k > j and arr_time[k] > d:
+            tr = trip[k]
+            key = best_trip[tr]
+            if can_alight[k]:
+                key = min(key, _alight_value(
+                    arr_stop[k], arr_time[k], min_change, prof_start, prof_len, prof_dep,
+                    prof_key, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s))
+            best_trip[tr] = key
+            if can_board[k] and key < _INF:
+                _insert(dep_stop[k], d, key, prof_start, prof_len, prof_dep, prof_key)
+            k -= 1
+        # Zero-duration hops (trip, position descending): iterate while entries at d improve.
+        low = j + 1
+        high = k
+        if high >= low:
+            for m in range(low, high + 1):
+                local[m] = _INF
+            while True:
+                changed = False
+                prev_trip = -1
+                prev_key = _INF
+                for m in range(high, low - 1, -1):
+                    tr = trip[m]
+                    key = best_trip[tr] if tr != prev_trip else prev_key
+                    if can_alight[m]:
+                        key = min(key, _alight_value(
+                            arr_stop[m], arr_time[m], min_change, prof_start, prof_len,
+                            prof_dep, prof_key, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec,
+                            open_s, close_s))
+                    if key < local[m]:
+                        local[m] = key
+                        changed = True
+                        if can_board[m]:
+                            _insert(dep_stop[m], d, key, prof_start, prof_len, prof_dep,
+                                    prof_key)
+                    prev_trip = tr
+                    prev_key = local[m]
+                if not changed or min_change > 0:
+                    break
+            for m in range(high, low - 1, -1):
+                best_trip[trip[m]] = local[m]
+        i = j
+    return prof_len, prof_dep, prof_key
+
+
+@njit(cache=True, parallel=True)
+def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
+              prof_len, prof_dep, prof_key):
+    n_origins = len(acc_off) - 1
+    n_dep = len(departures)
+    n_targets = len(open_s)
+    out = np.empty((n_origins, n_dep), dtype=np.int64)
+    for o in prange(n_origins):
+        for it in range(n_dep):
+            tau = departures[it]
+            best = _INF
+            for c in range(n_targets):
+                best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
+            for a in range(acc_off[o], acc_off[o + 1]):
+                s = acc_stop[a]
+                best = min(best, _query(prof_dep, prof_key, prof_start[s], prof_len[s],
+                                        tau + acc_sec[a]))
+            out[o, it] = best
+    return out
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _walk_csr(network: TransitNetwork, xy_from: np.ndarray, xy_to: np.ndarray,
+              max_seconds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR (by from-point) of to-points with walk_seconds <= max_seconds."""
+    pairs = network.walk.pairs_within(xy_from, xy_to, (max_seconds + 1) / 60)
+    seconds = walk_seconds(network.walk, pairs["metres"].to_numpy())
+    keep = seconds <= max_seconds
+    i_from = pairs["i_from"].to_numpy()[keep]
+    offsets = np.zeros(len(xy_from) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(i_from, minlength=len(xy_from)), out=offsets[1:])
+    return (offsets, pairs["i_to"].to_numpy()[keep].astype(np.int64),
+            seconds[keep].astype(np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class Profiles:
+    """Per-stop served-time profiles for one target set; evaluate them for any origins.
+
+    Entries of stop s are ``dep[start[s]:start[s] + length[s]]`` (decreasing) with keys
+    served time * 2**20 + target index.
+    """
+
+    network: TransitNetwork
+    targets: Targets
+    max_access_minutes: float
+    start: np.ndarray
+    length: np.ndarray
+    dep: np.ndarray
+    key: np.ndarray
+
+    @property
+    def max_access_seconds(self) -> int:
+        """The access/egress walking limit in whole seconds."""
+        return round(self.max_access_minutes * 60)
+
+    def served(self, origins_xy: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """Served time (int64 s, -1 if never) and target index (-1) per origin x departure."""
+        _check_window(self.network, window)
+        origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
+        acc_off, acc_stop, acc_sec = _walk_csr(self.network, origins_xy,
+                                               self.network.stop_xy, self.max_access_seconds)
+        metres = np.hypot(origins_xy[:, None, 0] - self.targets.xy[None, :, 0],
+                          origins_xy[:, None, 1] - self.targets.xy[None, :, 1])
+        direct = walk_seconds(self.network.walk, metres).reshape(len(origins_xy),
+                                                                 len(self.targets))
+        keys = _evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
+                         self.targets.open_s, self.targets.close_s, window.departures,
+                         self.start, self.length, self.dep, self.key)
+        reached = keys != _INF
+        served = np.where(reached, keys // _SLOTS, -1)
+        target = np.where(reached, keys % _SLOTS, -1).astype(np.int32)
+        return served, target
+
+    def evaluate(self, origins_xy: np.ndarray, origin_ids: Sequence[str] | np.ndarray,
+                 window: Window) -> pd.DataFrame:
+        """Long table origin_id, departure_s, minutes (NaN if unreachable), counter_id.
+
+        Sorted by origin_id then departure_s.
+        """
+        origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
+        served, target = self.served(origins_xy, window)
+        departures = window.departures
+        n_origins, n_dep = served.shape
+        if len(origin_ids) != n_origins:
+            raise ScenarioError(f"evaluate: {len(origin_ids)} origin ids for {n_origins} "
+                                "points. Give one id per origin.")
+        reached = served >= 0
+        minutes = np.where(reached, (served - departures[None, :]) / 60.0, np.nan)
+        counter = np.where(reached, self.targets.ids[np.maximum(target, 0)], None)
+        table = pd.DataFrame({
+            "origin_id": np.repeat(origin_ids, n_dep),
+            "departure_s": np.tile(departures, n_origins),
+            "minutes": minutes.ravel(),
+            "counter_id": pd.Series(counter.ravel(), dtype="str"),
+        })
+        return table.sort_values(["origin_id", "departure_s"], kind="stable").reset_index(
+            drop=True)
+
+
+def _check_window(network: TransitNetwork, window: Window) -> None:
+    if window.step_s <= 0 or window.end_s <= window.start_s:
+        raise ScenarioError(f"Departure window {window}: needs start_s < end_s and step_s > 0.")
+    if window.start_s < network.start_s or window.end_s > network.end_s:
+        raise ScenarioError(
+            f"Departure window [{window.start_s}, {window.end_s}) s is outside the transit "
+            f"network's range [{network.start_s}, {network.end_s}) s. Build the network from "
+            "the window start to the window end plus the longest trip (e.g. +3 h)."
+        )
+
+
+def profile_search(network: TransitNetwork, targets: Targets, *,
+                   max_access_minutes: float = 10.0) -> Profiles:
+    """One backward profile scan from all targets at once (see the module docstring)."""
+    if len(targets) == 0:
+        raise ScenarioError("profile_search: no targets. Give at least one counter.")
+    max_access_s = round(max_access_minutes * 60)
+    eg_off, eg_tgt, eg_sec = _walk_csr(network, network.stop_xy, targets.xy, max_access_s)
+    boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
+    start = np.zeros(network.n_stops + 1, dtype=np.int64)
+    np.cumsum(boardable, out=start[1:])
+    n_trips = len(network.run_ids)
+    length, dep, key = _scan(
+        network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
+        network.can_board, network.can_alight, n_trips, start,
+        network.fp_offsets, network.fp_to, network.fp_seconds.astype(np.int64),
+        eg_off, eg_tgt, eg_sec, targets.open_s, targets.close_s,
+        int(network.min_change_seconds))
+    return Profiles(network=network, targets=targets,
+                    max_access_minutes=float(max_access_minutes), start=start, length=length,
+                    dep=dep, key=key)
+
+
+def _percentile(values: np.ndarray, offsets: np.ndarray, p: float) -> np.ndarray:
+    """Linear-interpolated percentile of each sorted group (inf = unreachable stays inf)."""
+    sizes = np.diff(offsets)
+    position = p / 100.0 * (sizes - 1)
+    lo = np.floor(position).astype(np.int64)
+    frac = position - lo
+    hi = np.minimum(lo + 1, sizes - 1)
+    v_lo = values[offsets[:-1] + lo]
+    v_hi = values[offsets[:-1] + hi]
+    finite = np.isfinite(v_hi)
+    out = v_lo.copy()
+    blend = (frac > 0) & finite
+    out[blend] = v_lo[blend] + frac[blend] * (v_hi[blend] - v_lo[blend])
+    out[(frac > 0) & ~finite] = np.inf
+    return out
+
+
+def summarise(times: pd.DataFrame, percentiles: Sequence[float] = (50,)) -> pd.DataFrame:
+    """Per origin: percentiles of minutes over the window and the most frequent counter.
+
+    Unreachable departures count as infinitely long (a median that falls on them is NaN).
+    ``nearest_counter`` is the mode of counter_id over reachable departures, ties to the
+    lowest id. Columns origin_id, minutes_p<p>..., nearest_counter; sorted by origin_id.
+    """
+    minutes = times["minutes"].to_numpy(dtype=float)
+    frame = pd.DataFrame({"origin_id": times["origin_id"].to_numpy(),
+                          "minutes": np.where(np.isnan(minutes), np.inf, minutes)})
+    frame = frame.sort_values(["origin_id", "minutes"], kind="stable")
+    origin = frame["origin_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, origin[1:] != origin[:-1]])
+    offsets = np.r_[starts, len(origin)]
+    out = pd.DataFrame({"origin_id": origin[starts]})
+    values = frame["minutes"].to_numpy()
+    for p in percentiles:
+        result = _percentile(values, offsets, float(p))
+        out[f"minutes_p{p:g}"] = np.where(np.isfinite(result), result, np.nan)
+    reached = times.loc[times["counter_id"].notna(), ["origin_id", "counter_id"]]
+    counts = reached.groupby(["origin_id", "counter_id"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["origin_id", "n", "counter_id"], ascending=[True, False, True],
+                                kind="stable")
+    mode = counts.drop_duplicates("origin_id").set_index("origin_id")["counter_id"]
+    out["nearest_counter"] = pd.Series(mode.reindex(out["origin_id"]).to_numpy(), dtype="str")
+    return out.reset_index(drop=True)
