@@ -16,7 +16,8 @@ from siting._crs import BNG, WGS84
 
 COLUMNS = [
     "counter_id", "borough", "borough_gss", "name", "source_name", "lon", "lat", "position",
-    "position_note", "daily_crime_reports_may2017", "volunteer_staffed", "daytime_open",
+    "position_note", "daily_crime_reports_may2017", "volunteer_staffed", "building_disposed_final",
+    "daytime_open",
     "daytime_close", "hours_note",
 ]  # fmt: skip
 ANNEX_BOROUGH = {
