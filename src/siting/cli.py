@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from siting import __version__
 from siting._errors import SitingError
@@ -49,18 +51,83 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _run_one(path: str, args: argparse.Namespace) -> Any:
+    """Validate a scenario and analyse it (shared by run, map and compare)."""
+    from siting.analysis import analyse
     from siting.data import resolve_data_dir
-    from siting.report import run_scenario
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir)
+    scenario = load_scenario(path, data_dir=data_dir)
+    return analyse(scenario, data_dir, cache_dir=Path(args.cache_dir), progress=not args.quiet)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from siting.check import evaluate
+    from siting.maps import write_map
+    from siting.report import summary, write_outputs
+
     for path in args.scenarios:
-        scenario = load_scenario(path, data_dir=data_dir)
-        out_dir = Path(args.out) if args.out else scenario.out_dir
-        result = run_scenario(scenario, data_dir, out_dir, progress=not args.quiet,
-                              cache_dir=Path(args.cache_dir), with_map=not args.no_map)
-        print(result.headline())
+        analysis = _run_one(path, args)
+        out_dir = Path(args.out) if args.out else analysis.scenario.out_dir
+        results = evaluate(analysis)
+        write_outputs(analysis, out_dir, constraint_results=results)
+        if not args.no_map:
+            map_path = analysis.scenario.map_path
+            write_map(analysis, map_path, csv_href=os.path.relpath(out_dir / "wards.csv", map_path.parent))
+        figures = summary(analysis)
+        print(_headline(analysis.scenario.id, figures, out_dir))
+    return 0
+
+
+def _headline(scenario_id: str, figures: dict[str, Any], out_dir: Path) -> str:
+    measures = figures.get("measures", {})
+    parts = [f"{scenario_id}: wrote {out_dir}/"]
+    for measure, label in (("24h", "nearest 24/7 counter"), ("any", "nearest open counter")):
+        m = measures.get(measure, {})
+        over = m.get("population_over", {})
+        if over:
+            parts.append(f"  {label}: " + ", ".join(f"{int(v):,} people over {k} min" for k, v in over.items()))
+    return "\n".join(parts)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from siting.check import check_scenarios
+    from siting.data import resolve_data_dir
+
+    code, text = check_scenarios(args.scenarios, resolve_data_dir(args.data_dir), Path(args.cache_dir),
+                                 as_json=args.json)
+    print(text)
+    return code
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from siting.compare import compare
+
+    base, other = _run_one(args.base, args), _run_one(args.other, args)
+    comparison = compare(base, other)
+    if args.markdown:
+        path = Path(args.markdown)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(comparison.to_markdown(), encoding="utf-8")
+    print(comparison.to_text())
+    return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from siting.maps import write_compare_map, write_index, write_map
+
+    if args.compare:
+        base, other = (_run_one(p, args) for p in args.compare)
+        out = Path(args.out or f"maps/compare-{base.scenario.id}-vs-{other.scenario.id}.html")
+        print(write_compare_map(base, other, out))
+        return 0
+    written = []
+    for path in args.scenarios:
+        analysis = _run_one(path, args)
+        written.append(write_map(analysis, analysis.scenario.map_path))
+    index = write_index(sorted(Path("maps").glob("*.html")), Path("maps/index.html"))
+    print("\n".join(str(p) for p in [*written, index]))
     return 0
 
 
@@ -88,12 +155,32 @@ def _parser() -> argparse.ArgumentParser:
     data_dir_arg(p)
     p.add_argument("--no-data", action="store_true", help="do not check that data files exist")
 
+    def scenario_args(p: argparse.ArgumentParser, *, many: bool = True) -> None:
+        if many:
+            p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+        p.add_argument("--cache-dir", default=".cache/siting", help="network cache (default .cache/siting)")
+        data_dir_arg(p)
+
     p = add("run", _cmd_run, "Compute travel times, hubs, tables, report and map for scenarios.")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    scenario_args(p)
     p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
-    p.add_argument("--cache-dir", default=".cache/siting", help="network cache (default .cache/siting)")
     p.add_argument("--no-map", action="store_true", help="skip the HTML map")
-    data_dir_arg(p)
+
+    p = add("check", _cmd_check, "Check each scenario's constraints: exit 0 all hold, 1 any fails, 2 bad input.")
+    scenario_args(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add("compare", _cmd_compare, "Compare two scenarios: counters, wards crossing 45/60 minutes, people.")
+    p.add_argument("base", metavar="BASE")
+    p.add_argument("other", metavar="OTHER")
+    p.add_argument("--markdown", metavar="FILE", help="also write the comparison as Markdown")
+    scenario_args(p, many=False)
+
+    p = add("map", _cmd_map, "Write the Folium map of scenarios (and maps/index.html), or a comparison map.")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO")
+    p.add_argument("--compare", nargs=2, metavar=("BASE", "OTHER"), help="map wards whose band changed")
+    p.add_argument("--out", help="output HTML for --compare")
+    scenario_args(p, many=False)
 
     add("counters", _cmd_counters, "List the front-counter registry (ids to use in scenarios).")
 
