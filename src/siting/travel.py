@@ -96,7 +96,7 @@ class Targets:
         bad = ~always & (closing <= opening)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ScenarioError(f"Targets: target {ids[i]!r} closes ({closing[i]} s) before it "
+            raise ScenarioError(f"Targets: target {str(ids[i])!r} closes ({closing[i]} s) before it "
                                 f"opens ({opening[i]} s). Give close_s after open_s, or NaN "
                                 "for a 24/7 counter.")
         return cls(ids=ids, xy=xy, open_s=opening, close_s=closing)

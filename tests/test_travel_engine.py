@@ -1,0 +1,525 @@
+"""Travel-time engine: profile CSA vs a brute-force reference, hand-built feeds, summaries.
+
+The reference is a time-dependent Dijkstra for one origin and one departure at a time, built
+straight from the Feed (not from the network's arrays) with all-pairs walking distances, so
+it checks the network builder and the profile scan together. The semantics it implements are
+the ones stated in siting.travel's docstring.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import heapq
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+from siting._crs import BNG, WGS84
+from siting._errors import FeedError, ScenarioError
+from siting.network.gtfs import Feed, busiest_date, read_feed, service_ids_on
+from siting.network.transit import TransitNetwork, walk_seconds
+from siting.network.walk import WalkModel
+from siting.travel import Targets, Window, profile_search, summarise
+
+FIXTURES = Path(__file__).parent / "fixtures" / "gtfs"
+SECOND_WALK = WalkModel(speed_kmh=3.6, circuity=1.0)
+"""1 m/s with no circuity: a walk of d metres takes ceil(d) seconds, easy to work by hand."""
+INF = math.inf
+
+
+def hms(text: str) -> int:
+    h, m, s = (int(x) for x in text.split(":"))
+    return h * 3600 + m * 60 + s
+
+
+# --------------------------------------------------------------------------- reference
+
+
+class Reference:
+    """Earliest served time for one (origin, departure): Dijkstra over stop ready-times."""
+
+    def __init__(self, feed: Feed, date: dt.date, start_s: int, end_s: int, walk: WalkModel,
+                 targets: Targets, *, transfer_max_minutes: float, min_change_seconds: int,
+                 max_access_minutes: float) -> None:
+        assert feed.frequencies.empty, "the reference reads scheduled trips only"
+        self.walk = walk
+        self.targets = targets
+        self.change = min_change_seconds
+        self.max_access = round(max_access_minutes * 60)
+        self.start_s, self.end_s = start_s, end_s
+        self.runs: list[tuple[list[str], list[int], list[int], list[int], list[int]]] = []
+        for offset in (0, -86400):
+            services = service_ids_on(feed, date + dt.timedelta(seconds=offset))
+            trip_ids = set(feed.trips.loc[feed.trips["service_id"].isin(services), "trip_id"])
+            st = feed.stop_times[feed.stop_times["trip_id"].isin(trip_ids)]
+            for _, rows in st.groupby("trip_id", sort=True):
+                rows = rows.sort_values("stop_sequence")
+                self.runs.append((
+                    rows["stop_id"].tolist(),
+                    (rows["arrival_s"] + offset).tolist(),
+                    (rows["departure_s"] + offset).tolist(),
+                    rows["pickup_type"].tolist(),
+                    rows["drop_off_type"].tolist(),
+                ))
+        stop_ids = sorted({s for run in self.runs for s in run[0]})
+        stops = feed.stops.set_index("stop_id")
+        x, y = Transformer.from_crs(WGS84, BNG, always_xy=True).transform(
+            stops.loc[stop_ids, "stop_lon"].to_numpy(float),
+            stops.loc[stop_ids, "stop_lat"].to_numpy(float))
+        self.stop_ids = stop_ids
+        self.xy = np.column_stack([x, y])
+        index = {s: i for i, s in enumerate(stop_ids)}
+        # Boarding events per stop: (departure, run, position) of hops departing in range.
+        self.boardings: list[list[tuple[int, int, int]]] = [[] for _ in stop_ids]
+        for r, (stops_, _arr, dep, pickup, _drop) in enumerate(self.runs):
+            for p in range(len(stops_) - 1):
+                if pickup[p] != 1 and start_s <= dep[p] < end_s:
+                    self.boardings[index[stops_[p]]].append((dep[p], r, p))
+        for events in self.boardings:
+            events.sort()
+        self.runs_ix = [[index[s] for s in run[0]] for run in self.runs]
+        dist = np.hypot(self.xy[:, None, 0] - self.xy[None, :, 0],
+                        self.xy[:, None, 1] - self.xy[None, :, 1])
+        secs = walk_seconds(walk, dist).reshape(dist.shape)
+        limit = round(transfer_max_minutes * 60)
+        self.footpaths = [[(int(w), int(secs[v, w])) for w in np.flatnonzero(secs[v] <= limit)
+                           if w != v] for v in range(len(stop_ids))]
+        tdist = np.hypot(self.xy[:, None, 0] - targets.xy[None, :, 0],
+                         self.xy[:, None, 1] - targets.xy[None, :, 1])
+        tsecs = walk_seconds(walk, tdist).reshape(tdist.shape)
+        self.egress = [[(int(c), int(tsecs[v, c])) for c in np.flatnonzero(tsecs[v] <=
+                                                                            self.max_access)]
+                       for v in range(len(stop_ids))]
+
+    def served_key(self, t: int, c: int) -> tuple[float, int]:
+        open_s, close_s = int(self.targets.open_s[c]), int(self.targets.close_s[c])
+        if t >= close_s:
+            return (INF, c)
+        return (max(t, open_s), c)
+
+    def query(self, origin_xy: np.ndarray, tau: int) -> tuple[float, int]:
+        """(served time, target index), or (inf, ...) if no target serves the resident."""
+        direct = walk_seconds(self.walk, np.hypot(*(self.targets.xy - origin_xy).T))
+        best = min(self.served_key(tau + int(direct[c]), c) for c in range(len(self.targets)))
+        ready = [INF] * len(self.stop_ids)
+        heap: list[tuple[int, int]] = []
+        access = walk_seconds(self.walk, np.hypot(*(self.xy - origin_xy).T))
+        for s in np.flatnonzero(access <= self.max_access):
+            ready[s] = tau + int(access[s])
+            heap.append((ready[s], int(s)))
+        heapq.heapify(heap)
+        boarded: dict[int, int] = {}
+        while heap:
+            t, s = heapq.heappop(heap)
+            if t > ready[s]:
+                continue
+            events = self.boardings[s]
+            for _dep, r, p in events[bisect.bisect_left(events, (t, -1, -1)):]:
+                # Positions after an earlier boarding of this run were already ridden.
+                last = boarded.get(r, len(self.runs_ix[r]) - 1)
+                if p >= last:
+                    continue
+                boarded[r] = p
+                _stops, arr, deps, _pickup, drop = self.runs[r]
+                for q in range(p + 1, last + 1):
+                    if deps[q - 1] >= self.end_s:
+                        break  # the hop into q departs after the network's range
+                    if drop[q] == 1:
+                        continue
+                    v, a = self.runs_ix[r][q], arr[q]
+                    for c, e in self.egress[v]:
+                        best = min(best, self.served_key(a + e, c))
+                    relax = [(v, a + self.change)] + [(w, a + f + self.change)
+                                                      for w, f in self.footpaths[v]]
+                    for w, tw in relax:
+                        if tw < ready[w]:
+                            ready[w] = tw
+                            heapq.heappush(heap, (tw, w))
+        return best
+
+
+# --------------------------------------------------------------------------- real feeds
+
+HOURS = [  # (open, close) per target; None = 24/7
+    None, None, ("08:00:00", "18:00:00"), ("09:30:00", "17:00:00"), ("07:00:00", "08:30:00"),
+    ("08:00:00", "20:00:00"),
+]
+
+
+def _real_case(feed_path: Path, min_change: int, seed: int):
+    feed = read_feed(feed_path)
+    date = busiest_date(feed)
+    walk = WalkModel()
+    start, end = hms("07:00:00"), hms("13:00:00")
+    network = TransitNetwork.build(feed, date, start, end, walk, transfer_max_minutes=5.0,
+                                   min_change_seconds=min_change)
+    rng = np.random.default_rng(seed)
+    # Targets: real, well-served stops (most departures in the window), offset by 30-50 m.
+    busy = np.argsort(-np.bincount(network.dep_stop, minlength=network.n_stops),
+                      kind="stable")[:60]
+    chosen = rng.choice(busy, len(HOURS), replace=False)
+    targets = Targets.from_arrays(
+        [f"T{i}" for i in range(len(HOURS))],
+        network.stop_xy[chosen] + rng.uniform(-50, 50, (len(HOURS), 2)),
+        [np.nan if h is None else hms(h[0]) for h in HOURS],
+        [np.nan if h is None else hms(h[1]) for h in HOURS],
+    )
+    # Origins: random points within about a kilometre of random served stops.
+    n_origins = 40
+    origins = network.stop_xy[rng.integers(0, network.n_stops, n_origins)] + rng.normal(
+        0, 400, (n_origins, 2))
+    reference = Reference(feed, date, start, end, walk, targets, transfer_max_minutes=5.0,
+                          min_change_seconds=min_change, max_access_minutes=10.0)
+    return network, targets, origins, reference, rng
+
+
+@pytest.mark.parametrize(
+    ("feed_name", "min_change"),
+    [
+        ("newport-20230613_gtfs.zip", 0),
+        ("newport-20230613_gtfs.zip", 120),
+        ("chester-20230816-small_gtfs.zip", 0),
+        ("chester-20230816-small_gtfs.zip", 90),
+    ],
+)
+def test_engine_matches_reference_on_real_feeds(feeds_dir: Path, feed_name: str,
+                                                min_change: int) -> None:
+    network, targets, origins, reference, rng = _real_case(feeds_dir / feed_name, min_change, 7)
+    window = Window(hms("07:00:00"), hms("10:00:00"), 60)
+    profiles = profile_search(network, targets, max_access_minutes=10.0)
+    served, target = profiles.served(origins, window)
+    departures = window.departures
+    checked = by_transit = 0
+    for o in range(len(origins)):
+        for it in rng.choice(len(departures), 5, replace=False):
+            tau = int(departures[it])
+            want_t, want_c = reference.query(origins[o], tau)
+            got_t = served[o, it] if served[o, it] >= 0 else INF
+            assert got_t == want_t, (o, tau)
+            if want_t < INF:
+                assert target[o, it] == want_c, (o, tau)
+                direct = min(reference.served_key(tau + int(walk_seconds(
+                    network.walk, np.hypot(*(targets.xy[c] - origins[o])))), c)
+                    for c in range(len(targets)))
+                by_transit += want_t < direct[0]
+            checked += 1
+    assert checked == 200
+    # The comparison is only meaningful if many best trips use a vehicle.
+    assert by_transit >= 40
+
+
+def test_24h_only_is_never_faster(feeds_dir: Path) -> None:
+    network, targets, origins, _, _ = _real_case(
+        feeds_dir / "newport-20230613_gtfs.zip", 60, 3)
+    window = Window(hms("07:00:00"), hms("10:00:00"), 60)
+    any_open = profile_search(network, targets).served(origins, window)[0]
+    only_24h = profile_search(network, targets.select(targets.always_open)).served(origins,
+                                                                                   window)[0]
+    inf_any = np.where(any_open < 0, np.iinfo(np.int64).max, any_open)
+    inf_24h = np.where(only_24h < 0, np.iinfo(np.int64).max, only_24h)
+    assert (inf_24h >= inf_any).all()
+    assert (inf_24h > inf_any).any()
+    # Each target alone (the issue-7 per-counter case) is never better than all of them.
+    for c in range(len(targets)):
+        one = profile_search(network, targets.select([c])).served(origins, window)[0]
+        assert (np.where(one < 0, np.iinfo(np.int64).max, one) >= inf_any).all()
+
+
+# --------------------------------------------------------------------------- hand-built feeds
+
+
+def _network(name: str, date: str, start: str = "07:00:00", end: str = "12:00:00", *,
+             min_change: int = 0) -> TransitNetwork:
+    return TransitNetwork.build(read_feed(FIXTURES / name), date, hms(start), hms(end),
+                                SECOND_WALK, transfer_max_minutes=5.0,
+                                min_change_seconds=min_change)
+
+
+def _xy(network: TransitNetwork, stop: str) -> np.ndarray:
+    return network.stop_xy[list(network.stop_ids).index(stop)]
+
+
+def _times(network: TransitNetwork, targets: Targets, origin_xy: np.ndarray,
+           departures: list[str]) -> pd.DataFrame:
+    """Minutes and counter for one origin at the given departure times."""
+    window_s = [hms(d) for d in departures]
+    profiles = profile_search(network, targets, max_access_minutes=10.0)
+    rows = []
+    for tau in window_s:
+        rows.append(profiles.evaluate(origin_xy[None, :], ["o"], Window(tau, tau + 1, 1)))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _target(network: TransitNetwork, stop: str, name: str | None = None,
+            hours: tuple[str, str] | None = None, offset: tuple[float, float] = (0, 0)):
+    return (name or stop, _xy(network, stop) + np.asarray(offset),
+            np.nan if hours is None else hms(hours[0]),
+            np.nan if hours is None else hms(hours[1]))
+
+
+def _targets(*rows) -> Targets:
+    ids, xy, opening, closing = zip(*rows, strict=True)
+    return Targets.from_arrays(ids, np.array(xy), opening, closing)
+
+
+def _walk_s(network: TransitNetwork, a: str, b: str) -> int:
+    return int(walk_seconds(network.walk, np.hypot(*(_xy(network, a) - _xy(network, b)))))
+
+
+def test_transfer_and_just_missed() -> None:
+    net = _network("transfer", "2024-01-03")
+    to_c = _targets(_target(net, "C"))
+    # 07:55 -> t1 A 08:00 -> B 08:10, change to t2 B 08:15 -> C 08:30: 35 minutes.
+    # 08:00:00 -> same trips: 30 min. 08:00:01 misses t1 by a second: t1b 08:30 -> B 08:40,
+    # t2b 08:45 -> C 09:00, i.e. 09:00:00 - 08:00:01 = 3599 s.
+    got = _times(net, to_c, _xy(net, "A"), ["07:55:00", "08:00:00", "08:00:01"])
+    assert got["minutes"].tolist() == [35.0, 30.0, 3599 / 60]
+    assert got["counter_id"].tolist() == ["C", "C", "C"]
+
+
+def test_change_time_at_the_same_stop() -> None:
+    # t1 reaches B at 08:10:00, t2 leaves at 08:15:00: 300 s of change time is just enough,
+    # 301 s misses it and the resident waits for t2b (C 09:00): 65 minutes from 07:55.
+    to_c_300 = _times(_network("transfer", "2024-01-03", min_change=300),
+                      _targets(_target(_network("transfer", "2024-01-03"), "C")),
+                      _xy(_network("transfer", "2024-01-03"), "A"), ["07:55:00"])
+    assert to_c_300["minutes"].tolist() == [35.0]
+    net = _network("transfer", "2024-01-03", min_change=301)
+    got = _times(net, _targets(_target(net, "C")), _xy(net, "A"), ["07:55:00"])
+    assert got["minutes"].tolist() == [65.0]
+
+
+def test_footpath_transfer() -> None:
+    net = _network("transfer", "2024-01-03")
+    to_d = _targets(_target(net, "D"))
+    walk_b_b2 = _walk_s(net, "B", "B2")
+    assert 95 <= walk_b_b2 <= 105  # B2 is about 100 m from B: ~100 s at 1 m/s
+    # t1 to B 08:10:00, walk to B2 (~100 s) by 08:11:40, t4 08:13 -> D 08:25: 30 minutes.
+    got = _times(net, to_d, _xy(net, "A"), ["07:55:00"])
+    assert got["minutes"].tolist() == [30.0]
+    # With 120 s of change time on top of the walk the resident reaches B2 at 08:13:40 and
+    # t4 has gone; nothing else reaches D, so they walk all the way from A.
+    net = _network("transfer", "2024-01-03", min_change=120)
+    got = _times(net, to_d, _xy(net, "A"), ["07:55:00"])
+    assert got["minutes"].tolist() == [_walk_s(net, "A", "D") / 60]
+
+
+def test_access_and_egress_walks() -> None:
+    net = _network("transfer", "2024-01-03")
+    # The target is 300 m east of C (300 s egress); the origin 200 m south of A (200 s access).
+    targets = _targets(_target(net, "C", offset=(300, 0)))
+    origin = _xy(net, "A") + np.array([0.0, -200.0])
+    # 07:56:40 + 200 s = 08:00:00: boards t1, C at 08:30, target at 08:35: 38.33 minutes.
+    # 07:56:41 misses t1: t1b/t2b reach C at 09:00, target 09:05: 68 min 19 s.
+    got = _times(net, targets, origin, ["07:56:40", "07:56:41"])
+    assert got["minutes"].tolist() == [2300 / 60, 4099 / 60]
+
+
+def test_overnight_trip_from_previous_day() -> None:
+    # On Tuesday 2024-01-02 Monday's "night" trip (B 24:10, C 24:40) runs at 00:10/00:40.
+    net = _network("overnight", "2024-01-02", "00:00:00", "04:00:00")
+    assert "night/-1d" in set(net.run_ids)
+    to_c = _targets(_target(net, "C"))
+    # 00:05 -> night from B at 00:10 -> C 00:40: 35 min. 00:15 -> Tuesday's "early" B 00:20
+    # -> C 01:00: 45 min.
+    got = _times(net, to_c, _xy(net, "B"), ["00:05:00", "00:15:00"])
+    assert got["minutes"].tolist() == [35.0, 45.0]
+    # On Monday 2024-01-01 there was no Sunday night trip and "early" does not run: walk.
+    # That network has no hops at all.
+    walk = _walk_s(net, "B", "C")
+    origin = _xy(net, "B")
+    net = _network("overnight", "2024-01-01", "00:00:00", "04:00:00")
+    assert net.n_connections == 0
+    got = _times(net, to_c, origin, ["00:05:00"])
+    assert got["minutes"].tolist() == [walk / 60]
+
+
+def test_frequency_route() -> None:
+    net = _network("frequency", "2024-01-03")
+    to_b = _targets(_target(net, "B"))
+    # Runs leave A at 07:00, 07:15, 07:30, 07:45, 08:00, 08:30 and take 10 minutes.
+    # 07:01 -> 07:15 -> 07:25: 24 min. 07:46 -> 08:00 -> 08:10: 24 min. 08:31: no more runs
+    # (the 10:00 template trip itself never runs, it would give 99 min): walk ~10 km.
+    got = _times(net, to_b, _xy(net, "A"), ["07:01:00", "07:46:00", "08:31:00"])
+    walk = _walk_s(net, "A", "B")
+    assert walk > 99 * 60
+    assert got["minutes"].tolist() == [24.0, 24.0, walk / 60]
+
+
+def test_walking_beats_transit_and_no_drop_off() -> None:
+    net = _network("walk", "2024-01-03")
+    to_b = _targets(_target(net, "B"))
+    walk = _walk_s(net, "A", "B")
+    assert 990 <= walk <= 1010  # about 1 km at 1 m/s
+    # 07:29: w4 reaches B at 07:32 but sets drop_off_type 1 there, so the resident walks
+    # (~16.7 min, better than w1 at 08:02 = 33 min). 07:59: w1 -> B 08:02, 3 minutes.
+    # 08:01: next bus w2 B 09:02 = 61 min, walking wins again.
+    got = _times(net, to_b, _xy(net, "A"), ["07:29:00", "07:59:00", "08:01:00"])
+    assert got["minutes"].tolist() == [walk / 60, 3.0, walk / 60]
+
+
+def test_opening_hours() -> None:
+    net = _network("walk", "2024-01-03")
+    origin = _xy(net, "A")
+    # w3 leaves A 08:00, reaches C 08:20. Departing 07:50:
+    cases = [
+        (("08:30:00", "17:00:00"), 40.0),  # closed on arrival, opens 08:30: served then
+        (("06:00:00", "08:15:00"), None),  # closed for the day at 08:15: never served
+        (("06:00:00", "08:20:00"), None),  # closes the second the bus arrives
+        (("06:00:00", "08:20:01"), 30.0),  # still open at 08:20:00
+        (None, 30.0),  # 24/7
+    ]
+    for hours, minutes in cases:
+        got = _times(net, _targets(_target(net, "C", hours=hours)), origin, ["07:50:00"])
+        if minutes is None:
+            assert got["minutes"].isna().all()
+            assert got["counter_id"].isna().all()
+        else:
+            assert got["minutes"].tolist() == [minutes]
+    # Two targets at C: the closed one is skipped, the later-opening one serves at 08:30.
+    both = _targets(_target(net, "C", "closed", ("06:00:00", "08:15:00")),
+                    _target(net, "C", "opens", ("08:30:00", "17:00:00")))
+    got = _times(net, both, origin, ["07:50:00"])
+    assert got["counter_id"].tolist() == ["opens"]
+
+
+def test_ties_go_to_the_lowest_target_index() -> None:
+    net = _network("walk", "2024-01-03")
+    twins = _targets(_target(net, "B", "Z"), _target(net, "B", "Y"))
+    got = _times(net, twins, _xy(net, "A"), ["07:59:00", "08:01:00"])
+    assert got["counter_id"].tolist() == ["Z", "Z"]
+
+
+def test_zero_duration_hops_chain_at_the_same_second() -> None:
+    # z2 A 08:00 -> B 08:00 (zero duration), change at B to z1 B 08:00 -> C 08:00 -> D 08:10
+    # with no change time: from A at 07:59 the target at D is reached at 08:10 (11 minutes).
+    # z2 sorts after z1, so the scan needs its fixed-point pass over the 08:00 hops.
+    net = _network("zero_duration", "2024-01-03")
+    got = _times(net, _targets(_target(net, "D")), _xy(net, "A"), ["07:59:00"])
+    assert got["minutes"].tolist() == [11.0]
+
+
+@pytest.mark.parametrize(
+    ("name", "date", "start", "end"),
+    [
+        ("transfer", "2024-01-03", "07:00:00", "12:00:00"),
+        ("walk", "2024-01-03", "07:00:00", "12:00:00"),
+        ("overnight", "2024-01-02", "00:00:00", "04:00:00"),
+        ("zero_duration", "2024-01-03", "07:00:00", "12:00:00"),
+    ],
+)
+@pytest.mark.parametrize("min_change", [0, 120])
+def test_hand_feeds_match_reference(name: str, date: str, start: str, end: str,
+                                    min_change: int) -> None:
+    feed = read_feed(FIXTURES / name)
+    net = TransitNetwork.build(feed, date, hms(start), hms(end), SECOND_WALK,
+                               transfer_max_minutes=5.0, min_change_seconds=min_change)
+    targets = Targets.from_arrays(list(net.stop_ids), net.stop_xy + 150,
+                                  [hms("07:30:00")] + [np.nan] * (net.n_stops - 1),
+                                  [hms("08:20:00")] + [np.nan] * (net.n_stops - 1))
+    reference = Reference(feed, dt.date.fromisoformat(date), hms(start), hms(end), SECOND_WALK,
+                          targets, transfer_max_minutes=5.0, min_change_seconds=min_change,
+                          max_access_minutes=10.0)
+    window = Window(hms(start), hms(start) + 3 * 3600, 60)
+    origins = np.vstack([net.stop_xy, net.stop_xy + np.array([400.0, 0.0])])
+    served, target = profile_search(net, targets).served(origins, window)
+    for o in range(len(origins)):
+        for it, tau in enumerate(window.departures):
+            want_t, want_c = reference.query(origins[o], int(tau))
+            assert (served[o, it] if served[o, it] >= 0 else INF) == want_t
+            if want_t < INF:
+                assert target[o, it] == want_c
+
+
+# --------------------------------------------------------------------------- API details
+
+
+def test_evaluate_long_table_and_summary() -> None:
+    net = _network("transfer", "2024-01-03")
+    targets = _targets(_target(net, "C"), _target(net, "D"))
+    profiles = profile_search(net, targets)
+    origins = np.vstack([_xy(net, "A"), _xy(net, "B")])
+    window = Window(hms("07:50:00"), hms("08:10:00"), 300)
+    table = profiles.evaluate(origins, ["b_origin", "a_origin"], window)
+    assert list(table.columns) == ["origin_id", "departure_s", "minutes", "counter_id"]
+    assert table["origin_id"].tolist() == ["a_origin"] * 4 + ["b_origin"] * 4  # sorted
+    assert table["departure_s"].tolist() == [28200, 28500, 28800, 29100] * 2
+    summary = summarise(table, percentiles=(50, 100))
+    assert list(summary.columns) == ["origin_id", "minutes_p50", "minutes_p100",
+                                     "nearest_counter"]
+
+
+def test_summarise_by_hand() -> None:
+    times = pd.DataFrame({
+        "origin_id": ["o1"] * 4 + ["o2"] * 3 + ["o3"] * 2,
+        "departure_s": [0, 60, 120, 180, 0, 60, 120, 0, 60],
+        "minutes": [10.0, 20.0, np.nan, 30.0, np.nan, np.nan, 5.0, 7.0, 9.0],
+        "counter_id": ["a", "b", None, "b", None, None, "c", "b", "a"],
+    })
+    got = summarise(times, percentiles=(0, 50))
+    # o1 sorted [10, 20, 30, inf]: p50 at position 1.5 -> 25; mode b (2 of 3).
+    # o2 [5, inf, inf]: p50 is unreachable -> NaN; p0 = 5; mode c.
+    # o3 [7, 9]: p50 = 8; a and b tie once each -> lowest id a.
+    assert got["origin_id"].tolist() == ["o1", "o2", "o3"]
+    assert got["minutes_p0"].tolist() == [10.0, 5.0, 7.0]
+    np.testing.assert_array_equal(got["minutes_p50"].to_numpy(), [25.0, np.nan, 8.0])
+    assert got["nearest_counter"].tolist() == ["b", "c", "a"]
+
+
+def test_network_cache(tmp_path: Path) -> None:
+    kwargs = {"transfer_max_minutes": 5.0, "min_change_seconds": 60, "cache_dir": tmp_path}
+    first = TransitNetwork.load_or_build(FIXTURES / "transfer", "2024-01-03", hms("07:00:00"),
+                                         hms("12:00:00"), SECOND_WALK, **kwargs)
+    files = list(tmp_path.glob("transit-*.npz"))
+    assert len(files) == 1
+    again = TransitNetwork.load_or_build(FIXTURES / "transfer", "2024-01-03",
+                                         hms("07:00:00"), hms("12:00:00"), SECOND_WALK,
+                                         **kwargs)
+    assert again.cache_key == first.cache_key
+    assert len(first.cache_key) == 64
+    for name in ("stop_ids", "stop_xy", "dep_time", "arr_time", "trip", "run_ids", "fp_to",
+                 "fp_seconds", "can_board", "can_alight"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    assert again.service_date == dt.date(2024, 1, 3)
+    assert again.walk == SECOND_WALK
+    assert again.min_change_seconds == 60
+    other = TransitNetwork.load_or_build(FIXTURES / "transfer", "2024-01-03",
+                                         hms("07:00:00"), hms("12:00:00"), WalkModel(),
+                                         **kwargs)
+    assert other.cache_key != first.cache_key
+    assert len(list(tmp_path.glob("transit-*.npz"))) == 2
+    with pytest.raises(FeedError, match=r"missing\.zip: not found"):
+        TransitNetwork.load_or_build(tmp_path / "missing.zip", "2024-01-03", 0, 3600,
+                                     cache_dir=tmp_path)
+
+
+def test_network_arrays_are_sorted_for_the_scan() -> None:
+    net = _network("transfer", "2024-01-03")
+    assert net.n_connections == 6  # six two-stop trips
+    assert (np.diff(net.dep_time) >= 0).all()
+    assert net.fp_offsets[-1] == 2  # B <-> B2 only
+    assert net.dep_time.dtype == np.int32
+
+
+def test_window_outside_network_range() -> None:
+    net = _network("transfer", "2024-01-03")
+    profiles = profile_search(net, _targets(_target(net, "C")))
+    with pytest.raises(ScenarioError, match=r"outside the transit network's range"):
+        profiles.served(np.zeros((1, 2)), Window(hms("06:00:00"), hms("08:00:00")))
+    with pytest.raises(ScenarioError, match=r"needs start_s < end_s"):
+        profiles.served(np.zeros((1, 2)), Window(hms("08:00:00"), hms("08:00:00")))
+
+
+def test_target_errors() -> None:
+    with pytest.raises(ScenarioError, match=r"target 'X' closes \(100 s\) before it opens"):
+        Targets.from_arrays(["X"], [[0.0, 0.0]], [200], [100])
+    with pytest.raises(ScenarioError, match=r"2 ids but 1 coordinates"):
+        Targets.from_arrays(["X", "Y"], [[0.0, 0.0]])
+    net = _network("transfer", "2024-01-03")
+    with pytest.raises(ScenarioError, match=r"no targets"):
+        profile_search(net, Targets.from_arrays([], np.zeros((0, 2))))
