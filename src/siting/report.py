@@ -1,0 +1,501 @@
+"""Report stage: turn an Analysis into tables, summary.json and a planner's report, byte-identical.
+
+Every output reads only the Analysis (and constraint results from `siting.check`). Minutes are
+over a threshold when above it or unreachable (`siting.check.is_over`); shares and population
+over thresholds are counted per LSOA (the smallest area with a population), wards are flagged
+on their population-weighted minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from siting._crs import WGS84
+from siting.analysis import MEASURES, Analysis
+from siting.check import ConstraintResult, is_over
+
+__all__ = [
+    "OUTPUT_FILES",
+    "SHARE_MINUTES",
+    "borough_table",
+    "hub_table",
+    "lsoa_table",
+    "render_markdown",
+    "summary",
+    "ward_table",
+    "weighted_median",
+    "write_outputs",
+]
+
+SHARE_MINUTES = (30, 45, 60)
+"""Minutes for which summary() reports the share of people within reach."""
+
+OUTPUT_FILES = ("wards.csv", "lsoas.csv", "hubs.csv", "boroughs.csv", "summary.json", "report.md")
+"""The files write_outputs() puts in the output folder, in this order."""
+
+_MAX_LISTED = 50
+"""Most wards or boroughs named per broken constraint in report.md (all are in summary.json)."""
+
+_TIMING = ("second", "time", "wall", "elapsed")
+"""Solver-figure keys containing these words are timings, left out of deterministic outputs."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+
+def weighted_median(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray) -> float:
+    """Population-weighted median: the smallest value with at least half the weight at or below it.
+
+    Unreachable values (NaN) sort last; NaN when there is no weight or the median is unreachable.
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    keep = w > 0
+    v, w = np.where(np.isnan(v[keep]), np.inf, v[keep]), w[keep]
+    if w.size == 0:
+        return math.nan
+    order = np.argsort(v, kind="stable")
+    cumulative = np.cumsum(w[order])
+    value = float(v[order][np.searchsorted(cumulative, cumulative[-1] / 2.0)])
+    return value if math.isfinite(value) else math.nan
+
+
+def _thresholds(analysis: Analysis) -> list[int]:
+    return list(analysis.scenario.thresholds)
+
+
+def _round(value: Any, digits: int = 4) -> Any:
+    """JSON-able copy with numpy scalars unwrapped, floats rounded, NaN/inf as null."""
+    if isinstance(value, Mapping):
+        return {str(k): _round(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v, digits) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_round(v, digits) for v in value.tolist()]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return round(value, digits) if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _minutes(value: float) -> float | None:
+    return round(float(value), 2) if math.isfinite(value) else None
+
+
+def _is_timing(key: str) -> bool:
+    return any(word in key.lower() for word in _TIMING)
+
+
+# ---------------------------------------------------------------------------------------------
+# summary.json
+
+
+def _measure_summary(analysis: Analysis, measure: str) -> dict[str, Any]:
+    lsoas, wards = analysis.lsoas, analysis.wards
+    population = lsoas["population"].to_numpy(dtype=float)
+    total = population.sum()
+    lsoa_minutes = lsoas[f"minutes_{measure}"]
+    ward_minutes = wards[f"minutes_{measure}"]
+    shares = {
+        str(n): (float(population[~is_over(lsoa_minutes, n)].sum() / total) if total else 0.0)
+        for n in sorted({*SHARE_MINUTES, *_thresholds(analysis)})
+    }
+    over: dict[str, Any] = {}
+    for t in _thresholds(analysis):
+        flagged = wards[is_over(ward_minutes, t)].sort_values("ward_code", kind="stable")
+        over[str(t)] = {
+            "population": int(population[is_over(lsoa_minutes, t)].sum()),
+            "wards": len(flagged),
+            "population_of_wards": int(flagged["population"].sum()),
+            "ward_list": [
+                {"ward_code": code, "ward_name": name, "borough": borough, "minutes": _minutes(m)}
+                for code, name, borough, m in zip(flagged["ward_code"], flagged["ward_name"],
+                                                  flagged["borough"], flagged[f"minutes_{measure}"],
+                                                  strict=True)
+            ],
+        }
+    reachable = lsoa_minutes.notna().to_numpy()
+    return {
+        "share_within": shares,
+        "over": over,
+        "population_over": {t: v["population"] for t, v in over.items()},
+        "median_minutes": _minutes(weighted_median(lsoa_minutes, population)),
+        "unreachable_population": int(population[~reachable].sum()),
+    }
+
+
+def summary(analysis: Analysis) -> dict[str, Any]:
+    """The headline figures of an analysis as a JSON-able dict with no timings (deterministic)."""
+    scenario = analysis.scenario
+    hubs = analysis.hubs
+    counters = analysis.counters
+    by_status = {s: sorted(counters.loc[counters["status"] == s, "counter_id"])
+                 for s in ("24h", "daytime", "closed")}
+    return _round({
+        "scenario": {"id": scenario.id, "title": scenario.title},
+        "population": int(analysis.lsoas["population"].sum()),
+        "wards": len(analysis.wards),
+        "lsoas": len(analysis.lsoas),
+        "thresholds": _thresholds(analysis),
+        "measures": {m: _measure_summary(analysis, m) for m in MEASURES},
+        "assumptions": analysis.assumptions,
+        "modes": analysis.modes,
+        "hubs": {
+            "enabled": scenario.hubs.enabled,
+            "count": len(hubs),
+            "by_kind": {str(k): int(v) for k, v in sorted(hubs["kind"].value_counts().items())}
+            if len(hubs) else {},
+            "wards_assigned": int(analysis.hub_assignment["ward_code"].nunique())
+            if len(analysis.hub_assignment) else 0,
+            "solver": {k: v for k, v in sorted(analysis.hub_figures.items()) if not _is_timing(k)},
+        },
+        "counters": {
+            "counts": {s: len(ids) for s, ids in by_status.items()},
+            "open_24h": by_status["24h"],
+            "open_daytime": by_status["daytime"],
+        },
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def _flags(frame: pd.DataFrame, thresholds: Sequence[int]) -> dict[str, np.ndarray]:
+    return {f"over_{t}_{m}": is_over(frame[f"minutes_{m}"], t) for m in MEASURES for t in thresholds}
+
+
+def ward_table(analysis: Analysis) -> pd.DataFrame:
+    """One row per ward: minutes and nearest counter per measure, threshold flags, its hub."""
+    w = analysis.wards.sort_values("ward_code", kind="stable")
+    columns: dict[str, Any] = {
+        "ward_code": w["ward_code"].to_numpy(),
+        "ward_name": w["ward_name"].to_numpy(),
+        "borough": w["borough"].to_numpy(),
+        "population": w["population"].to_numpy(dtype=np.int64),
+    }
+    for m in MEASURES:
+        columns[f"minutes_{m}"] = w[f"minutes_{m}"].to_numpy(dtype=float)
+        columns[f"nearest_{m}_counter"] = w[f"nearest_{m}_counter"].to_numpy()
+    columns.update(_flags(w, _thresholds(analysis)))
+    for col in ("hub_site_id", "hub_name"):
+        columns[col] = w[col].to_numpy() if col in w else np.full(len(w), None)
+    columns["hub_walk_minutes"] = (w["hub_walk_minutes"].to_numpy(dtype=float)
+                                   if "hub_walk_minutes" in w else np.full(len(w), np.nan))
+    return pd.DataFrame(columns)
+
+
+def lsoa_table(analysis: Analysis) -> pd.DataFrame:
+    """One row per LSOA: its ward and borough, minutes per measure (and percentile), flags."""
+    lsoas = analysis.lsoas.sort_values("lsoa_code", kind="stable")
+    names = dict(zip(analysis.boroughs["borough_code"], analysis.boroughs["borough"], strict=True))
+    columns: dict[str, Any] = {
+        "lsoa_code": lsoas["lsoa_code"].to_numpy(),
+        "lsoa_name": lsoas["lsoa_name"].to_numpy(),
+        "ward_code": lsoas["ward_code"].to_numpy(),
+        "borough": lsoas["borough_code"].map(names).to_numpy(),
+        "population": lsoas["population"].to_numpy(dtype=np.int64),
+    }
+    for m in MEASURES:
+        columns[f"minutes_{m}"] = lsoas[f"minutes_{m}"].to_numpy(dtype=float)
+        columns[f"nearest_{m}_counter"] = lsoas[f"nearest_{m}_counter"].to_numpy()
+        extra = sorted((c for c in lsoas.columns if c.startswith(f"minutes_{m}_p")),
+                       key=lambda c: int(c.rsplit("_p", 1)[1]))
+        for col in extra:
+            columns[col] = lsoas[col].to_numpy(dtype=float)
+    columns.update(_flags(lsoas, _thresholds(analysis)))
+    return pd.DataFrame(columns)
+
+
+def hub_table(analysis: Analysis) -> pd.DataFrame:
+    """One row per open hub: id, name, kind, WGS84 lon/lat, BNG easting/northing, cost, load."""
+    hubs = analysis.hubs.sort_values("site_id", kind="stable")
+    columns = ["site_id", "name", "kind", "lon", "lat", "easting", "northing", "cost",
+               "wards_served", "officers"]
+    if hubs.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    lonlat = hubs.geometry.to_crs(WGS84)
+    return pd.DataFrame({
+        "site_id": hubs["site_id"].to_numpy(),
+        "name": hubs["name"].to_numpy(),
+        "kind": hubs["kind"].to_numpy(),
+        "lon": lonlat.x.round(6).to_numpy(),
+        "lat": lonlat.y.round(6).to_numpy(),
+        "easting": hubs.geometry.x.round(1).to_numpy(),
+        "northing": hubs.geometry.y.round(1).to_numpy(),
+        "cost": hubs["cost"].to_numpy(dtype=float),
+        "wards_served": hubs["wards_served"].to_numpy(dtype=np.int64),
+        "officers": hubs["officers"].to_numpy(),
+    })[columns]
+
+
+def _hub_boroughs(analysis: Analysis) -> pd.Series:
+    """Borough code of each hub (the borough it stands in, else the nearest one)."""
+    hubs = analysis.hubs
+    if hubs.empty:
+        return pd.Series(dtype=object)
+    points = gpd.GeoDataFrame({"site_id": hubs["site_id"].to_numpy()},
+                              geometry=hubs.geometry.to_numpy(), crs=hubs.crs)
+    joined = gpd.sjoin_nearest(points, analysis.boroughs[["borough_code", "geometry"]], how="left")
+    joined = joined.sort_values(["site_id", "borough_code"], kind="stable")
+    return joined.drop_duplicates("site_id").set_index("site_id")["borough_code"]
+
+
+def borough_table(analysis: Analysis) -> pd.DataFrame:
+    """One row per borough: people, weighted median minutes and people over each threshold,
+    counters by status and hubs standing in it; ends with a London row."""
+    lsoas = analysis.lsoas
+    thresholds = _thresholds(analysis)
+    boroughs = analysis.boroughs.sort_values("borough", kind="stable")
+    hub_boroughs = _hub_boroughs(analysis).value_counts()
+    counters = analysis.counters
+    wards_per = analysis.wards.groupby("borough_code")["ward_code"].count()
+
+    def row(code: str | None, name: str, part: pd.DataFrame) -> dict[str, Any]:
+        pop = part["population"].to_numpy(dtype=float)
+        out: dict[str, Any] = {"borough_code": code or "", "borough": name,
+                               "population": int(pop.sum()),
+                               "wards": int(wards_per.get(code, 0)) if code else int(wards_per.sum())}
+        for m in MEASURES:
+            out[f"median_minutes_{m}"] = weighted_median(part[f"minutes_{m}"], pop)
+        for m in MEASURES:
+            for t in thresholds:
+                out[f"pop_over_{t}_{m}"] = int(pop[is_over(part[f"minutes_{m}"], t)].sum())
+        sel = counters if code is None else counters[counters["borough_code"] == code]
+        out["counters_24h"] = int((sel["status"] == "24h").sum())
+        out["counters_daytime"] = int((sel["status"] == "daytime").sum())
+        out["hubs"] = int(hub_boroughs.sum()) if code is None else int(hub_boroughs.get(code, 0))
+        return out
+
+    rows = [row(code, name, lsoas[lsoas["borough_code"] == code])
+            for code, name in zip(boroughs["borough_code"], boroughs["borough"], strict=True)]
+    rows.append(row(None, "London", lsoas))
+    return pd.DataFrame(rows)
+
+
+def _csv(frame: pd.DataFrame, float_digits: Mapping[str, int]) -> str:
+    """CSV text with fixed float formats per column, empty cells for NaN, '\\n' line ends."""
+    out = frame.copy()
+    for col, digits in float_digits.items():
+        if col in out:
+            out[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v))
+                         else f"{float(v):.{digits}f}") for v in out[col]]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def _minute_columns(frame: pd.DataFrame) -> dict[str, int]:
+    return {c: 2 for c in frame.columns if c.startswith(("minutes_", "median_minutes_"))
+            or c == "hub_walk_minutes"}
+
+
+# ---------------------------------------------------------------------------------------------
+# report.md
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str) -> list[str]:
+    """Markdown table lines; `align` has one letter per column, 'l' or 'r'."""
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return lines
+
+
+def _fmt_minutes(value: float) -> str:
+    return f"{value:.1f}" if math.isfinite(value) else "n/a"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_describe(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_describe(v) for v in value)
+    return str(value)
+
+
+def _bullets(mapping: Mapping[str, Any]) -> list[str]:
+    return [f"- **{key}**: {_describe(_round(mapping[key], 4))}" for key in sorted(mapping)]
+
+
+def _gaps(modes: Mapping[str, Any]) -> list[str]:
+    """Bullets for the modes the network lacks (modes['missing'] as a list, dict or text)."""
+    missing = modes.get("missing")
+    if not missing:
+        return ["- None recorded: every public-transport mode is modelled."]
+    if isinstance(missing, Mapping):
+        return [f"- **{k}**: {_describe(v)}" for k, v in sorted(missing.items())]
+    if isinstance(missing, (list, tuple)):
+        return [f"- {_describe(v)}" for v in missing]
+    return [f"- {missing}"]
+
+
+def render_markdown(
+    analysis: Analysis, *, constraint_results: Sequence[ConstraintResult] | None = None,
+    facts: Mapping[str, Any] | None = None, boroughs: pd.DataFrame | None = None,
+) -> str:
+    """The planner's report: headline, per-borough table, wards over the top threshold,
+    assumptions, known gaps of the data, and constraint results."""
+    scenario = analysis.scenario
+    facts = facts if facts is not None else summary(analysis)
+    table = boroughs if boroughs is not None else borough_table(analysis)
+    thresholds = _thresholds(analysis)
+    measure_names = {"24h": "nearest 24/7 counter", "any": "nearest counter open on arrival"}
+    lines = [f"# {scenario.title}", "", f"Scenario `{scenario.id}`."]
+    if scenario.description:
+        lines += ["", scenario.description.strip()]
+    lines += ["", "## Headline", ""]
+    lines.append(f"Population: {facts['population']:,} in {facts['wards']} wards "
+                 f"({facts['lsoas']:,} LSOAs). Public-transport minutes from each LSOA's "
+                 "population-weighted centroid.")
+    lines.append("")
+    share_keys = sorted(facts["measures"]["24h"]["share_within"], key=int)
+    header = ["measure", *(f"within {k} min" for k in share_keys),
+              *(f"people over {t} min" for t in thresholds),
+              *(f"wards over {t} min" for t in thresholds)]
+    rows = []
+    for m in MEASURES:
+        f = facts["measures"][m]
+        rows.append([measure_names[m],
+                     *(f"{100 * f['share_within'][k]:.1f}%" for k in share_keys),
+                     *(f"{f['over'][str(t)]['population']:,}" for t in thresholds),
+                     *(str(f["over"][str(t)]["wards"]) for t in thresholds)])
+    lines += _md_table(header, rows, "l" + "r" * (len(header) - 1))
+    counts = facts["counters"]["counts"]
+    lines += ["", f"Counters: {counts['24h']} open 24/7, {counts['daytime']} open daytime only, "
+              f"{counts['closed']} closed."]
+    hubs = facts["hubs"]
+    if hubs["enabled"]:
+        kinds = ", ".join(f"{n} {k}" for k, n in hubs["by_kind"].items()) or "none"
+        lines.append(f"DWO hubs: {hubs['count']} ({kinds}), serving {hubs['wards_assigned']} wards "
+                     f"within a {scenario.hubs.walk_limit_minutes:g}-minute walk.")
+    else:
+        lines.append("DWO hubs: not sited in this scenario.")
+
+    lines += ["", "## By borough", "",
+              "Median: population-weighted median of LSOA minutes. People over: residents of LSOAs "
+              "above the threshold (or with no route). Hubs: DWO hubs standing in the borough.", ""]
+    header = ["borough", "population",
+              *(f"median {m}" for m in MEASURES),
+              *(f"over {t} {m}" for m in MEASURES for t in thresholds),
+              "24/7 counters", "hubs"]
+    rows = []
+    for r in table.to_dict("records"):
+        name = f"**{r['borough']}**" if not r["borough_code"] else r["borough"]
+        rows.append([name, f"{r['population']:,}",
+                     *(_fmt_minutes(r[f"median_minutes_{m}"]) for m in MEASURES),
+                     *(f"{r[f'pop_over_{t}_{m}']:,}" for m in MEASURES for t in thresholds),
+                     r["counters_24h"], r["hubs"]])
+    lines += _md_table(header, rows, "l" + "r" * (len(header) - 1))
+
+    top = thresholds[-1] if thresholds else None
+    if top is not None:
+        for m in MEASURES:
+            listed = facts["measures"][m]["over"][str(top)]["ward_list"]
+            lines += ["", f"## Wards over {top} minutes ({measure_names[m]})", ""]
+            if not listed:
+                lines.append("None.")
+                continue
+            ordered = sorted(listed, key=lambda w: (w["borough"], w["ward_name"], w["ward_code"]))
+            lines += _md_table(
+                ["borough", "ward", "code", "minutes"],
+                [[w["borough"], w["ward_name"], w["ward_code"],
+                  "no route" if w["minutes"] is None else f"{w['minutes']:.1f}"] for w in ordered],
+                "lllr",
+            )
+
+    lines += ["", "## Assumptions", ""]
+    lines += _bullets(analysis.assumptions) or ["- (none recorded)"]
+    lines += ["", "## Known gaps in the data", ""]
+    lines += _gaps(analysis.modes)
+    modelled = {k: v for k, v in analysis.modes.items() if k != "missing"}
+    if modelled:
+        lines += ["", "Modelled:", "", *_bullets(modelled)]
+
+    lines += ["", "## Constraints", ""]
+    if constraint_results is None:
+        lines.append("Not checked (run `siting check`).")
+    elif not constraint_results:
+        lines.append("The scenario sets no constraints.")
+    else:
+        met = sum(r.passed for r in constraint_results)
+        lines += [f"{met} of {len(constraint_results)} constraints met.", ""]
+        lines += _md_table(["result", "constraint", "what it asks", "required", "actual"],
+                           [["pass" if r.passed else "**FAIL**", f"`{r.name}`", r.sentence,
+                             r.required, r.actual] for r in constraint_results], "lllll")
+        for r in constraint_results:
+            if r.breaking:
+                shown = ", ".join(r.breaking[:_MAX_LISTED])
+                more = f" and {len(r.breaking) - _MAX_LISTED} more" if len(r.breaking) > _MAX_LISTED else ""
+                lines += ["", f"`{r.name}` is broken by {len(r.breaking)}: {shown}{more}."]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _build(analysis: Analysis, constraint_results: Sequence[ConstraintResult] | None
+           ) -> dict[str, str]:
+    """Output file name -> its text, in OUTPUT_FILES order."""
+    facts = summary(analysis)
+    if constraint_results is not None:
+        facts["constraints"] = [
+            {"name": r.name, "kind": r.kind, "passed": r.passed, "required": r.required,
+             "actual": r.actual, "breaking": list(r.breaking)} for r in constraint_results
+        ]
+    boroughs = borough_table(analysis)
+    wards, lsoas, hubs = ward_table(analysis), lsoa_table(analysis), hub_table(analysis)
+    return {
+        "wards.csv": _csv(wards, _minute_columns(wards)),
+        "lsoas.csv": _csv(lsoas, _minute_columns(lsoas)),
+        "hubs.csv": _csv(hubs, {"lon": 6, "lat": 6, "easting": 1, "northing": 1, "cost": 2}),
+        "boroughs.csv": _csv(boroughs, _minute_columns(boroughs)),
+        "summary.json": json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=False,
+                                   allow_nan=False) + "\n",
+        "report.md": render_markdown(analysis, constraint_results=constraint_results,
+                                     facts=facts, boroughs=boroughs),
+    }
+
+
+def write_outputs(
+    analysis: Analysis, out_dir: str | Path, *,
+    constraint_results: Sequence[ConstraintResult] | None = None,
+) -> list[Path]:
+    """Write wards/lsoas/hubs/boroughs CSVs, summary.json and report.md into out_dir, atomically.
+
+    Everything is built in a temporary folder beside out_dir first and only then moved into
+    place, so a failure leaves the previous outputs (or none) rather than a half-written set.
+    Other files in out_dir are left alone. Returns the written paths in OUTPUT_FILES order.
+    """
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for name, text in _build(analysis, constraint_results).items():
+            (temp / name).write_text(text, encoding="utf-8", newline="\n")
+        out_dir.mkdir(exist_ok=True)
+        written = []
+        for name in OUTPUT_FILES:
+            os.replace(temp / name, out_dir / name)
+            written.append(out_dir / name)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return written
+

@@ -1,0 +1,433 @@
+"""Report outputs: summary figures worked out by hand on a tiny case, real-London tables, and
+byte-identical, atomic writing.
+
+Also holds the Analysis builders the check and compare tests share: `tiny_analysis` (3 wards,
+2 boroughs, minutes typed in) and `standin_analysis` (the real London layers with crow-fly
+stand-in minutes, until the transit analysis fixtures are used).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial import cKDTree
+from shapely.geometry import Point, box
+
+from siting._crs import BNG
+from siting.analysis import MEASURES, Analysis
+from siting.check import ConstraintResult, evaluate
+from siting.data import load_boroughs, load_lsoas, load_wards, scenario_counters
+from siting.report import (
+    OUTPUT_FILES,
+    borough_table,
+    hub_table,
+    lsoa_table,
+    summary,
+    ward_table,
+    weighted_median,
+    write_outputs,
+)
+from siting.scenario import Scenario, load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+nan = float("nan")
+
+# ---------------------------------------------------------------------------------------------
+# Builders shared with test_check.py and test_compare.py
+
+TINY_LSOAS = {
+    # lsoa_code: (ward_code, population, minutes_24h, minutes_any)
+    "L1": ("E05000001", 1000, 20.0, 15.0),
+    "L2": ("E05000001", 3000, 50.0, 30.0),
+    "L3": ("E05000002", 2000, 40.0, 40.0),
+    "L4": ("E05000003", 1500, 70.0, 50.0),
+    "L5": ("E05000003", 500, nan, 62.0),
+}
+TINY_WARDS = {
+    # ward_code: (ward_name, borough, borough_code, square's west edge)
+    "E05000001": ("North", "Alpha", "E09000002", 530_000),
+    "E05000002": ("South", "Alpha", "E09000002", 531_000),
+    "E05000003": ("North", "Beta", "E09000003", 532_000),
+}
+TINY_COUNTERS = {
+    # counter_id: (borough, borough_code, status, easting)
+    "alpha-24": ("Alpha", "E09000002", "24h", 530_200),
+    "alpha-day": ("Alpha", "E09000002", "daytime", 531_500),
+    "beta-day": ("Beta", "E09000003", "daytime", 532_500),
+    "beta-old": ("Beta", "E09000003", "closed", 532_800),
+}
+
+
+def tiny_scenario(constraints: list[dict[str, Any]] | None = None, **changes: Any) -> Scenario:
+    """A scenario over the tiny case (counter ids are not checked against the registry here)."""
+    counters = {"open_24h": [c for c, v in TINY_COUNTERS.items() if v[2] == "24h"],
+                "open_daytime": [c for c, v in TINY_COUNTERS.items() if v[2] == "daytime"]}
+    return Scenario.model_validate({"id": "tiny", "title": "Tiny town", "counters": counters,
+                                    "constraints": constraints or [], **changes})
+
+
+def _ward_minutes(lsoas: pd.DataFrame, measure: str) -> pd.Series:
+    """Population-weighted mean over the reachable LSOAs of each ward (NaN if none)."""
+    col = f"minutes_{measure}"
+    ok = lsoas[lsoas[col].notna()]
+    weighted = (ok[col] * ok["population"]).groupby(ok["ward_code"]).sum()
+    return (weighted / ok.groupby("ward_code")["population"].sum()).reindex(
+        sorted(set(lsoas["ward_code"])))
+
+
+def tiny_analysis(
+    minutes: dict[str, tuple[float, float]] | None = None,
+    statuses: dict[str, str] | None = None,
+    scenario: Scenario | None = None,
+    assignment: list[tuple[str, str, float]] | None = None,
+) -> Analysis:
+    """The tiny hand-built case: 3 wards (two named North) in boroughs Alpha and Beta, 5 LSOAs,
+    the City of London with no wards, hubs police-1 (Alpha) and library-1 (Beta).
+
+    `minutes` overrides LSOA (24h, any) minutes; `statuses` overrides counter statuses.
+    """
+    scenario = scenario or tiny_scenario()
+    rows = []
+    for code, (ward, pop, m24, many) in TINY_LSOAS.items():
+        m24, many = (minutes or {}).get(code, (m24, many))
+        rows.append({"lsoa_code": code, "lsoa_name": f"Tiny {code}", "ward_code": ward,
+                     "borough_code": TINY_WARDS[ward][2], "population": pop,
+                     "minutes_24h": m24, "nearest_24h_counter": "alpha-24",
+                     "minutes_any": many, "nearest_any_counter": "alpha-day"})
+    lsoas = gpd.GeoDataFrame(rows, geometry=[Point(TINY_WARDS[r["ward_code"]][3] + 500, 180_500)
+                                             for r in rows], crs=BNG)
+    wards = gpd.GeoDataFrame(
+        {"ward_code": list(TINY_WARDS), "ward_name": [v[0] for v in TINY_WARDS.values()],
+         "borough": [v[1] for v in TINY_WARDS.values()],
+         "borough_code": [v[2] for v in TINY_WARDS.values()],
+         "population": lsoas.groupby("ward_code")["population"].sum().to_numpy()},
+        geometry=[box(v[3], 180_000, v[3] + 1000, 181_000) for v in TINY_WARDS.values()], crs=BNG)
+    for m in MEASURES:
+        wards[f"minutes_{m}"] = _ward_minutes(lsoas, m).to_numpy()
+        wards[f"nearest_{m}_counter"] = "alpha-24" if m == "24h" else "alpha-day"
+    assignment = assignment if assignment is not None else [
+        ("E05000001", "police-1", 8.0), ("E05000002", "police-1", 25.0),
+        ("E05000003", "library-1", 12.0)]
+    hub_assignment = pd.DataFrame(assignment, columns=["ward_code", "site_id", "minutes"])
+    hubs = gpd.GeoDataFrame(
+        {"site_id": ["library-1", "police-1"], "name": ["Beta Library", "Alpha police station"],
+         "kind": ["library", "police"], "cost": [3.0, 1.0],
+         "wards_served": [int((hub_assignment["site_id"] == s).sum()) for s in ("library-1", "police-1")],
+         "officers": [3, 6]},
+        geometry=[Point(532_500, 180_500), Point(530_500, 180_500)], crs=BNG)
+    names = dict(zip(hubs["site_id"], hubs["name"], strict=True))
+    by_ward = hub_assignment.set_index("ward_code")
+    wards["hub_site_id"] = [by_ward["site_id"].get(w) for w in wards["ward_code"]]
+    wards["hub_name"] = [names.get(s) for s in wards["hub_site_id"]]
+    wards["hub_walk_minutes"] = [by_ward["minutes"].get(w, nan) for w in wards["ward_code"]]
+    boroughs = gpd.GeoDataFrame(
+        {"borough_code": ["E09000001", "E09000002", "E09000003"],
+         "borough": ["City of London", "Alpha", "Beta"]},
+        geometry=[box(528_000, 180_000, 529_000, 181_000), box(530_000, 180_000, 532_000, 181_000),
+                  box(532_000, 180_000, 533_000, 181_000)], crs=BNG)
+    statuses = {c: v[2] for c, v in TINY_COUNTERS.items()} | (statuses or {})
+    counters = gpd.GeoDataFrame(
+        {"counter_id": list(TINY_COUNTERS), "name": [c.title() for c in TINY_COUNTERS],
+         "borough": [v[0] for v in TINY_COUNTERS.values()],
+         "borough_code": [v[1] for v in TINY_COUNTERS.values()],
+         "status": [statuses[c] for c in TINY_COUNTERS]},
+        geometry=[Point(v[3], 180_500) for v in TINY_COUNTERS.values()], crs=BNG)
+    return Analysis(
+        scenario=scenario, wards=wards, lsoas=lsoas, counters=counters, hubs=hubs,
+        hub_assignment=hub_assignment, boroughs=boroughs,
+        assumptions={"walking": {"speed_kmh": 4.8}, "transit": {"departure_window": "07:00-10:00"}},
+        modes={"modelled": {"tube": "timetabled", "bus": "frequency-based"},
+               "missing": {"river": "no open timetable"}},
+        hub_figures={"status": "OPTIMAL", "objective": 4.0, "solve_seconds": 0.123,
+                     "wall_time": 1.5},
+        timings={"travel": 9.9},
+    )
+
+
+@functools.cache
+def _layers(data_dir: Path, population: str) -> tuple[gpd.GeoDataFrame, ...]:
+    from siting.scenario import DataFiles
+
+    files = DataFiles(population=population)  # type: ignore[arg-type]
+    return load_wards(data_dir, files), load_lsoas(data_dir, files), load_boroughs(data_dir, files)
+
+
+def standin_analysis(scenario: Scenario, data_dir: Path) -> Analysis:
+    """The real London layers and counters with stand-in minutes: 10 + crow-fly metres / 150
+    to the nearest open counter (9 km/h door to door), and each open counter's police station
+    as a hub for the wards whose centre is within 20 minutes' walk (1.3 circuity, 80 m/min)."""
+    wards, lsoas, boroughs = _layers(data_dir, scenario.data.population)
+    counters = scenario_counters(scenario).rename(columns={"borough_gss": "borough_code"})
+    lsoas = lsoas.copy()
+    xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
+    for measure, statuses in (("24h", ["24h"]), ("any", ["24h", "daytime"])):
+        open_ = counters[counters["status"].isin(statuses)]
+        dist, idx = cKDTree(np.column_stack([open_.geometry.x, open_.geometry.y])).query(xy)
+        lsoas[f"minutes_{measure}"] = 10.0 + dist / 150.0
+        lsoas[f"nearest_{measure}_counter"] = open_["counter_id"].to_numpy()[idx]
+    wards = wards.merge(lsoas.groupby("ward_code")["population"].sum().rename("population"),
+                        left_on="ward_code", right_index=True)
+    for measure in MEASURES:
+        wards[f"minutes_{measure}"] = _ward_minutes(lsoas, measure).reindex(wards["ward_code"]).to_numpy()
+        top = (lsoas.groupby(["ward_code", f"nearest_{measure}_counter"])["population"].sum()
+               .reset_index().sort_values(["ward_code", "population"], ascending=[True, False],
+                                          kind="stable").drop_duplicates("ward_code"))
+        wards[f"nearest_{measure}_counter"] = wards["ward_code"].map(
+            top.set_index("ward_code")[f"nearest_{measure}_counter"])
+    sites = counters[counters["status"] != "closed"]
+    centre = wards.geometry.representative_point()
+    dist, idx = cKDTree(np.column_stack([sites.geometry.x, sites.geometry.y])).query(
+        np.column_stack([centre.x, centre.y]))
+    walk = dist * 1.3 / 80.0
+    site_ids = ("police:" + sites["counter_id"]).to_numpy()
+    covered = walk <= 20.0
+    assignment = pd.DataFrame({"ward_code": wards["ward_code"].to_numpy()[covered],
+                               "site_id": site_ids[idx[covered]], "minutes": walk[covered]})
+    served = assignment["site_id"].value_counts()
+    used = np.isin(site_ids, assignment["site_id"])
+    hubs = gpd.GeoDataFrame(
+        {"site_id": site_ids[used], "name": (sites["name"] + " police station").to_numpy()[used],
+         "kind": "police", "cost": 1.0,
+         "wards_served": [int(served[s]) for s in site_ids[used]],
+         "officers": [3 * int(served[s]) for s in site_ids[used]]},
+        geometry=sites.geometry.to_numpy()[used], crs=BNG).sort_values("site_id").reset_index(drop=True)
+    by_ward = assignment.set_index("ward_code")
+    names = dict(zip(hubs["site_id"], hubs["name"], strict=True))
+    wards["hub_site_id"] = wards["ward_code"].map(by_ward["site_id"])
+    wards["hub_name"] = wards["hub_site_id"].map(names)
+    wards["hub_walk_minutes"] = wards["ward_code"].map(by_ward["minutes"])
+    return Analysis(
+        scenario=scenario, wards=wards.sort_values("ward_code").reset_index(drop=True),
+        lsoas=lsoas, counters=counters, hubs=hubs, hub_assignment=assignment, boroughs=boroughs,
+        assumptions={"stand_in": "crow-fly minutes"}, modes={"missing": ["all: crow-fly stand-in"]},
+        hub_figures={"status": "STAND-IN", "solve_seconds": 0.0},
+    )
+
+
+def real_scenario(name: str) -> Scenario:
+    return load_scenario(REPO / "scenarios" / f"{name}.yaml")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiny case: figures worked out by hand
+
+
+def test_weighted_median_by_hand() -> None:
+    # weights 1000, 2000, 3000 at 20, 40, 50: half (3000) is reached at 40
+    assert weighted_median([50, 20, 40], [3000, 1000, 2000]) == 40
+    assert weighted_median([70, nan], [1500, 500]) == 70
+    assert np.isnan(weighted_median([70, nan], [500, 1500]))  # most people have no route
+    assert np.isnan(weighted_median([], []))
+    assert weighted_median([10, 99], [1, 0]) == 10  # zero weight ignored
+
+
+def test_summary_tiny_by_hand() -> None:
+    facts = summary(tiny_analysis())
+    assert facts["population"] == 8000
+    m24 = facts["measures"]["24h"]
+    # within 30: L1 (1000); 45: + L3 (2000); 60: + L2 (3000). L5 has no route.
+    assert m24["share_within"] == {"30": 0.125, "45": 0.375, "60": 0.75}
+    assert m24["over"]["45"]["population"] == 5000  # L2, L4, L5
+    assert m24["over"]["60"]["population"] == 2000  # L4, L5
+    assert m24["population_over"] == {"45": 5000, "60": 2000}
+    assert m24["unreachable_population"] == 500
+    # ward minutes: North/Alpha 42.5, South 40, North/Beta 70 (mean over reachable LSOAs)
+    assert m24["over"]["45"]["wards"] == 1
+    assert m24["over"]["45"]["ward_list"] == [
+        {"ward_code": "E05000003", "ward_name": "North", "borough": "Beta", "minutes": 70.0}]
+    assert m24["median_minutes"] == 50.0
+    many = facts["measures"]["any"]
+    assert many["share_within"] == {"30": 0.5, "45": 0.75, "60": 0.9375}
+    assert many["over"]["45"]["population"] == 2000
+    assert many["over"]["60"]["population"] == 500
+    assert many["over"]["45"]["ward_list"][0]["minutes"] == 53.0  # (1500*50 + 500*62) / 2000
+    assert many["over"]["60"]["wards"] == 0
+    assert facts["hubs"]["by_kind"] == {"library": 1, "police": 1}
+    assert facts["hubs"]["solver"] == {"objective": 4.0, "status": "OPTIMAL"}  # no timings
+    assert facts["counters"]["counts"] == {"24h": 1, "daytime": 2, "closed": 1}
+    assert facts["modes"]["missing"] == {"river": "no open timetable"}
+    json.dumps(facts, allow_nan=False)
+
+
+def test_borough_table_tiny_by_hand() -> None:
+    table = borough_table(tiny_analysis()).set_index("borough")
+    assert list(table.index) == ["Alpha", "Beta", "City of London", "London"]
+    alpha, beta, city, london = (table.loc[b] for b in table.index)
+    assert alpha["population"] == 6000
+    assert beta["population"] == 2000
+    assert (alpha["median_minutes_24h"], alpha["median_minutes_any"]) == (40, 30)
+    assert (beta["median_minutes_24h"], beta["median_minutes_any"]) == (70, 50)
+    assert london["median_minutes_24h"] == 50
+    assert np.isnan(city["median_minutes_24h"])
+    assert city["population"] == 0
+    assert (alpha["pop_over_45_24h"], alpha["pop_over_60_24h"]) == (3000, 0)
+    assert (beta["pop_over_45_24h"], beta["pop_over_60_24h"]) == (2000, 2000)
+    assert (beta["pop_over_45_any"], beta["pop_over_60_any"]) == (2000, 500)
+    assert (alpha["hubs"], beta["hubs"], london["hubs"]) == (1, 1, 2)
+    assert (alpha["counters_24h"], beta["counters_24h"], beta["counters_daytime"]) == (1, 0, 1)
+    assert london["wards"] == 3
+
+
+def test_ward_and_lsoa_tables_columns() -> None:
+    analysis = tiny_analysis()
+    wards = ward_table(analysis)
+    assert list(wards.columns) == [
+        "ward_code", "ward_name", "borough", "population", "minutes_24h", "nearest_24h_counter",
+        "minutes_any", "nearest_any_counter", "over_45_24h", "over_60_24h", "over_45_any",
+        "over_60_any", "hub_site_id", "hub_name", "hub_walk_minutes"]
+    assert wards["over_60_24h"].tolist() == [False, False, True]
+    assert wards["over_45_any"].tolist() == [False, False, True]
+    lsoas = lsoa_table(analysis)
+    assert list(lsoas.columns[:5]) == ["lsoa_code", "lsoa_name", "ward_code", "borough", "population"]
+    assert lsoas["over_60_24h"].tolist() == [False, False, False, True, True]  # L5: no route
+    assert lsoas["borough"].tolist() == ["Alpha", "Alpha", "Alpha", "Beta", "Beta"]
+    # the caller's frames are untouched
+    assert "over_45_24h" not in analysis.wards
+    assert "over_45_24h" not in analysis.lsoas
+
+
+def test_hub_table_coordinates() -> None:
+    hubs = hub_table(tiny_analysis())
+    assert list(hubs.columns) == ["site_id", "name", "kind", "lon", "lat", "easting", "northing",
+                                  "cost", "wards_served", "officers"]
+    police = hubs.set_index("site_id").loc["police-1"]
+    assert (police["easting"], police["northing"]) == (530_500, 180_500)
+    # Trafalgar Square is about BNG (530000, 180400) = (-0.128, 51.508); 500 m east of it
+    # is 0.007 degrees of longitude further east at this latitude
+    assert police["lon"] == pytest.approx(-0.121, abs=0.002)
+    assert police["lat"] == pytest.approx(51.509, abs=0.002)
+
+
+def test_write_outputs_tiny(tmp_path: Path) -> None:
+    analysis = tiny_analysis(scenario=tiny_scenario([
+        {"kind": "counter_per_borough", "name": "one-24h", "sentence": "Every borough has one."}]))
+    results = evaluate(analysis)
+    written = write_outputs(analysis, tmp_path / "out", constraint_results=results)
+    assert [p.name for p in written] == list(OUTPUT_FILES)
+    wards_csv = (tmp_path / "out" / "wards.csv").read_text()
+    assert wards_csv.splitlines()[3] == (
+        "E05000003,North,Beta,2000,70.00,alpha-24,53.00,alpha-day,True,True,True,False,"
+        "library-1,Beta Library,12.00")
+    lsoas_csv = (tmp_path / "out" / "lsoas.csv").read_text()
+    assert ",,alpha-24," in lsoas_csv.splitlines()[5]  # L5: no route is an empty cell
+    facts = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert facts["constraints"][0]["breaking"] == ["E09000003 Beta"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert report.startswith("# Tiny town\n")
+    for text in ("| Alpha | 6,000 | 40.0 | 30.0 |", "## Known gaps in the data",
+                 "- **river**: no open timetable", "| **FAIL** | `one-24h` |",
+                 "`one-24h` is broken by 1: E09000003 Beta.",
+                 "| Beta | North | E05000003 | 70.0 |"):
+        assert text in report
+    assert "0.123" not in (tmp_path / "out" / "summary.json").read_text()  # no timings
+
+
+def test_write_outputs_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    write_outputs(tiny_analysis(), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (out / "notes.txt").write_text("mine")
+
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("siting.report.render_markdown", broken)
+    changed = tiny_analysis(minutes={"L1": (99.0, 99.0)})
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_outputs(changed, out)
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "notes.txt"}
+    assert after == before  # the previous outputs, whole
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folder left
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_outputs(changed, tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_hubs_disabled_and_empty(tmp_path: Path) -> None:
+    analysis = tiny_analysis(scenario=tiny_scenario(hubs={"enabled": False}), assignment=[])
+    empty = Analysis(**{**analysis.__dict__, "hubs": analysis.hubs.iloc[0:0]})
+    write_outputs(empty, tmp_path)
+    assert (tmp_path / "hubs.csv").read_text() == (
+        "site_id,name,kind,lon,lat,easting,northing,cost,wards_served,officers\n")
+    assert "DWO hubs: not sited in this scenario." in (tmp_path / "report.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Real London layers
+
+
+@pytest.fixture(scope="module")
+def london_final(london_dir: Path) -> Analysis:
+    return standin_analysis(real_scenario("london-2017-final"), london_dir)
+
+
+def test_summary_real_london(london_final: Analysis) -> None:
+    facts = summary(london_final)
+    assert facts["population"] == 8_173_941
+    assert (facts["wards"], facts["lsoas"]) == (630, 4835)
+    assert facts["counters"]["counts"] == {"24h": 32, "daytime": 4, "closed": 41}
+    lsoas = london_final.lsoas
+    for m in MEASURES:
+        for t in (30, 45, 60):
+            within = lsoas.loc[lsoas[f"minutes_{m}"] <= t, "population"].sum() / 8_173_941
+            assert facts["measures"][m]["share_within"][str(t)] == round(within, 4)
+        shares = facts["measures"][m]["share_within"]
+        assert shares["30"] <= shares["45"] <= shares["60"]
+        for t in ("45", "60"):
+            over = facts["measures"][m]["over"][t]
+            assert over["wards"] == len(over["ward_list"])
+            assert over["ward_list"] == sorted(over["ward_list"], key=lambda w: w["ward_code"])
+    # more counters open on arrival can only bring people closer
+    assert facts["measures"]["any"]["share_within"]["45"] >= facts["measures"]["24h"]["share_within"]["45"]
+
+
+def test_borough_table_real_london(london_final: Analysis) -> None:
+    table = borough_table(london_final)
+    assert len(table) == 34  # 32 boroughs, the City and London
+    london = table.iloc[-1]
+    assert london["population"] == 8_173_941
+    assert table.iloc[:-1]["population"].sum() == 8_173_941
+    assert table.iloc[:-1]["pop_over_45_24h"].sum() == london["pop_over_45_24h"]
+    assert london["counters_24h"] == 32
+    assert london["hubs"] == len(london_final.hubs)
+    met = table[(table["borough_code"] != "") & (table["borough_code"] != "E09000001")]
+    assert (met["counters_24h"] == 1).all()  # one 24/7 counter per borough in the final strategy
+
+
+def test_outputs_byte_identical_real_london(london_final: Analysis, london_dir: Path,
+                                            tmp_path: Path) -> None:
+    write_outputs(london_final, tmp_path / "a", constraint_results=evaluate(london_final))
+    # a second, independent analysis of the same scenario writes the same bytes
+    again = standin_analysis(real_scenario("london-2017-final"), london_dir)
+    write_outputs(again, tmp_path / "b", constraint_results=evaluate(again))
+    for name in OUTPUT_FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    wards = pd.read_csv(tmp_path / "a" / "wards.csv")
+    assert len(wards) == 630
+    assert wards["ward_code"].is_monotonic_increasing
+    assert wards["population"].sum() == 8_173_941
+    hubs = pd.read_csv(tmp_path / "a" / "hubs.csv")
+    assert hubs["lon"].between(-0.52, 0.34).all()
+    assert hubs["lat"].between(51.28, 51.70).all()
+    assert "| **London** | 8,173,941 |" in (tmp_path / "a" / "report.md").read_text()
+
+
+def test_constraint_results_render_in_report() -> None:
+    result = ConstraintResult(name="n", kind="max_hubs", sentence="At most 1 hub.",
+                              required="<= 1 hubs", actual="2 hubs", passed=False)
+    analysis = tiny_analysis()
+    from siting.report import render_markdown
+
+    text = render_markdown(analysis, constraint_results=[result])
+    assert "| **FAIL** | `n` | At most 1 hub. | <= 1 hubs | 2 hubs |" in text
+    assert "0 of 1 constraints met." in text
+    assert "Not checked" in render_markdown(analysis)
+    assert "sets no constraints" in render_markdown(analysis, constraint_results=[])
