@@ -80,6 +80,10 @@ def _ward_labels(wards: pd.DataFrame) -> pd.Series:
     )
 
 
+def _wards(count: int) -> str:
+    return f"{count} ward" if count == 1 else f"{count} wards"
+
+
 def _pct(share: float) -> str:
     return f"{100 * share:.1f}%"
 
@@ -179,7 +183,7 @@ def _no_ward_over(analysis: Analysis, c: NoWardOver) -> ConstraintResult:
         name=c.name, kind=c.kind, sentence=c.sentence,
         required=f"no ward over {c.minutes:g} min ({c.measure})"
         + (f", {len(allowed)} excepted" if allowed else ""),
-        actual=f"{len(breaking)} wards over {c.minutes:g} min{extra}",
+        actual=f"{_wards(len(breaking))} over {c.minutes:g} min{extra}",
         passed=breaking.empty,
         breaking=tuple(_ward_labels(breaking)),
     )
