@@ -90,7 +90,7 @@ def test_unreachable_counts_as_over_and_shows_as_no_route() -> None:
         result.to_markdown())
     table = result.boroughs.set_index(["measure", "threshold", "borough"])
     assert table.loc[("24h", 45, "Beta"), "over_before"] == 2000  # no route counts as over
-    assert table.loc[("24h", 60, "Beta"), "no_longer_over"] == 2000
+    assert table.loc[("24h", 60, "Beta"), "no_longer_over"] == 500  # L5; L4 is still at 70
 
 
 def test_same_scenario_has_no_changes() -> None:
