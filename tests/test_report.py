@@ -146,7 +146,7 @@ def tiny_analysis(
         modes={"modelled": {"tube": "timetabled", "bus": "frequency-based"},
                "missing": {"river": "no open timetable"}},
         hub_figures={"status": "OPTIMAL", "objective": 4.0, "solve_seconds": 0.123,
-                     "wall_time": 1.5},
+                     "wall_time": 1.5, "by_kind": {"police": 1, "library": 1, "seconds": 2.0}},
         timings={"travel": 9.9},
     )
 
@@ -250,7 +250,9 @@ def test_summary_tiny_by_hand() -> None:
     assert many["over"]["45"]["ward_list"][0]["minutes"] == 53.0  # (1500*50 + 500*62) / 2000
     assert many["over"]["60"]["wards"] == 0
     assert facts["hubs"]["by_kind"] == {"library": 1, "police": 1}
-    assert facts["hubs"]["solver"] == {"objective": 4.0, "status": "OPTIMAL"}  # no timings
+    assert facts["hubs"]["solver"] == {"by_kind": {"library": 1, "police": 1}, "objective": 4.0,
+                                       "status": "OPTIMAL"}  # no timings
+    assert facts["hubs"]["wards_covered"] == 2  # South/Alpha's hub is 25 minutes away
     assert facts["counters"]["counts"] == {"24h": 1, "daytime": 2, "closed": 1}
     assert facts["modes"]["missing"] == {"river": "no open timetable"}
     json.dumps(facts, allow_nan=False)

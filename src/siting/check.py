@@ -301,7 +301,7 @@ def check_scenarios(
     All scenario files are validated before any analysis runs; a bad file raises ScenarioError
     (and a data problem DataError), which the CLI reports with exit code 2.
     """
-    from siting.analysis import analyse  # type: ignore[attr-defined]  # lands with the analysis stage
+    from siting.analysis import analyse
     from siting.scenario import load_scenario
 
     scenarios = [load_scenario(path, data_dir=data_dir) for path in paths]

@@ -100,8 +100,12 @@ def _minutes(value: float) -> float | None:
     return round(float(value), 2) if math.isfinite(value) else None
 
 
-def _is_timing(key: str) -> bool:
-    return any(word in key.lower() for word in _TIMING)
+def _without_timings(value: Any) -> Any:
+    """A copy of (nested) solver figures without the keys that hold timings."""
+    if isinstance(value, Mapping):
+        return {k: _without_timings(v) for k, v in sorted(value.items())
+                if not any(word in str(k).lower() for word in _TIMING)}
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +146,15 @@ def _measure_summary(analysis: Analysis, measure: str) -> dict[str, Any]:
     }
 
 
+def _wards_covered(analysis: Analysis) -> int:
+    """Wards whose assigned hub is within the scenario's walk limit."""
+    assignment = analysis.hub_assignment
+    if assignment.empty:
+        return 0
+    within = ~is_over(assignment["minutes"], analysis.scenario.hubs.walk_limit_minutes)
+    return int(assignment.loc[within, "ward_code"].nunique())
+
+
 def summary(analysis: Analysis) -> dict[str, Any]:
     """The headline figures of an analysis as a JSON-able dict with no timings (deterministic)."""
     scenario = analysis.scenario
@@ -163,9 +176,8 @@ def summary(analysis: Analysis) -> dict[str, Any]:
             "count": len(hubs),
             "by_kind": {str(k): int(v) for k, v in sorted(hubs["kind"].value_counts().items())}
             if len(hubs) else {},
-            "wards_assigned": int(analysis.hub_assignment["ward_code"].nunique())
-            if len(analysis.hub_assignment) else 0,
-            "solver": {k: v for k, v in sorted(analysis.hub_figures.items()) if not _is_timing(k)},
+            "wards_covered": _wards_covered(analysis),
+            "solver": _without_timings(analysis.hub_figures),
         },
         "counters": {
             "counts": {s: len(ids) for s, ids in by_status.items()},
@@ -383,8 +395,9 @@ def render_markdown(
     hubs = facts["hubs"]
     if hubs["enabled"]:
         kinds = ", ".join(f"{n} {k}" for k, n in hubs["by_kind"].items()) or "none"
-        lines.append(f"DWO hubs: {hubs['count']} ({kinds}), serving {hubs['wards_assigned']} wards "
-                     f"within a {scenario.hubs.walk_limit_minutes:g}-minute walk.")
+        lines.append(f"DWO hubs: {hubs['count']} ({kinds}), within a "
+                     f"{scenario.hubs.walk_limit_minutes:g}-minute walk of {hubs['wards_covered']} "
+                     f"of the {facts['wards']} wards.")
     else:
         lines.append("DWO hubs: not sited in this scenario.")
 
