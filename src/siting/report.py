@@ -342,8 +342,18 @@ def _describe(value: Any) -> str:
     return str(value)
 
 
-def _bullets(mapping: Mapping[str, Any]) -> list[str]:
-    return [f"- **{key}**: {_describe(_round(mapping[key], 4))}" for key in sorted(mapping)]
+def _bullets(mapping: Mapping[str, Any], depth: int = 0) -> list[str]:
+    """Nested Markdown bullets, keys sorted; nested mappings become nested lists."""
+    lines = []
+    for key in sorted(mapping, key=str):
+        value = _round(mapping[key], 4)
+        pad = "  " * depth
+        if isinstance(value, Mapping) and value:
+            lines.append(f"{pad}- **{key}**:")
+            lines += _bullets(value, depth + 1)
+        else:
+            lines.append(f"{pad}- **{key}**: {_describe(value) if value != {} else '(none)'}")
+    return lines
 
 
 def _gaps(modes: Mapping[str, Any]) -> list[str]:
