@@ -523,3 +523,22 @@ def test_target_errors() -> None:
     net = _network("transfer", "2024-01-03")
     with pytest.raises(ScenarioError, match=r"no targets"):
         profile_search(net, Targets.from_arrays([], np.zeros((0, 2))))
+
+
+def test_measures_select_targets() -> None:
+    targets = Targets.from_arrays(["a", "b", "c"], np.zeros((3, 2)), [np.nan, 3600, None],
+                                  [np.nan, 7200, None])
+    assert targets.for_measure("24h").ids.tolist() == ["a", "c"]
+    assert targets.for_measure("any").ids.tolist() == ["a", "b", "c"]
+    with pytest.raises(ScenarioError, match=r"Unknown measure 'fast'"):
+        targets.for_measure("fast")
+
+
+def test_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    args = (FIXTURES / "walk", "2024-01-03", hms("07:00:00"), hms("12:00:00"), SECOND_WALK)
+    first = TransitNetwork.load_or_build(*args, cache_dir=tmp_path)
+    (cache_file,) = tmp_path.glob("transit-*.npz")
+    cache_file.write_bytes(b"not an npz")
+    again = TransitNetwork.load_or_build(*args, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again.dep_time, first.dep_time)
+    assert TransitNetwork.load(cache_file).cache_key == first.cache_key

@@ -45,6 +45,7 @@ from siting.network.transit import TransitNetwork, walk_seconds
 __all__ = [
     "ALWAYS_CLOSE",
     "ALWAYS_OPEN",
+    "MEASURES",
     "Profiles",
     "Targets",
     "Window",
@@ -56,6 +57,9 @@ ALWAYS_OPEN = -(1 << 40)
 """open_s of a 24/7 target (earlier than any time)."""
 ALWAYS_CLOSE = 1 << 40
 """close_s of a 24/7 target (later than any time)."""
+
+MEASURES = ("24h", "any")
+"""Travel-time measures: to the nearest 24/7 counter, or to the nearest counter open then."""
 
 _SLOTS = 1 << 20
 _MAX_TARGETS = _SLOTS - 1
@@ -105,6 +109,14 @@ class Targets:
     def always_open(self) -> np.ndarray:
         """True for 24/7 targets."""
         return (self.open_s == ALWAYS_OPEN) & (self.close_s == ALWAYS_CLOSE)
+
+    def for_measure(self, measure: str) -> Targets:
+        """The targets of a measure: "24h" keeps only 24/7 counters, "any" keeps all."""
+        if measure == "24h":
+            return self.select(self.always_open)
+        if measure == "any":
+            return self
+        raise ScenarioError(f"Unknown measure {measure!r}. Use one of {', '.join(MEASURES)}.")
 
     def select(self, which: np.ndarray | Sequence[int]) -> Targets:
         """A subset (boolean mask or indices), e.g. ``t.select(t.always_open)`` or one counter."""

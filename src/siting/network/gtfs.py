@@ -19,6 +19,7 @@ __all__ = [
     "Feed",
     "busiest_date",
     "expand_frequencies",
+    "frequency_runs",
     "parse_times",
     "read_feed",
     "service_ids_on",
@@ -453,13 +454,33 @@ def busiest_date(feed: Feed) -> dt.date:
     return _as_date(best[1])
 
 
+def frequency_runs(feed: Feed, trip_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Start times of frequency-based trip runs: start_s, start_s + headway_secs, ... < end_s.
+
+    One row (trip_id, start_s) per run, in frequencies.txt order; exact_times 0 and 1 alike.
+    ``trip_ids`` limits the trips.
+    """
+    freq = feed.frequencies
+    if trip_ids is not None:
+        freq = freq[freq["trip_id"].isin(pd.Index(list(trip_ids)))]
+    start = freq["start_s"].to_numpy(dtype=np.int64)
+    headway = freq["headway_secs"].to_numpy(dtype=np.int64)
+    count = np.maximum(-(-(freq["end_s"].to_numpy(dtype=np.int64) - start) // headway), 0)
+    row = np.repeat(np.arange(len(freq)), count)
+    nth = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
+    return pd.DataFrame({
+        "trip_id": freq["trip_id"].to_numpy(dtype=object)[row],
+        "start_s": start[row] + nth * headway[row],
+    })
+
+
 def expand_frequencies(feed: Feed, trip_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Stop times of every trip run: scheduled trips once, frequency trips once per headway.
 
-    A frequencies.txt row (exact_times 0 or 1 alike) runs its trip at start_s, start_s +
-    headway_secs, ... while < end_s, keeping the trip's stop times relative to its first
-    departure. Returns the stop_times columns plus ``run`` (the trip_id, or "trip_id@start_s"
-    for a frequency run), sorted by run then stop_sequence. ``trip_ids`` limits the trips.
+    Frequency runs are those of `frequency_runs`, keeping the trip's stop times relative to
+    its first departure. Returns the stop_times columns plus ``run`` (the trip_id, or
+    "trip_id@start_s" for a frequency run), sorted by run then stop_sequence. ``trip_ids``
+    limits the trips.
     """
     st = feed.stop_times
     freq = feed.frequencies
@@ -477,13 +498,7 @@ def expand_frequencies(feed: Feed, trip_ids: Iterable[str] | None = None) -> pd.
             arrival_s=template["arrival_s"] - first_dep,
             departure_s=template["departure_s"] - first_dep,
         )
-        starts = []
-        for trip_id, start, end, headway in zip(
-            freq["trip_id"], freq["start_s"], freq["end_s"], freq["headway_secs"], strict=True
-        ):
-            run_starts = np.arange(int(start), int(end), int(headway), dtype=np.int64)
-            starts.append(pd.DataFrame({"trip_id": trip_id, "run_start": run_starts}))
-        runs = pd.concat(starts, ignore_index=True)
+        runs = frequency_runs(feed, freq["trip_id"]).rename(columns={"start_s": "run_start"})
         expanded = runs.merge(template, on="trip_id", how="inner", sort=False)
         expanded = expanded.assign(
             arrival_s=expanded["arrival_s"] + expanded["run_start"],

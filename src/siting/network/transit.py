@@ -19,7 +19,7 @@ from pyproj import Transformer
 
 from siting._crs import BNG, WGS84
 from siting._errors import FeedError
-from siting.network.gtfs import Feed, expand_frequencies, read_feed, service_ids_on
+from siting.network.gtfs import Feed, frequency_runs, read_feed, service_ids_on
 from siting.network.walk import WalkModel
 
 __all__ = ["CACHE_VERSION", "TransitNetwork", "feed_digest", "walk_seconds"]
@@ -137,29 +137,17 @@ class TransitNetwork:
         day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
         if end_s <= start_s:
             raise ValueError(f"end_s ({end_s}) must be after start_s ({start_s})")
-        parts = []
-        for offset, suffix in ((0, ""), (-DAY_S, "/-1d")):
-            services = service_ids_on(feed, day + dt.timedelta(seconds=offset))
-            trip_ids = feed.trips.loc[feed.trips["service_id"].astype(str).isin(services),
-                                      "trip_id"]
-            runs = expand_frequencies(feed, trip_ids)
-            hops = _hops(runs, offset, start_s, end_s)
-            hops["run"] = hops["run"] + suffix
-            parts.append(hops)
-        hops = pd.concat(parts, ignore_index=True)
-
-        stop_ids = np.sort(pd.unique(np.concatenate([
-            hops["dep_stop"].to_numpy(dtype=object), hops["arr_stop"].to_numpy(dtype=object)])))
-        stop_ids = stop_ids.astype(str)
+        hops, run_ids = _hops(feed, day, int(start_s), int(end_s))
+        used = np.unique(np.concatenate([hops["dep_stop"], hops["arr_stop"]]))
+        stop_ids = hops["stop_names"][used].astype(str)
         stop_xy = _project_stops(feed, stop_ids)
-        run_ids, trip = np.unique(hops["run"].to_numpy(dtype=str), return_inverse=True)
-        dep_stop = np.searchsorted(stop_ids, hops["dep_stop"].to_numpy(dtype=str))
-        arr_stop = np.searchsorted(stop_ids, hops["arr_stop"].to_numpy(dtype=str))
-        dep_time = hops["dep_time"].to_numpy(dtype=np.int64)
-        arr_time = hops["arr_time"].to_numpy(dtype=np.int64)
-        position = hops["position"].to_numpy(dtype=np.int64)
+        dep_stop = np.searchsorted(used, hops["dep_stop"])
+        arr_stop = np.searchsorted(used, hops["arr_stop"])
+        trip = hops["run"]
+        dep_time = hops["dep_time"]
+        arr_time = hops["arr_time"]
         positive = (arr_time > dep_time).astype(np.int8)
-        order = np.lexsort((position, trip, positive, dep_time))
+        order = np.lexsort((hops["position"], trip, positive, dep_time))
         fp_offsets, fp_to, fp_seconds = _footpaths(stop_xy, walk, transfer_max_minutes)
         key = cache_key
         if key is None:
@@ -173,8 +161,8 @@ class TransitNetwork:
             dep_time=dep_time[order].astype(np.int32),
             arr_time=arr_time[order].astype(np.int32),
             trip=trip[order].astype(np.int32),
-            can_board=hops["can_board"].to_numpy(dtype=bool)[order],
-            can_alight=hops["can_alight"].to_numpy(dtype=bool)[order],
+            can_board=hops["can_board"][order],
+            can_alight=hops["can_alight"][order],
             run_ids=run_ids,
             fp_offsets=fp_offsets,
             fp_to=fp_to,
@@ -216,7 +204,10 @@ class TransitNetwork:
                    min_change_seconds)
         cache_file = Path(cache_dir) / f"transit-{key[:24]}.npz"
         if cache_file.exists():
-            return cls.load(cache_file)
+            try:
+                return cls.load(cache_file)
+            except (OSError, ValueError, KeyError):
+                pass  # a truncated or older cache file: rebuild it below
         network = cls.build(read_feed(feed_path), day, start_s, end_s, walk,
                             transfer_max_minutes=transfer_max_minutes,
                             min_change_seconds=min_change_seconds, cache_key=key)
@@ -260,28 +251,78 @@ class TransitNetwork:
         )
 
 
-def _hops(runs: pd.DataFrame, offset: int, start_s: int, end_s: int) -> pd.DataFrame:
-    """Consecutive stop pairs of each run departing in [start_s, end_s) after the day shift."""
-    run = runs["run"].to_numpy(dtype=object)
-    same = run[1:] == run[:-1]
-    i = np.flatnonzero(same)
-    j = i + 1
-    dep = runs["departure_s"].to_numpy()[i] + offset
+def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
+          ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Vehicle hops departing in [start_s, end_s) from trip runs of this and the previous day.
+
+    Vectorised over integer codes (no per-row strings): a run is a trip with a time shift
+    (a frequency run's start minus the trip's first departure, and -86400 for the previous
+    day). Returns hop arrays (stop codes index ``stop_names``; ``run`` indexes the returned
+    sorted run labels) and the run labels.
+    """
+    st = feed.stop_times
+    trip_code, trip_names = pd.factorize(st["trip_id"].to_numpy(dtype=object))
+    stop_code, stop_names = pd.factorize(st["stop_id"].to_numpy(dtype=object), sort=True)
+    dep_s = st["departure_s"].to_numpy(dtype=np.int64)
+    arr_s = st["arrival_s"].to_numpy(dtype=np.int64)
+    pickup = st["pickup_type"].to_numpy()
+    drop_off = st["drop_off_type"].to_numpy()
+    # stop_times is sorted by trip_id, so each trip is one contiguous segment.
+    seg_start = np.flatnonzero(np.r_[True, trip_code[1:] != trip_code[:-1]])
+    seg_len = np.diff(np.r_[seg_start, len(st)])
+    first_dep = dep_s[seg_start]
+    last_hop_dep = dep_s[seg_start + np.maximum(seg_len - 2, 0)]
+    trips = feed.trips.drop_duplicates("trip_id").set_index("trip_id")
+    service = trips["service_id"].reindex(trip_names).astype(str).to_numpy()
+    by_frequency = pd.Index(trip_names).isin(feed.frequencies["trip_id"])
+
+    run_trip, run_shift, run_label = [], [], []
+    for offset, suffix in ((0, ""), (-DAY_S, "/-1d")):
+        active = np.isin(service, list(service_ids_on(feed, day + dt.timedelta(seconds=offset))))
+        scheduled = np.flatnonzero(active & ~by_frequency)
+        runs = frequency_runs(feed, trip_names[active & by_frequency])
+        freq_trip = pd.Index(trip_names).get_indexer(runs["trip_id"])
+        freq_start = runs["start_s"].to_numpy(dtype=np.int64)
+        trip_ix = np.r_[scheduled, freq_trip].astype(np.int64)
+        shift = np.r_[np.zeros(len(scheduled), np.int64),
+                      freq_start - first_dep[freq_trip]] + offset
+        keep = ((first_dep[trip_ix] + shift < end_s) & (last_hop_dep[trip_ix] + shift >= start_s)
+                & (seg_len[trip_ix] > 1))
+        # Labels only for kept runs: "trip_id", "trip_id@start_s", then "/-1d" if yesterday's.
+        names = trip_names[trip_ix[keep]].astype(str)
+        starts = np.r_[np.full(len(scheduled), "", dtype=object),
+                       ("@" + pd.Series(freq_start, dtype=object).astype(str)).to_numpy(object)]
+        labels = pd.Series(names, dtype=object) + pd.Series(starts[keep], dtype=object) + suffix
+        run_trip.append(trip_ix[keep])
+        run_shift.append(shift[keep])
+        run_label.append(labels.to_numpy(dtype=object))
+    trip_ix = np.concatenate(run_trip)
+    shift = np.concatenate(run_shift)
+    labels = np.concatenate(run_label).astype(str)
+    label_order = np.argsort(labels, kind="stable")
+    run_ids = labels[label_order]
+    run_rank = np.empty(len(labels), dtype=np.int64)
+    run_rank[label_order] = np.arange(len(labels))
+
+    n_hops = seg_len[trip_ix] - 1
+    run = np.repeat(np.arange(len(trip_ix)), n_hops)
+    position = np.arange(len(run)) - np.repeat(np.cumsum(n_hops) - n_hops, n_hops)
+    i = seg_start[trip_ix[run]] + position
+    dep = dep_s[i] + shift[run]
     keep = (dep >= start_s) & (dep < end_s)
-    i, j, dep = i[keep], j[keep], dep[keep]
-    first = np.r_[True, ~same]
-    position = np.arange(len(run)) - np.maximum.accumulate(np.where(first, np.arange(len(run)),
-                                                                    0))
-    return pd.DataFrame({
-        "run": run[i].astype(str),
-        "position": position[i],
-        "dep_stop": runs["stop_id"].to_numpy(dtype=object)[i],
-        "arr_stop": runs["stop_id"].to_numpy(dtype=object)[j],
+    i, run, position, dep = i[keep], run[keep], position[keep], dep[keep]
+    hops = {
+        "run": run_rank[run],
+        "position": position,
+        "dep_stop": stop_code[i],
+        "arr_stop": stop_code[i + 1],
         "dep_time": dep,
-        "arr_time": runs["arrival_s"].to_numpy()[j] + offset,
-        "can_board": runs["pickup_type"].to_numpy()[i] != 1,
-        "can_alight": runs["drop_off_type"].to_numpy()[j] != 1,
-    })
+        "arr_time": arr_s[i + 1] + shift[run],
+        "can_board": pickup[i] != 1,
+        "can_alight": drop_off[i + 1] != 1,
+        "stop_names": np.asarray(stop_names, dtype=object),
+    }
+    return hops, run_ids
 
 
 def _project_stops(feed: Feed, stop_ids: np.ndarray) -> np.ndarray:
