@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import heapq
 import math
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 
 from siting._crs import BNG, WGS84
@@ -151,8 +154,13 @@ HOURS = [  # (open, close) per target; None = 24/7
 ]
 
 
+@functools.cache
+def _read(path: Path) -> Feed:
+    return read_feed(path)
+
+
 def _real_case(feed_path: Path, min_change: int, seed: int):
-    feed = read_feed(feed_path)
+    feed = _read(feed_path)
     date = busiest_date(feed)
     walk = WalkModel()
     start, end = hms("07:00:00"), hms("13:00:00")
@@ -542,3 +550,35 @@ def test_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
     again = TransitNetwork.load_or_build(*args, cache_dir=tmp_path)
     np.testing.assert_array_equal(again.dep_time, first.dep_time)
     assert TransitNetwork.load(cache_file).cache_key == first.cache_key
+
+
+@functools.cache
+def _newport_network(feeds_dir: Path) -> TransitNetwork:
+    feed = _read(feeds_dir / "newport-20230613_gtfs.zip")
+    return TransitNetwork.build(feed, busiest_date(feed), hms("07:00:00"), hms("11:00:00"),
+                                WalkModel(), min_change_seconds=60)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_closing_a_counter_never_shortens_a_trip(feeds_dir: Path, data: st.DataObject) -> None:
+    network = _newport_network(feeds_dir)
+    busy = np.argsort(-np.bincount(network.dep_stop, minlength=network.n_stops),
+                      kind="stable")[:30]
+    picks = data.draw(st.lists(st.sampled_from(busy.tolist()), min_size=2, max_size=6,
+                               unique=True))
+    hours = data.draw(st.lists(st.one_of(st.none(), st.tuples(
+        st.integers(6 * 3600, 10 * 3600), st.integers(1, 6 * 3600))),
+        min_size=len(picks), max_size=len(picks)))
+    opening = [np.nan if h is None else h[0] for h in hours]
+    closing = [np.nan if h is None else h[0] + h[1] for h in hours]
+    targets = Targets.from_arrays([f"T{i}" for i in range(len(picks))],
+                                  network.stop_xy[picks], opening, closing)
+    closed = data.draw(st.integers(0, len(picks) - 1))
+    origins = network.stop_xy[busy[:10]] + 250.0
+    window = Window(hms("07:00:00"), hms("08:00:00"), 300)
+    big = np.iinfo(np.int64).max
+    before = profile_search(network, targets).served(origins, window)[0]
+    after = profile_search(network, targets.select(np.arange(len(picks)) != closed)).served(
+        origins, window)[0]
+    assert (np.where(after < 0, big, after) >= np.where(before < 0, big, before)).all()

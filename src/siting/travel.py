@@ -368,7 +368,8 @@ class Profiles:
                                 "points. Give one id per origin.")
         reached = served >= 0
         minutes = np.where(reached, (served - departures[None, :]) / 60.0, np.nan)
-        counter = np.where(reached, self.targets.ids[np.maximum(target, 0)], None)
+        counter = self.targets.ids[np.maximum(target, 0)].astype(object)
+        counter[~reached] = None
         table = pd.DataFrame({
             "origin_id": np.repeat(origin_ids, n_dep),
             "departure_s": np.tile(departures, n_origins),

@@ -82,7 +82,9 @@ class _Source:
         self.path = path
         if path.is_dir():
             self._zip = None
-            self.names = {p.name: p for p in path.iterdir() if p.suffix == ".txt"}
+            self.names: dict[str, str] = {
+                p.name: str(p) for p in path.iterdir() if p.suffix == ".txt"
+            }
         elif path.is_file() and zipfile.is_zipfile(path):
             self._zip = zipfile.ZipFile(path)
             self.names = {}
@@ -335,12 +337,17 @@ def read_feed(path: Path | str) -> Feed:
                 "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")):
             _require_columns(path, name, frame)
 
-    stops = tables["stops.txt"].copy()
+    def table(name: str) -> pd.DataFrame:
+        frame = tables[name]
+        assert frame is not None  # checked above
+        return frame
+
+    stops = table("stops.txt").copy()
     _require_values(path, "stops.txt", stops, "stop_id")
     stops["stop_lat"] = _parse_floats(stops, "stop_lat", path=path, file="stops.txt")
     stops["stop_lon"] = _parse_floats(stops, "stop_lon", path=path, file="stops.txt")
-    routes = tables["routes.txt"]
-    trips = tables["trips.txt"]
+    routes = table("routes.txt")
+    trips = table("trips.txt")
     for column in ("route_id", "service_id", "trip_id"):
         _require_values(path, "trips.txt", trips, column)
     _check_known(path, "trips.txt", trips, "route_id", routes["route_id"], "routes.txt")
@@ -349,7 +356,7 @@ def read_feed(path: Path | str) -> Feed:
         row = int(np.flatnonzero(duplicated)[0])
         raise _fail(path, "trips.txt", f"line {_line(row)}: trip_id "
                     f"{trips['trip_id'].iloc[row]!r} appears twice", "Make trip_id unique.")
-    stop_times = _read_stop_times(path, tables["stop_times.txt"], stops, trips)
+    stop_times = _read_stop_times(path, table("stop_times.txt"), stops, trips)
 
     calendar = _frame_or_empty(tables["calendar.txt"], _REQUIRED_COLUMNS["calendar.txt"])
     if len(calendar):
