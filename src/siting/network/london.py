@@ -289,31 +289,42 @@ class LondonAssumptions:
         updated = dataclasses.replace(self, **changes)
         problem = updated.problem()
         if problem:
-            raise ScenarioError(f"{source}: field `transit.assumptions`: {problem}")
+            name, why = problem
+            raise ScenarioError(
+                f"{source}: field `transit.assumptions.{name}` {why} Fix the value in the "
+                f"scenario (default: {json.dumps(getattr(LondonAssumptions(), name), default=list)})."
+            )
         return updated
 
-    def problem(self) -> str | None:
-        """A sentence describing the first inconsistent value, or None when all are usable."""
-        try:
-            start, end = _hhmm(self.service_start), _hhmm(self.service_end)
-        except ValueError as exc:
-            return str(exc)
-        if end <= start:
-            return (f"service_end {self.service_end!r} must be after service_start "
-                    f"{self.service_start!r}.")
+    def problem(self) -> tuple[str, str] | None:
+        """(field name, sentence) for the first unusable value, or None when all are usable."""
+        for name in ("service_start", "service_end"):
+            try:
+                _hhmm(getattr(self, name))
+            except ValueError as exc:
+                return name, str(exc)
+        if _hhmm(self.service_end) <= _hhmm(self.service_start):
+            return "service_end", (f"{self.service_end!r} must be after service_start "
+                                   f"{self.service_start!r}.")
         for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
-            if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                return f"{spec.name} = {value!r} must not be negative."
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            if spec.name in _POSITIVE and not value > 0:
+                return spec.name, f"= {value!r} must be greater than zero."
+            if value < 0:
+                return spec.name, f"= {value!r} must not be negative."
         for name in ("bus_headway_by_route", "tube_headway_min"):
             for key, minutes in getattr(self, name).items():
                 if not minutes > 0:
-                    return f"{name}[{key!r}] = {minutes!r} must be a positive number of minutes."
-        for pattern in (*self.bus_excluded_routes, self.river_routes):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                return f"route pattern {pattern!r} is not a valid regular expression ({exc})."
+                    return name, f"[{key!r}] = {minutes!r} must be a positive number of minutes."
+        for name in ("bus_excluded_routes", "river_routes"):
+            value = getattr(self, name)
+            for pattern in (value,) if isinstance(value, str) else value:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    return name, f"{pattern!r} is not a valid regular expression ({exc})."
         return None
 
     # -- reporting -----------------------------------------------------------------------
@@ -334,6 +345,17 @@ class LondonAssumptions:
     def reliability_min(self, route_type: int) -> float:
         """PTAL reliability allowance (min) added to the wait for a GTFS route_type."""
         return self.bus_reliability_min if route_type == 3 else self.rail_reliability_min
+
+
+_POSITIVE = frozenset({
+    "walk_speed_kmh", "bus_headway_min", "river_headway_min", "rail_headway_min",
+    "tram_headway_min", "bus_speed_central_kmh", "bus_speed_inner_kmh", "bus_speed_outer_kmh",
+    "river_speed_kmh", "rail_max_speed_kmh", "tram_max_speed_kmh", "rail_accel_ms2",
+    "tram_accel_ms2", "bus_circuity", "river_circuity", "rail_max_link_km", "rail_max_detour",
+    "rail_bypass_ratio", "rail_snap_radius_m", "rail_snap_max_m", "tram_snap_radius_m",
+    "rail_max_turn_deg", "rail_through_max_deg", "tube_max_turn_deg",
+})
+"""Numeric assumptions that must be > 0 (the others only >= 0)."""
 
 
 def _field_names() -> list[str]:
@@ -1320,7 +1342,7 @@ def build_london_gtfs(
     out_dir = Path(out_dir)
     problem = assumptions.problem()
     if problem:
-        raise ScenarioError(f"transit.assumptions: {problem}")
+        raise ScenarioError(f"field `transit.assumptions.{problem[0]}` {problem[1]}")
     modes = [_tube(data_dir, assumptions), *_buses(data_dir, assumptions),
              *_rail_and_tram(data_dir, assumptions)]
     stops = pd.concat([m.stops for m in modes], ignore_index=True)
