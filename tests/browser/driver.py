@@ -24,13 +24,15 @@ TILE_HOSTS = ("tile.openstreetmap.org",)
 """Basemap hosts: their blocked requests are expected offline."""
 
 _VISIBLE_POINT = """
-(el) => {
-  const r = el.getBoundingClientRect();
-  for (let i = 1; i < 12; i++) {
-    for (let j = 1; j < 12; j++) {
-      const x = r.left + r.width * i / 12, y = r.top + r.height * j / 12;
-      if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) continue;
-      if (document.elementFromPoint(x, y) === el) return [x, y];
+(selector) => {
+  for (const el of document.querySelectorAll(selector)) {
+    const r = el.getBoundingClientRect();
+    for (let i = 1; i < 12; i++) {
+      for (let j = 1; j < 12; j++) {
+        const x = r.left + r.width * i / 12, y = r.top + r.height * j / 12;
+        if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) continue;
+        if (document.elementFromPoint(x, y) === el) return [x, y];
+      }
     }
   }
   return null;
@@ -41,7 +43,8 @@ _VISIBLE_POINT = """
 def chromium_path() -> Path | None:
     """Debian's Chromium (or $SITING_CHROMIUM), None when missing."""
     env = os.environ.get("SITING_CHROMIUM")
-    for candidate in (env, "/usr/bin/chromium", shutil.which("chromium")):
+    candidates = (env,) if env else ("/usr/bin/chromium", shutil.which("chromium"))
+    for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
@@ -127,9 +130,6 @@ def open_map(browser: Any, path: Path, *, ready_selector: str, width: int = 1280
 
 
 def visible_point(page: Any, selector: str) -> tuple[float, float] | None:
-    """A point where the first element matching `selector` is the topmost element, if any."""
-    handle = page.query_selector(selector)
-    if handle is None:
-        return None
-    point = handle.evaluate(_VISIBLE_POINT)
+    """A point where an element matching `selector` is the topmost element, if any."""
+    point = page.evaluate(_VISIBLE_POINT, selector)
     return None if point is None else (float(point[0]), float(point[1]))

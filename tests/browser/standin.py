@@ -15,6 +15,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 from scipy.spatial import cKDTree
 
@@ -25,7 +26,9 @@ from siting.data import load_boroughs, load_lsoas, load_wards, scenario_counters
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 from siting.scenario import DataFiles, load_scenario
 
-__all__ = ["HOSTILE", "standin_analysis", "with_hostile_names"]
+__all__ = ["HOSTILE", "analysis_or_standin", "standin_analysis", "with_hostile_names"]
+
+REPO = Path(__file__).resolve().parents[2]
 
 HOSTILE = {
     "ward": "<img src=x onerror=alert(1)>",
@@ -152,3 +155,12 @@ def with_hostile_names(analysis: Analysis) -> Analysis:
     scenario = analysis.scenario.model_copy(
         update={"title": HOSTILE["title"], "description": HOSTILE["description"]})
     return dataclasses.replace(analysis, scenario=scenario, wards=wards, counters=counters, hubs=hubs)
+
+
+def analysis_or_standin(request: pytest.FixtureRequest, fixture: str, london_dir: Path,
+                        scenario_file: str) -> Analysis:
+    """The project's real Analysis fixture (tests/conftest.py) when it exists, else the stand-in."""
+    try:
+        return request.getfixturevalue(fixture)
+    except pytest.FixtureLookupError:
+        return standin_analysis(london_dir, REPO / "scenarios" / scenario_file)
