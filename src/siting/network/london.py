@@ -429,6 +429,7 @@ def _coerce(base: LondonAssumptions, key: str, value: Any, source: str) -> Any:
 
 
 def _hhmm(text: str) -> int:
+    """Seconds after midnight of 'HH:MM' or 'HH:MM:SS' (ValueError with the fix otherwise)."""
     match = re.fullmatch(r"(\d{1,2}):([0-5]\d)(?::([0-5]\d))?", str(text).strip())
     if not match:
         raise ValueError(f"service time {text!r} must look like HH:MM, e.g. '06:00'.")
@@ -453,6 +454,7 @@ def london_inputs(data_dir: Path) -> list[Path]:
 
 
 def _missing(path: Path, what: str) -> DataError:
+    """A DataError naming the input file, what is wrong and how to get the data."""
     return DataError(
         f"{path}: {what}. The modelled London network needs the shared London data: set "
         "SITING_DATA_DIR to the folder holding transit/ and osm/, or run `siting data fetch`."
@@ -536,6 +538,7 @@ def _offsets(run_s: Sequence[float], dwell_s: float) -> tuple[tuple[int, ...], t
 
 def _both_directions(mode: str, route_id: str, base: str, stops: Sequence[str],
                      run_s: Sequence[float], dwell_s: float, headway_s: int) -> list[_Pattern]:
+    """The pattern as two trips, direction 0 as given and direction 1 reversed."""
     out = []
     for direction in (0, 1):
         seq = list(stops) if direction == 0 else list(stops)[::-1]
@@ -661,6 +664,7 @@ def _fit_frequencies(patterns: list[list[int]], graph: nx.Graph, per_hour: float
 
 
 def _tube(data_dir: Path, a: LondonAssumptions) -> _Mode:
+    """Tube and DLR routes: per-line patterns on the station graph, data run minutes."""
     stations = _read_csv(data_dir, "tube_stations", ["id", "latitude", "longitude", "name"])
     lines = _read_csv(data_dir, "tube_lines", ["line", "name"])
     conns = _read_csv(data_dir, "tube_connections", ["station1", "station2", "line", "time"])
@@ -679,7 +683,14 @@ def _tube(data_dir: Path, a: LondonAssumptions) -> _Mode:
         )
     station_name = dict(zip(stations["id"], stations["name"], strict=True))
     by_name = {v: k for k, v in station_name.items()}
-    loop_start = by_name.get(a.tube_loop_start)
+    if a.tube_loop_start not in by_name:
+        close = difflib.get_close_matches(a.tube_loop_start, sorted(by_name), n=3, cutoff=0.5)
+        raise ScenarioError(
+            f"field `transit.assumptions.tube_loop_start`: no station named "
+            f"{a.tube_loop_start!r} in {_input(data_dir, 'tube_stations')}"
+            + (f"; did you mean {close[0]!r}?" if close else ".")
+        )
+    loop_start = by_name[a.tube_loop_start]
     sx, sy = _to_bng(stations["longitude"].to_numpy(float), stations["latitude"].to_numpy(float))
     station_xy = {int(i): (float(x), float(y)) for i, x, y in zip(stations["id"], sx, sy,
                                                                   strict=True)}
@@ -744,6 +755,7 @@ def _clean_stop_name(names: pd.Series) -> pd.Series:
 
 
 def _buses(data_dir: Path, a: LondonAssumptions) -> tuple[_Mode, _Mode]:
+    """Day bus routes and river buses from the 2016 stop sequences, with modelled hop times."""
     path = _input(data_dir, "bus_sequences")
     raw = _read_csv(data_dir, "bus_sequences", _BUS_COLUMNS, dtype=str, keep_default_na=False,
                     na_values=[""])
@@ -1118,6 +1130,7 @@ def _drop_bypasses(links: pd.DataFrame, ratio: float) -> tuple[pd.DataFrame, pd.
 
 
 def _norm_name(name: str) -> str:
+    """Station name key for matching lists: lower case, '&' as 'and', no qualifiers."""
     text = str(name).lower().replace("&", " and ").replace("'", "")
     text = re.sub(r"\(.*?\)", " ", text)
     text = re.sub(r"\b(rail|station|dlr)\b|^london ", " ", text)
@@ -1250,6 +1263,7 @@ def _track_mode(mode: str, lines: gpd.GeoDataFrame, stations: pd.DataFrame, *, r
 
 
 def _rail_and_tram(data_dir: Path, a: LondonAssumptions) -> tuple[_Mode, _Mode]:
+    """National Rail/Overground and Tramlink from OSM track, stations and tram stops."""
     tracks = _read_parquet(data_dir, "railways", ["fclass", "name", "geometry"])
     tracks = tracks[tracks.geometry.geom_type == "LineString"]
     rail_lines = tracks[tracks["fclass"].eq("rail") &
@@ -1313,6 +1327,7 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _feed_version(data_dir: Path, a: LondonAssumptions, service_date: dt.date) -> str:
+    """Short sha256 of the input files, the assumptions and the service date."""
     digest = hashlib.sha256()
     for path in london_inputs(data_dir):
         digest.update(path.name.encode() + b"\0")
@@ -1428,17 +1443,18 @@ _HOW = {
 _MISSING = [
     {"mode": "real timetables", "why": "no London GTFS/TransXChange timetable with stop "
      "coordinates in the data: every headway and run time is modelled"},
-    {"mode": "fast and semi-fast rail services", "why": "rail patterns call at every station "
-     "on their track; express running is not modelled"},
     {"mode": "Elizabeth line core", "why": "not open in 2017 (opened May 2022); TfL Rail "
-     "Liverpool Street-Shenfield and Paddington-Heathrow/Hayes run as ordinary rail"},
+     "Liverpool Street-Shenfield (to the extract edge) and Paddington-Heathrow run as "
+     "ordinary rail"},
     {"mode": "Emirates Air Line cable car", "why": "not in any input file"},
     {"mode": "night buses and Night Tube", "why": "night routes (N*) are dropped; service "
      "hours are daytime only"},
     {"mode": "school buses (6xx), rail-replacement (UL*) and river tours (RT*)",
      "why": "no all-day weekday service"},
-    {"mode": "tube extensions after 2010", "why": "the station graph is about 2010 "
-     "(no Northern line Battersea extension, no DLR beyond the graph)"},
+    {"mode": "DLR London City Airport / Woolwich Arsenal branch, Stratford International",
+     "why": "not in the ~2010 tube/DLR station graph (nor is any later extension)"},
+    {"mode": "rail fast, semi-fast and non-stop services (e.g. Heathrow Express)",
+     "why": "derived rail patterns are all-stations"},
 ]
 
 
