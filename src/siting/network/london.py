@@ -1095,15 +1095,15 @@ def _through_patterns(exits: pd.DataFrame, through: pd.DataFrame,
             prev, here = here, nxt
         return path
 
-    links = sorted({(int(a), int(b)) for a, b in zip(exits["a"], exits["b"], strict=True)})
+    pairs_ab = sorted({(int(a), int(b)) for a, b in zip(exits["a"], exits["b"], strict=True)})
     chosen: dict[tuple[int, ...], list[int]] = {}
-    for start, nxt in links:
+    for start, nxt in pairs_ab:
         if after(nxt, start) is None:  # a train reaching `start` from `nxt` cannot go on
             path = walk(start, nxt)
             key = min(tuple(path), tuple(path[::-1]))
             chosen.setdefault(key, list(key))
     covered = {(min(p, q), max(p, q)) for c in chosen.values() for p, q in itertools.pairwise(c)}
-    for a, b in links:
+    for a, b in pairs_ab:
         if a < b and (a, b) not in covered:
             path = walk(a, b)
             covered.update((min(p, q), max(p, q)) for p, q in itertools.pairwise(path))
@@ -1331,9 +1331,7 @@ def _feed_version(data_dir: Path, a: LondonAssumptions, service_date: dt.date) -
     digest = hashlib.sha256()
     for path in london_inputs(data_dir):
         digest.update(path.name.encode() + b"\0")
-        with path.open("rb") as handle:
-            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
-                digest.update(chunk)
+        digest.update(path.read_bytes())
     digest.update(a.fingerprint().encode() + service_date.isoformat().encode())
     return digest.hexdigest()[:16]
 
