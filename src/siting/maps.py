@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 from folium.map import Layer
+from folium.utilities import JsCode
 
 from siting._crs import BNG, WGS84
 from siting._errors import DataError
@@ -74,6 +75,8 @@ BOROUGH_SIMPLIFY_M = 20.0
 COORD_DECIMALS = 5
 """Decimal places of longitude/latitude in the page (about 1 m)."""
 
+_NARROW_PX = 800
+"""Below this window width the panels start folded and the layer list is a button."""
 _FILL_OPACITY = 0.72
 _HOVER = "#00b7eb"
 _BASE_LINE = ("#ffffff", 0.6, None)
@@ -360,12 +363,14 @@ def _add_basemap(fmap: folium.Map) -> _JsLayer:
 
 def _finish(fmap: folium.Map, tiles: _JsLayer, legend_html: str, info_html: str) -> folium.Map:
     """Layer list, legend, title panel, offline note; then number the element ids."""
-    fmap.add_child(folium.LayerControl(position="topright", collapsed=False))
+    # expanded on wide screens (the measure is chosen there), a button on narrow ones
+    fmap.add_child(folium.LayerControl(position="topright",
+                                       collapsed=JsCode(f"window.innerWidth < {_NARROW_PX}")))
     fit = _js(fmap.siting_bounds)  # type: ignore[attr-defined]
     fmap.add_child(_Block(name="Legend", script=lambda m, _n: (
-        f"SitingMap.panel({m}, 'bottomright', 'siting-legend', {_js(legend_html)});")))
+        f"SitingMap.panel({m}, 'bottomright', 'siting-legend', {_js(legend_html)}, {_NARROW_PX});")))
     fmap.add_child(_Block(name="Info", script=lambda m, _n: (
-        f"SitingMap.info({m}, {_js(info_html)});")))
+        f"SitingMap.panel({m}, 'topleft', 'siting-info', {_js(info_html)}, {_NARROW_PX});")))
     fmap.add_child(_Block(name="TileNote", script=lambda m, _n: (
         f"SitingMap.tileNote({m}, {tiles.get_name()}, {_js(_TILE_NOTE)});\n"
         f"SitingMap.fit({m}, {fit});")))

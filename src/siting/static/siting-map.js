@@ -96,25 +96,20 @@
     return group;
   };
 
-  /* A fixed panel (legend, title) as a Leaflet control; clicks and scrolls stay in the panel. */
-  S.panel = function (map, position, cls, html) {
+  /* A fixed panel (legend, title) as a Leaflet control; clicks and scrolls stay in the panel.
+     Its <details> starts folded when the map is narrower than foldBelow pixels. */
+  S.panel = function (map, position, cls, html, foldBelow) {
     var control = L.control({position: position});
     control.onAdd = function () {
       var div = L.DomUtil.create("div", cls);
       div.innerHTML = html;
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
+      var details = div.querySelector("details");
+      if (details && foldBelow && map.getContainer().clientWidth < foldBelow) { details.open = false; }
       return div;
     };
     control.addTo(map);
-    return control;
-  };
-
-  /* The title panel starts folded on narrow screens so the map stays visible. */
-  S.info = function (map, html) {
-    var control = S.panel(map, "topleft", "siting-info", html);
-    var details = control.getContainer().querySelector("details");
-    if (details && map.getContainer().clientWidth < 800) { details.open = false; }
     return control;
   };
 
