@@ -367,16 +367,16 @@ def test_hubs_disabled_and_empty(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def london_final(london_dir: Path) -> Analysis:
+def standin_final(london_dir: Path) -> Analysis:
     return standin_analysis(real_scenario("london-2017-final"), london_dir)
 
 
-def test_summary_real_london(london_final: Analysis) -> None:
-    facts = summary(london_final)
+def test_summary_real_london(standin_final: Analysis) -> None:
+    facts = summary(standin_final)
     assert facts["population"] == 8_173_941
     assert (facts["wards"], facts["lsoas"]) == (630, 4835)
     assert facts["counters"]["counts"] == {"24h": 32, "daytime": 4, "closed": 41}
-    lsoas = london_final.lsoas
+    lsoas = standin_final.lsoas
     for m in MEASURES:
         for t in (30, 45, 60):
             within = lsoas.loc[lsoas[f"minutes_{m}"] <= t, "population"].sum() / 8_173_941
@@ -391,22 +391,22 @@ def test_summary_real_london(london_final: Analysis) -> None:
     assert facts["measures"]["any"]["share_within"]["45"] >= facts["measures"]["24h"]["share_within"]["45"]
 
 
-def test_borough_table_real_london(london_final: Analysis) -> None:
-    table = borough_table(london_final)
+def test_borough_table_real_london(standin_final: Analysis) -> None:
+    table = borough_table(standin_final)
     assert len(table) == 34  # 32 boroughs, the City and London
     london = table.iloc[-1]
     assert london["population"] == 8_173_941
     assert table.iloc[:-1]["population"].sum() == 8_173_941
     assert table.iloc[:-1]["pop_over_45_24h"].sum() == london["pop_over_45_24h"]
     assert london["counters_24h"] == 32
-    assert london["hubs"] == len(london_final.hubs)
+    assert london["hubs"] == len(standin_final.hubs)
     met = table[(table["borough_code"] != "") & (table["borough_code"] != "E09000001")]
     assert (met["counters_24h"] == 1).all()  # one 24/7 counter per borough in the final strategy
 
 
-def test_outputs_byte_identical_real_london(london_final: Analysis, london_dir: Path,
+def test_outputs_byte_identical_real_london(standin_final: Analysis, london_dir: Path,
                                             tmp_path: Path) -> None:
-    write_outputs(london_final, tmp_path / "a", constraint_results=evaluate(london_final))
+    write_outputs(standin_final, tmp_path / "a", constraint_results=evaluate(standin_final))
     # a second, independent analysis of the same scenario writes the same bytes
     again = standin_analysis(real_scenario("london-2017-final"), london_dir)
     write_outputs(again, tmp_path / "b", constraint_results=evaluate(again))
