@@ -313,35 +313,35 @@ def test_index_lists_maps_with_titles(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def london_final(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
+def final_analysis(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
     return analysis_or_standin(request, "london_final", london_dir, "london-2017-final.yaml")
 
 
 @pytest.fixture(scope="module")
-def london_baseline(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
+def baseline_analysis(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
     return analysis_or_standin(request, "london_baseline", london_dir, "london-2016-baseline.yaml")
 
 
 @pytest.mark.london
-def test_london_map_small_complete_and_repeatable(london_final: Analysis, tmp_path: Path) -> None:
-    wards_before = london_final.wards.geometry.copy()
-    path = write_map(london_final, tmp_path / "final.html", csv_href="../out/x/wards.csv")
+def test_london_map_small_complete_and_repeatable(final_analysis: Analysis, tmp_path: Path) -> None:
+    wards_before = final_analysis.wards.geometry.copy()
+    path = write_map(final_analysis, tmp_path / "final.html", csv_href="../out/x/wards.csv")
     size = path.stat().st_size
-    print(f"London map: {size / 1e6:.2f} MB, {len(london_final.wards)} wards")
+    print(f"London map: {size / 1e6:.2f} MB, {len(final_analysis.wards)} wards")
     assert size < 10_000_000
     page = path.read_text(encoding="utf-8")
     features = ward_data(page)["features"]
-    assert [f["properties"]["c"] for f in features] == sorted(london_final.wards["ward_code"])
-    again = write_map(london_final, tmp_path / "again.html", csv_href="../out/x/wards.csv")
+    assert [f["properties"]["c"] for f in features] == sorted(final_analysis.wards["ward_code"])
+    again = write_map(final_analysis, tmp_path / "again.html", csv_href="../out/x/wards.csv")
     assert again.read_bytes() == path.read_bytes()
     # display simplification never reaches the analysis
-    assert london_final.wards.geometry.geom_equals_exact(wards_before, tolerance=0).all()
+    assert final_analysis.wards.geometry.geom_equals_exact(wards_before, tolerance=0).all()
     assert sum(len(json.dumps(f["geometry"])) for f in features) < 3_000_000
 
 
 @pytest.mark.london
-def test_london_hostile_names_escaped(london_final: Analysis) -> None:
-    page = render_html(build_map(with_hostile_names(london_final)))
+def test_london_hostile_names_escaped(final_analysis: Analysis) -> None:
+    page = render_html(build_map(with_hostile_names(final_analysis)))
     for key, text in HOSTILE.items():
         if "<" in text:
             assert text not in page, key
@@ -349,8 +349,8 @@ def test_london_hostile_names_escaped(london_final: Analysis) -> None:
 
 
 @pytest.mark.london
-def test_london_compare_map(london_baseline: Analysis, london_final: Analysis, tmp_path: Path) -> None:
-    path = write_compare_map(london_baseline, london_final, tmp_path / "compare.html")
+def test_london_compare_map(baseline_analysis: Analysis, final_analysis: Analysis, tmp_path: Path) -> None:
+    path = write_compare_map(baseline_analysis, final_analysis, tmp_path / "compare.html")
     assert path.stat().st_size < 10_000_000
     features = ward_data(path.read_text(encoding="utf-8"))["features"]
-    assert len(features) == len(london_final.wards)
+    assert len(features) == len(final_analysis.wards)

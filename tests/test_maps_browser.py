@@ -45,12 +45,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def london_final(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
+def final_analysis(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
     return analysis_or_standin(request, "london_final", london_dir, "london-2017-final.yaml")
 
 
 @pytest.fixture(scope="module")
-def london_baseline(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
+def baseline_analysis(request: pytest.FixtureRequest, london_dir: Path) -> Analysis:
     return analysis_or_standin(request, "london_baseline", london_dir, "london-2016-baseline.yaml")
 
 
@@ -137,18 +137,18 @@ def _open_popup_containing(page: Any, text: str) -> str:
     return popup.inner_text()
 
 
-def test_final_map_offline(browser: Any, london_final: Analysis, maps_dir: Path) -> None:
-    path = write_map(london_final, maps_dir / "london-final.html", csv_href="wards.csv")
+def test_final_map_offline(browser: Any, final_analysis: Analysis, maps_dir: Path) -> None:
+    path = write_map(final_analysis, maps_dir / "london-final.html", csv_href="wards.csv")
     opened = _opened(browser, path)
     page = opened.page
     try:
-        n_wards = len(london_final.wards)
+        n_wards = len(final_analysis.wards)
         assert page.locator(WARDS).count() == n_wards
         assert page.locator(".siting-legend").is_visible()
         assert page.locator(".leaflet-control-layers").is_visible()
-        assert page.locator(".siting-info h1").inner_text() == london_final.scenario.title
+        assert page.locator(".siting-info h1").inner_text() == final_analysis.scenario.title
         assert page.locator(".leaflet-marker-pane .siting-counter-24h").count() == int(
-            (london_final.counters["status"] == "24h").sum())
+            (final_analysis.counters["status"] == "24h").sum())
         # tiles are blocked, so the offline note shows
         assert page.locator(".siting-tile-note").is_visible()
         assert "needs an internet connection" in page.locator(".siting-tile-note").inner_text()
@@ -170,26 +170,26 @@ def test_final_map_offline(browser: Any, london_final: Analysis, maps_dir: Path)
         opened.close()
 
 
-def test_compare_map_offline(browser: Any, london_baseline: Analysis, london_final: Analysis,
+def test_compare_map_offline(browser: Any, baseline_analysis: Analysis, final_analysis: Analysis,
                              maps_dir: Path) -> None:
-    path = write_compare_map(london_baseline, london_final, maps_dir / "compare.html")
+    path = write_compare_map(baseline_analysis, final_analysis, maps_dir / "compare.html")
     opened = _opened(browser, path)
     page = opened.page
     try:
-        assert page.locator(WARDS).count() == len(london_final.wards)
+        assert page.locator(WARDS).count() == len(final_analysis.wards)
         assert "Change in travel-time band" in page.locator(".siting-legend").inner_text()
         assert page.locator(".leaflet-control-layers").is_visible()
         assert "→" in _hover_tooltip(page, WARDS)
         _choose_layer(page, "open on arrival")
-        assert page.locator("path.siting-ward-any").count() == len(london_final.wards)
+        assert page.locator("path.siting-ward-any").count() == len(final_analysis.wards)
         _screenshot(page, "map-london-compare.png")
         _check_clean(opened)
     finally:
         opened.close()
 
 
-def test_hostile_names_show_as_text(browser: Any, london_final: Analysis, maps_dir: Path) -> None:
-    hostile = with_hostile_names(london_final)
+def test_hostile_names_show_as_text(browser: Any, final_analysis: Analysis, maps_dir: Path) -> None:
+    hostile = with_hostile_names(final_analysis)
     path = write_map(hostile, maps_dir / "hostile.html")
     opened = _opened(browser, path)
     page = opened.page
