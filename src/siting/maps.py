@@ -413,11 +413,14 @@ def _render_value(value: Any, depth: int = 0) -> str:
     if isinstance(value, Mapping):
         if not value:
             return "none"
-        if depth >= 4:
+        if depth >= 3:
             return _e(json.dumps(value, ensure_ascii=False, default=str))
-        items = "".join(f"<dt>{_e(k)}</dt><dd>{_render_value(v, depth + 1)}</dd>"
-                        for k, v in value.items())
-        return f"<dl>{items}</dl>"
+        items = []
+        for key, item in value.items():
+            nested = isinstance(item, Mapping) and bool(item) and depth + 1 < 3
+            joiner = "" if nested else ": "
+            items.append(f"<li><b>{_e(key)}</b>{joiner}{_render_value(item, depth + 1)}</li>")
+        return f'<ul class="siting-kv">{"".join(items)}</ul>'
     if isinstance(value, list | tuple):
         if not value:
             return "none"
@@ -426,6 +429,10 @@ def _render_value(value: Any, depth: int = 0) -> str:
         return "<ul>" + "".join(f"<li>{_render_value(v, depth + 1)}</li>" for v in value) + "</ul>"
     if isinstance(value, float) and not math.isfinite(value):
         return "none"
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return _e(value)
 
 
