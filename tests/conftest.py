@@ -39,3 +39,29 @@ def london_dir() -> Path:
 def feeds_dir(london_dir: Path) -> Path:
     """The real UK GTFS test feeds (Newport, Chester)."""
     return london_dir / "transit" / "uk_test_feeds"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One network cache for the whole test session (the London network is built once)."""
+    return tmp_path_factory.mktemp("siting-cache")
+
+
+def _analyse(name: str, london_dir: Path, cache_dir: Path):  # type: ignore[no-untyped-def]
+    from siting.analysis import analyse
+    from siting.scenario import load_scenario
+
+    scenario = load_scenario(REPO / "scenarios" / f"{name}.yaml", data_dir=london_dir)
+    return analyse(scenario, london_dir, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def london_final(london_dir: Path, cache_dir: Path):  # type: ignore[no-untyped-def]
+    """The Analysis of scenarios/london-2017-final.yaml on the real London data."""
+    return _analyse("london-2017-final", london_dir, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def london_baseline(london_dir: Path, cache_dir: Path):  # type: ignore[no-untyped-def]
+    """The Analysis of scenarios/london-2016-baseline.yaml on the real London data."""
+    return _analyse("london-2016-baseline", london_dir, cache_dir)

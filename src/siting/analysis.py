@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
+from siting._crs import BNG
+from siting.candidates import load_candidates
+from siting.data import (
+    load_boroughs,
+    load_lsoas,
+    load_wards,
+    scenario_counters,
+    ward_population,
+)
+from siting.network.london import LondonAssumptions, build_london_gtfs, describe_modes, london_inputs
+from siting.network.transit import CACHE_VERSION, TransitNetwork
+from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 from siting.scenario import Scenario
+from siting.travel import Targets, Window, profile_search, summarise
 
-__all__ = ["MEASURES", "Analysis"]
+__all__ = ["MEASURES", "Analysis", "analyse"]
+
+log = logging.getLogger(__name__)
 
 MEASURES = ("24h", "any")
 """The two travel-time measures: nearest 24/7 counter, and nearest counter open on arrival."""
@@ -57,3 +82,285 @@ class Analysis:
     """Solver figures: status, objective, best bound, gap, solve seconds, hubs by kind."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a scenario
+
+
+def _fingerprint(*parts: object) -> str:
+    """A short stable hash of the inputs of a cached artefact."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(repr(part).encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _file_stamp(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (path.name, stat.st_size, int(stat.st_mtime))
+
+
+def _feed_path(
+    scenario: Scenario, data_dir: Path, cache_dir: Path
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The GTFS feed to route on (building the modelled London feed when asked), modes, assumptions."""
+    transit = scenario.transit
+    if transit.feed != "london-modelled":
+        path = data_dir / transit.feed
+        modes = {"feed": transit.feed, "modelled": False,
+                 "note": "a GTFS timetable supplied by the user; modes are those of the feed"}
+        return path, modes, {}
+    source = str(scenario.source) if scenario.source else "scenario"
+    assumptions = LondonAssumptions().with_overrides(dict(transit.assumptions), source=source)
+    inputs = sorted(_file_stamp(p) for p in london_inputs(data_dir))
+    key = _fingerprint(CACHE_VERSION, assumptions, transit.service_date, inputs)
+    out = cache_dir / f"london-gtfs-{key}"
+    if not (out / "stop_times.txt").is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=cache_dir))
+        try:
+            build_london_gtfs(data_dir, tmp, assumptions, service_date=transit.service_date)
+            if out.exists():
+                shutil.rmtree(out)
+            tmp.rename(out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+    modes = describe_modes(out)
+    return out, modes, _jsonable(dataclasses.asdict(assumptions))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float | int | str | bool) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _weighted(values: pd.Series, weights: pd.Series) -> float:
+    ok = values.notna()
+    if not ok.any() or weights[ok].sum() == 0:
+        return float(values[ok].mean()) if ok.any() else float("nan")
+    return float(np.average(values[ok], weights=weights[ok]))
+
+
+def _ward_measures(lsoas: pd.DataFrame, measure: str, thresholds: list[int]) -> pd.DataFrame:
+    """Per ward: population-weighted minutes, the counter most people reach, people over T."""
+    minutes = f"minutes_{measure}"
+    nearest = f"nearest_{measure}_counter"
+    rows = []
+    for ward_code, group in lsoas.groupby("ward_code", sort=True):
+        by_counter = group.groupby(nearest, sort=True)["population"].sum()
+        row: dict[str, Any] = {
+            "ward_code": ward_code,
+            minutes: _weighted(group[minutes], group["population"]),
+            nearest: str(by_counter.sort_values(ascending=False, kind="stable").index[0])
+            if len(by_counter) else "",
+        }
+        for t in thresholds:
+            over = group[minutes].isna() | (group[minutes] > t)
+            row[f"pop_over_{t}_{measure}"] = int(group.loc[over, "population"].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _targets(counters: gpd.GeoDataFrame) -> Targets:
+    """The scenario's open counters as search targets (24/7 ones have no closing hours)."""
+    open_ = counters[counters["status"] != "closed"].sort_values("counter_id", kind="stable")
+    is_24h = (open_["status"] == "24h").to_numpy()
+    return Targets.from_arrays(
+        open_["counter_id"].to_numpy(),
+        np.column_stack([open_.geometry.x, open_.geometry.y]),
+        np.where(is_24h, np.nan, open_["open_s"].to_numpy(dtype=float)),
+        np.where(is_24h, np.nan, open_["close_s"].to_numpy(dtype=float)),
+    )
+
+
+def _travel_times(
+    scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
+    lsoas: gpd.GeoDataFrame,
+) -> pd.DataFrame:
+    """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter."""
+    targets = _targets(counters)
+    start_s, end_s = scenario.transit.window_seconds
+    window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
+    xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
+    percentiles = sorted({50, *scenario.transit.percentiles})
+    out = lsoas[["lsoa_code"]].copy()
+    for measure, selection in (("24h", targets.always_open), ("any", np.ones(len(targets), bool))):
+        profiles = profile_search(network, targets.select(selection),
+                                  max_access_minutes=scenario.walking.max_access_minutes)
+        summary = summarise(profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), window), percentiles)
+        summary = summary.rename(columns={"origin_id": "lsoa_code", "minutes_p50": f"minutes_{measure}",
+                                          "nearest_counter": f"nearest_{measure}_counter"})
+        summary = summary.rename(columns={f"minutes_p{p:g}": f"minutes_{measure}_p{p:g}"
+                                          for p in percentiles if p != 50})
+        out = out.merge(summary, on="lsoa_code", how="left")
+    return out
+
+
+def analyse(
+    scenario: Scenario,
+    data_dir: Path,
+    *,
+    cache_dir: Path = Path(".cache/siting"),
+    progress: bool = False,
+) -> Analysis:
+    """Compute a scenario's travel times (both measures) and hub plan from the data directory."""
+    timings: dict[str, float] = {}
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    steps = _Steps(progress)
+
+    with steps("loading data", timings, "data"):
+        files = scenario.data
+        wards = load_wards(data_dir, files)
+        lsoas = load_lsoas(data_dir, files)
+        boroughs = load_boroughs(data_dir, files)
+        counters = scenario_counters(scenario)
+        walk = WalkModel(speed_kmh=scenario.walking.speed_kmh,
+                         circuity=scenario.walking.circuity or DEFAULT_CIRCUITY)
+
+    with steps("building the transit network", timings, "network"):
+        feed, modes, london_assumptions = _feed_path(scenario, data_dir, cache_dir)
+        start_s, end_s = scenario.transit.window_seconds
+        network = TransitNetwork.load_or_build(
+            feed, scenario.transit.service_date, start_s,
+            end_s + scenario.transit.max_trip_minutes * 60, walk,
+            transfer_max_minutes=scenario.transit.transfer_max_minutes,
+            min_change_seconds=round(scenario.transit.min_change_minutes * 60),
+            cache_dir=cache_dir,
+        )
+
+    with steps("travel times to the counters", timings, "travel"):
+        times = _travel_times(scenario, network, counters, lsoas)
+        lsoas = lsoas.merge(times, on="lsoa_code", how="left")
+        for measure in MEASURES:
+            for t in scenario.thresholds:
+                minutes = lsoas[f"minutes_{measure}"]
+                lsoas[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
+        population = ward_population(lsoas).rename("population").reset_index()
+        wards = wards.merge(population, on="ward_code", how="left")
+        for measure in MEASURES:
+            wards = wards.merge(_ward_measures(lsoas, measure, scenario.thresholds),
+                                on="ward_code", how="left")
+            for t in scenario.thresholds:
+                minutes = wards[f"minutes_{measure}"]
+                wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
+
+    with steps("siting DWO hubs", timings, "hubs"):
+        hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk)
+        wards = _attach_hubs(wards, hubs, assignment)
+
+    assumptions = {
+        "transit": _jsonable(scenario.transit.model_dump(mode="json")),
+        "walking": {**_jsonable(scenario.walking.model_dump(mode="json")), "circuity_used": walk.circuity},
+        "hubs": _jsonable(scenario.hubs.model_dump(mode="json")),
+        "thresholds": list(scenario.thresholds),
+        "population": scenario.data.population,
+        "london_network": london_assumptions,
+        "network": {"stops": int(network.n_stops), "connections": int(network.n_connections)},
+    }
+    return Analysis(
+        scenario=scenario,
+        wards=gpd.GeoDataFrame(wards, geometry="geometry", crs=BNG),
+        lsoas=gpd.GeoDataFrame(lsoas, geometry="geometry", crs=BNG),
+        counters=counters,
+        hubs=hubs,
+        hub_assignment=assignment,
+        boroughs=boroughs,
+        assumptions=assumptions,
+        modes=modes,
+        hub_figures=hub_figures,
+        timings=timings,
+    )
+
+
+class _Steps:
+    """Times each step and shows a spinner on long ones (rich, only when progress is on)."""
+
+    def __init__(self, progress: bool) -> None:
+        self.progress = progress
+
+    @contextlib.contextmanager
+    def __call__(self, label: str, timings: dict[str, float], key: str) -> Iterator[None]:
+        start = time.perf_counter()
+        if self.progress:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+            with console.status(f"[bold]{label}…"):
+                yield
+            console.log(f"{label}: {time.perf_counter() - start:.1f} s")
+        else:
+            yield
+        timings[key] = round(time.perf_counter() - start, 3)
+        log.info("%s took %.2f s", label, timings[key])
+
+
+def _police_sites(counters: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Police buildings that can host a hub: open counters, and closed ones whose building stays."""
+    kept = (counters["status"] != "closed") | (counters["building_disposed_final"] == 0)
+    sites = counters.loc[kept, ["counter_id", "name", "geometry"]]
+    return gpd.GeoDataFrame(
+        {"site_id": "police:" + sites["counter_id"], "name": sites["name"] + " police station"},
+        geometry=sites.geometry.to_numpy(), crs=BNG,
+    )
+
+
+def _hub_plan(
+    scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
+    walk: WalkModel,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
+    """Choose DWO hubs with CP-SAT; wards no candidate can reach are reported, not fatal."""
+    hubs_cfg = scenario.hubs
+    empty_hubs = gpd.GeoDataFrame(
+        {c: [] for c in ("site_id", "name", "kind", "cost", "wards_served", "officers")},
+        geometry=[], crs=BNG)
+    empty_assignment = pd.DataFrame({"ward_code": [], "site_id": [], "minutes": []})
+    if not hubs_cfg.enabled:
+        return empty_hubs, empty_assignment, {"enabled": False}
+    from siting.siting import HubSiting  # noqa: PLC0415  (temporary until the hub model lands)
+
+    kinds = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
+    extra = None
+    if hubs_cfg.candidate_csv:
+        base = scenario.source.parent if scenario.source else Path()
+        extra = base / hubs_cfg.candidate_csv
+        kinds.setdefault("user", hubs_cfg.costs.get("user", 3.0))
+    area = wards.geometry.union_all()
+    candidates = load_candidates(data_dir, kinds=kinds, area=area,
+                                 police_sites=_police_sites(counters), extra_csv=extra)
+    scope = wards if hubs_cfg.wards is None else wards[wards["ward_code"].isin(hubs_cfg.wards)]
+    model = HubSiting.from_geodataframes(
+        scope, candidates.sites, walk,
+        limit_minutes=hubs_cfg.walk_limit_minutes, to=hubs_cfg.measure_to,
+        max_hubs=hubs_cfg.max_hubs, must_open=hubs_cfg.must_open, forbidden=hubs_cfg.forbidden,
+        capacity_wards=hubs_cfg.capacity_wards,
+    )
+    solution = model.solve(time_limit_s=hubs_cfg.time_limit_s)
+    return _hub_outputs(solution, candidates)
+
+
+def _hub_outputs(solution: Any, candidates: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
+    """Open hubs (with wards served and officers) and the ward assignment from a solution."""
+    raise NotImplementedError
+
+
+def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Add hub_site_id, hub_name and hub_walk_minutes to the wards (empty where uncovered)."""
+    names = hubs.set_index("site_id")["name"] if len(hubs) else pd.Series(dtype=str)
+    joined = wards.merge(
+        assignment.rename(columns={"site_id": "hub_site_id", "minutes": "hub_walk_minutes"}),
+        on="ward_code", how="left",
+    )
+    joined["hub_site_id"] = joined["hub_site_id"].fillna("").astype(str)
+    joined["hub_name"] = joined["hub_site_id"].map(names).fillna("").astype(str)
+    joined["hub_walk_minutes"] = joined["hub_walk_minutes"].astype(float)
+    return joined
