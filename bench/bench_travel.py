@@ -17,7 +17,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_travel_engine import brute_force, measure  # noqa: E402
+from bench_travel_engine import brute_force, measure
 
-from siting.analysis import _feed_path, _targets  # noqa: E402
-from siting.data import load_lsoas, load_wards, scenario_counters  # noqa: E402
-from siting.network.transit import TransitNetwork  # noqa: E402
-from siting.network.walk import DEFAULT_CIRCUITY, WalkModel  # noqa: E402
-from siting.scenario import load_scenario  # noqa: E402
-from siting.travel import Window, profile_search  # noqa: E402
+from siting.analysis import _feed_path, _targets
+from siting.data import load_lsoas, load_wards, scenario_counters
+from siting.network.transit import TransitNetwork
+from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
+from siting.scenario import load_scenario
+from siting.travel import Window, profile_search
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -27,7 +27,12 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
-from siting.network.london import LondonAssumptions, build_london_gtfs, describe_modes, london_inputs
+from siting.network.london import (
+    LondonAssumptions,
+    build_london_gtfs,
+    describe_modes,
+    london_inputs,
+)
 from siting.network.transit import CACHE_VERSION, TransitNetwork
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 from siting.scenario import Scenario
@@ -326,7 +331,7 @@ def _hub_plan(
     empty_assignment = pd.DataFrame({"ward_code": [], "site_id": [], "minutes": []})
     if not hubs_cfg.enabled:
         return empty_hubs, empty_assignment, {"enabled": False}
-    from siting.siting import HubSiting  # noqa: PLC0415  (temporary until the hub model lands)
+    from siting.siting import HubSiting
 
     kinds = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
     extra = None
