@@ -849,14 +849,18 @@ def build_compare_map(base: Analysis, other: Analysis, *, csv_href: str | None =
         f"<th class=\"num\">{_e(other.scenario.id)}</th></tr>{''.join(over_rows)}</table>")
     info = (
         f"<details open><summary><h1>{_e(title)}</h1></summary><div class=\"siting-body\">"
-        f"<p><b>Base:</b> {_e(base.scenario.title)} (<code>{_e(base.scenario.id)}</code>). "
-        f"{_e(base.scenario.description)}</p>"
-        f"<p><b>Compared:</b> {_e(other.scenario.title)} (<code>{_e(other.scenario.id)}</code>). "
-        f"{_e(other.scenario.description)}</p>"
+        f"<p>Wards coloured by how their travel-time band changed from <code>{_e(base.scenario.id)}"
+        f"</code> to <code>{_e(other.scenario.id)}</code>; hover a ward for both figures, click "
+        "a counter for its status in each.</p>"
         "<p><b>Travel-time band to the nearest…</b></p>"
         "<table><tr><th></th><th class=\"num\">worse</th>"
         f"<th class=\"num\">better</th><th class=\"num\">same</th></tr>{''.join(rows)}</table>"
-        f"{over_table}{_csv_link(csv_href)}{_sources_html(other)}</div></details>")
+        f"{over_table}<details><summary>The two scenarios</summary>"
+        f"<p><b>Base:</b> {_e(base.scenario.title)} (<code>{_e(base.scenario.id)}</code>). "
+        f"{_e(base.scenario.description)}</p>"
+        f"<p><b>Compared:</b> {_e(other.scenario.title)} (<code>{_e(other.scenario.id)}</code>). "
+        f"{_e(other.scenario.description)}</p></details>"
+        f"{_csv_link(csv_href)}{_sources_html(other)}</div></details>")
     return _finish(fmap, tiles, legend, info)
 
 
