@@ -132,7 +132,7 @@ def _feed_path(
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp)
-    modes = describe_modes(out)
+    modes = {**describe_modes(out), "feed": f"london-modelled (inputs {key})"}
     return out, modes, _jsonable(dataclasses.asdict(assumptions))
 
 

@@ -126,7 +126,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         analysis = _run_one(path, args)
         written.append(write_map(analysis, analysis.scenario.map_path))
-    index = write_index(sorted(Path("maps").glob("*.html")), Path("maps/index.html"))
+    index_path = Path("maps/index.html")
+    index = write_index(sorted(p for p in Path("maps").glob("*.html") if p != index_path), index_path)
     print("\n".join(str(p) for p in [*written, index]))
     return 0
 
