@@ -741,8 +741,9 @@ def choose_one_per_group(
     else:
         primary, chosen = solve(cover_expr, 1.0, over_const)
         second = None
-        if tie_break and primary["status"] == "OPTIMAL":
-            model.add(cover_expr <= round(primary["objective"] - over_const))
+        if tie_break and primary["status"] == "OPTIMAL" and median:
+            if cover:
+                model.add(cover_expr <= round(primary["objective"] - over_const))
             model.clear_hints()
             for c in range(n_c):
                 model.add_hint(y[c], c in set(chosen))
@@ -772,10 +773,12 @@ def max_cover(
     num_workers: int = 1,
     seed: int = 0,
 ) -> CoverChoice:
-    """Choose k sites (columns) bringing the most uncovered people within `threshold` minutes.
+    """Choose at most k sites (columns) bringing most uncovered people within `threshold` minutes.
 
     ``covered`` marks origins already within the threshold (e.g. of a 24/7 counter); they gain
-    nothing. Returns the chosen columns (ascending) and the people gained.
+    nothing. Among choices gaining equally many people the fewest sites win, so fewer than k
+    sites come back once every reachable person is covered. Returns the chosen columns
+    (ascending) and the people gained.
     """
     minutes = np.asarray(minutes, dtype=float)
     population = np.asarray(population)
@@ -794,17 +797,25 @@ def max_cover(
             weights[mask] = weights.get(mask, 0) + int(population[i])
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{s}") for s in range(n_s)]
-    model.add(sum(x) == k)
+    model.add(sum(x) <= k)
     terms = []
     for j, (mask, w) in enumerate(sorted(weights.items())):
         z = model.new_bool_var(f"z{j}")
         model.add_bool_or([x[s] for s in _bits(mask)]).only_enforce_if(z)
         terms.append(w * z)
-    model.maximize(sum(terms))
+    # people first; among equal gains, fewest sites (no site is added that gains nobody)
+    scale = n_s + 1
+    model.maximize(scale * sum(terms) - sum(x))
     solver = _solver(time_limit_s, num_workers, seed)
     start = time.perf_counter()
     status = solver.solve(model)
     figures = _figures(solver, status, 1.0, 0.0, time.perf_counter() - start)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # scale * people - sites with 0 <= sites < scale: people = ceil(value / scale)
+        figures["objective"] = float(math.ceil(solver.objective_value / scale - 1e-9))
+        figures["best_bound"] = float(math.ceil(solver.best_objective_bound / scale - 1e-9))
+        figures["gap"] = (abs(figures["best_bound"] - figures["objective"])
+                          / max(figures["objective"], 1e-9))
     figures["cover_sets"] = len(weights)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise InfeasibleError(f"max_cover: CP-SAT found no solution ({figures['status']}) within "
@@ -936,7 +947,10 @@ class CounterPlan:
             rows.append([r["borough"], r["candidates"], *choice,
                          *[_people(r[f"pop_over_{t}_{p}"]) for t in ts for p in plans]])
         lines += _md_table(header, rows, "lr" + "l" * len(plans) + "r" * (len(ts) * len(plans)))
-        lines += ["", "Bold: differs from the optimum.", "", "## The draft's five swaps", ""]
+        lines += ["", "Bold: differs from the optimum.", ""]
+        if len(self.swaps) == 0:
+            return "\n".join(lines)
+        lines += ["## The draft's five swaps", ""]
         header = ["swap", "kept in final", *[f"over {t}: vs baseline" for t in ts],
                   *[f"over {t}: vs final" for t in ts]]
         rows = []
@@ -999,7 +1013,8 @@ def optimise_counters(
         ``NAMED_ONLY_IN_FINAL``). Every borough with a registry counter needs a candidate.
     references
         Named 24/7 counter sets to compare with; default `strategy_choices()` (draft, final,
-        baseline). The scenario's own 24/7 set is added as ``scenario`` when it differs.
+        baseline). The scenario's own 24/7 set is added as ``scenario`` when it differs. The
+        five swaps are costed when both 'baseline' and 'final' are given.
     exact
         Also evaluate every plan with one profile search to its counters (a few seconds each).
     """
@@ -1022,7 +1037,8 @@ def optimise_counters(
     own = tuple(sorted(scenario.counters.open_24h))
     if own not in refs.values():
         refs["scenario"] = own
-    swap_ids = {c for a, b, _ in STRATEGY_SWAPS for c in (a, b)}
+    with_swaps = "baseline" in refs and "final" in refs
+    swap_ids = {c for a, b, _ in STRATEGY_SWAPS for c in (a, b)} if with_swaps else set()
     needed = sorted(set(cands) | {c for ids in refs.values() for c in ids} | swap_ids)
 
     borough_of = dict(zip(registry["counter_id"], registry["borough_gss"], strict=True))
@@ -1084,6 +1100,8 @@ def optimise_counters(
         row["exact_mean_minutes"] = (round(_mean_minutes(exact_nearest[p], population, cap), 4)
                                      if exact else None)
         totals.append(row)
+    swap_columns = ["borough", "from_id", "to_id", "kept_in_final",
+                    *[f"delta_over_{t}_vs_{ref}" for ref in ("baseline", "final") for t in ts]]
 
     rows = []
     lsoa_borough = lsoas["borough_code"].to_numpy()
@@ -1102,9 +1120,9 @@ def optimise_counters(
     table = pd.DataFrame(rows)
 
     swaps = []
-    base = list(plans.get("baseline", strategy_choices()["baseline"]))
-    fin = list(plans.get("final", strategy_choices()["final"]))
-    for a, b, kept in STRATEGY_SWAPS:
+    base = list(plans.get("baseline", ()))
+    fin = list(plans.get("final", ()))
+    for a, b, kept in STRATEGY_SWAPS if with_swaps else ():
         row = {"borough": borough_name.get(borough_of[a], borough_of[a]), "from_id": a,
                "to_id": b, "kept_in_final": kept}
         without = [a if c == b else c for c in fin]
@@ -1131,7 +1149,8 @@ def optimise_counters(
     }
     return CounterPlan(
         scenario_id=scenario.id, objective=objective, thresholds=ts, candidates=tuple(cands),
-        plans=plans, table=table, totals=pd.DataFrame(totals), swaps=pd.DataFrame(swaps),
+        plans=plans, table=table, totals=pd.DataFrame(totals),
+        swaps=pd.DataFrame(swaps, columns=swap_columns),
         figures=figures, names=names, timings={k: round(v, 3) for k, v in timings.items()})
 
 
@@ -1144,8 +1163,8 @@ class AlternativesPlan:
     """The k extra sites bringing most people within the threshold, for k = 1..k_max.
 
     table
-        k, sites (ids joined by ';'), names, people_gained, pop_over_T (after adding them),
-        status (CP-SAT), gap.
+        k, sites (ids joined by ';'), names, n_sites (at most k: no site is added that
+        gains nobody), people_gained, pop_over_T (after adding them), status (CP-SAT), gap.
     candidates
         site_id, name, kind ('counter' or 'library'), status (the counter's status in the
         scenario, or 'library'), alone (people the site brings within T on its own).
@@ -1177,11 +1196,13 @@ class AlternativesPlan:
             f"({self.figures.get('candidate_rule', 'given')}).",
             "",
         ]
-        header = ["k", "people gained", f"still over {t}", "sites", "solver"]
-        rows = [[r["k"], _people(r["people_gained"]), _people(r[f"pop_over_{t}"]),
+        header = ["k", "sites used", "people gained", f"still over {t}", "sites", "solver"]
+        rows = [[r["k"], r["n_sites"], _people(r["people_gained"]), _people(r[f"pop_over_{t}"]),
                  r["names"].replace(";", "; "), f"{r['status']}, gap {r['gap']:.1%}"]
                 for _, r in self.table.iterrows()]
-        lines += _md_table(header, rows, "rrrll")
+        lines += _md_table(header, rows, "rrrrll")
+        lines += ["", "Fewer sites than k are used once no further site brings anyone within "
+                  f"{t} minutes.", ""]
         top = self.candidates.sort_values(["alone", "site_id"], ascending=[False, True],
                                           kind="stable").head(10)
         lines += ["", "## Best single sites", ""]
@@ -1296,7 +1317,7 @@ def optimise_alternatives(
         ids = [site_frame["site_id"].iloc[s] for s in result.chosen]
         rows.append({"k": kk, "sites": ";".join(ids),
                      "names": ";".join(site_frame["name"].iloc[s] for s in result.chosen),
-                     "people_gained": result.gained,
+                     "n_sites": len(result.chosen), "people_gained": result.gained,
                      f"pop_over_{threshold}": base_over - result.gained,
                      "status": result.figures["status"], "gap": result.figures["gap"]})
         per_k[kk] = result.figures
@@ -1323,15 +1344,15 @@ def _csv(frame: pd.DataFrame) -> str:
 
 
 def _svg_curve(table: pd.DataFrame, threshold: int) -> str:
-    """A small deterministic SVG line chart of people gained against k."""
-    width, height, pad = 480, 300, 50
-    ks = table["k"].to_numpy()
-    gained = table["people_gained"].to_numpy(dtype=float)
-    top = max(float(gained.max()) if len(gained) else 1.0, 1.0)
-    span = max(int(ks.max()) - 1, 1) if len(ks) else 1
+    """A small deterministic SVG line chart of people gained against k (from k = 0)."""
+    width, height, left, pad = 500, 300, 80, 40
+    ks = np.r_[0, table["k"].to_numpy(dtype=int)]
+    gained = np.r_[0.0, table["people_gained"].to_numpy(dtype=float)]
+    top = max(float(gained.max()), 1.0)
+    span = max(int(ks.max()), 1)
 
     def px(kv: float, g: float) -> tuple[float, float]:
-        return (pad + (kv - 1) / span * (width - 2 * pad),
+        return (left + kv / span * (width - left - pad),
                 height - pad - g / top * (height - 2 * pad))
 
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (px(kv, g) for kv, g in
@@ -1340,10 +1361,11 @@ def _svg_curve(table: pd.DataFrame, threshold: int) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+        f'<line x1="{left}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
         'stroke="black"/>',
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
-        f'<text x="{width / 2:.0f}" y="{height - 12}" text-anchor="middle">extra sites (k)</text>',
+        f'<line x1="{left}" y1="{pad}" x2="{left}" y2="{height - pad}" stroke="black"/>',
+        f'<text x="{(left + width - pad) / 2:.0f}" y="{height - 6}" text-anchor="middle">'
+        'extra sites (k)</text>',
         f'<text x="14" y="{height / 2:.0f}" text-anchor="middle" '
         f'transform="rotate(-90 14 {height / 2:.0f})">people brought within {threshold} min'
         '</text>',
@@ -1354,8 +1376,8 @@ def _svg_curve(table: pd.DataFrame, threshold: int) -> str:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#1f77b4"/>')
         parts.append(f'<text x="{x:.1f}" y="{height - pad + 14}" text-anchor="middle">{kv}</text>')
     for frac in (0.0, 0.5, 1.0):
-        _, y = px(1, top * frac)
-        parts.append(f'<text x="{pad - 4}" y="{y + 4:.1f}" text-anchor="end">'
+        _, y = px(0, top * frac)
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">'
                      f'{html.escape(f"{top * frac:,.0f}")}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
