@@ -29,6 +29,7 @@ from siting.report import (
     borough_table,
     hub_table,
     lsoa_table,
+    render_markdown,
     summary,
     ward_table,
     weighted_median,
@@ -164,7 +165,7 @@ def standin_analysis(scenario: Scenario, data_dir: Path) -> Analysis:
     to the nearest open counter (9 km/h door to door), and each open counter's police station
     as a hub for the wards whose centre is within 20 minutes' walk (1.3 circuity, 80 m/min)."""
     wards, lsoas, boroughs = _layers(data_dir, scenario.data.population)
-    counters = scenario_counters(scenario).rename(columns={"borough_gss": "borough_code"})
+    counters = scenario_counters(scenario)  # as analyse() has it: the registry's borough_gss
     lsoas = lsoas.copy()
     xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
     for measure, statuses in (("24h", ["24h"]), ("any", ["24h", "daytime"])):
@@ -324,7 +325,7 @@ def test_write_outputs_tiny(tmp_path: Path) -> None:
     report = (tmp_path / "out" / "report.md").read_text()
     assert report.startswith("# Tiny town\n")
     for text in ("| Alpha | 6,000 | 40.0 | 30.0 |", "## Known gaps in the data",
-                 "- **river**: no open timetable", "| **FAIL** | `one-24h` |",
+                 "- **river**: no open timetable", "  - **tube**: timetabled", "| **FAIL** | `one-24h` |",
                  "`one-24h` is broken by 1: E09000003 Beta.",
                  "| Beta | North | E05000003 | 70.0 |"):
         assert text in report
@@ -426,10 +427,28 @@ def test_constraint_results_render_in_report() -> None:
     result = ConstraintResult(name="n", kind="max_hubs", sentence="At most 1 hub.",
                               required="<= 1 hubs", actual="2 hubs", passed=False)
     analysis = tiny_analysis()
-    from siting.report import render_markdown
 
     text = render_markdown(analysis, constraint_results=[result])
     assert "| **FAIL** | `n` | At most 1 hub. | <= 1 hubs | 2 hubs |" in text
     assert "0 of 1 constraints met." in text
     assert "Not checked" in render_markdown(analysis)
     assert "sets no constraints" in render_markdown(analysis, constraint_results=[])
+
+
+def test_report_renders_network_modes_and_folds_long_assumptions() -> None:
+    base = tiny_analysis()
+    modes = {"feed": "london-modelled", "peak_hour": "08:15-09:15",
+             "modes": {"bus": {"modelled": True, "how": "route sequences", "routes": 545,
+                               "stops": 19877, "median_headway_min": 10.0,
+                               "notes": {"runs": [1, 2]}}},
+             "missing": [{"mode": "night buses", "why": "night routes are dropped"}, "cable car"]}
+    assumptions = {"network": {f"setting_{i:02d}": i for i in range(13)}, "thresholds": [45, 60],
+                   "empty": []}
+    text = render_markdown(Analysis(**{**base.__dict__, "modes": modes, "assumptions": assumptions}))
+    assert "- **night buses**: night routes are dropped\n- cable car\n" in text
+    assert "| bus | yes | route sequences | 545 | 19877 | 10.0 |" in text
+    assert "runs" not in text  # per-mode notes stay in summary.json
+    assert "- **feed**: london-modelled" in text
+    assert "<details><summary>network (13 settings)</summary>" in text
+    assert "- **thresholds**: 45, 60\n" in text
+    assert "- **empty**: (none)\n" in text

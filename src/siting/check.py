@@ -30,6 +30,7 @@ __all__ = [
     "CITY_OF_LONDON",
     "ConstraintResult",
     "check_scenarios",
+    "counter_boroughs",
     "evaluate",
     "format_table",
     "is_over",
@@ -65,6 +66,11 @@ def is_over(minutes: pd.Series | np.ndarray, limit: float) -> np.ndarray:
     """True where minutes exceed `limit` or are unreachable (NaN): the one threshold rule."""
     values = np.asarray(minutes, dtype=float)
     return ~(values <= limit + _EPS)
+
+
+def counter_boroughs(counters: pd.DataFrame) -> pd.Series:
+    """Borough code of each counter: `borough_code`, or the registry's `borough_gss`."""
+    return counters["borough_code"] if "borough_code" in counters else counters["borough_gss"]
 
 
 def _ward_label(code: str, name: str, borough: str) -> str:
@@ -227,7 +233,7 @@ def _counter_per_borough(analysis: Analysis, c: CounterPerBorough) -> Constraint
     boroughs = analysis.boroughs
     met = boroughs[boroughs["borough_code"] != CITY_OF_LONDON]
     counters = analysis.counters
-    with_24h = set(counters.loc[counters["status"] == "24h", "borough_code"])
+    with_24h = set(counter_boroughs(counters)[(counters["status"] == "24h").to_numpy()])
     lacking = met[~met["borough_code"].isin(with_24h)]
     return ConstraintResult(
         name=c.name, kind=c.kind, sentence=c.sentence,

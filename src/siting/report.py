@@ -23,7 +23,7 @@ import pandas as pd
 
 from siting._crs import WGS84
 from siting.analysis import MEASURES, Analysis
-from siting.check import ConstraintResult, is_over
+from siting.check import ConstraintResult, counter_boroughs, is_over
 
 __all__ = [
     "OUTPUT_FILES",
@@ -46,6 +46,9 @@ OUTPUT_FILES = ("wards.csv", "lsoas.csv", "hubs.csv", "boroughs.csv", "summary.j
 
 _MAX_LISTED = 50
 """Most wards or boroughs named per broken constraint in report.md (all are in summary.json)."""
+
+_FOLD_AFTER = 12
+"""Assumption groups with more entries than this are folded in report.md."""
 
 _TIMING = ("second", "time", "wall", "elapsed")
 """Solver-figure keys containing these words are timings, left out of deterministic outputs."""
@@ -279,6 +282,7 @@ def borough_table(analysis: Analysis) -> pd.DataFrame:
     boroughs = analysis.boroughs.sort_values("borough", kind="stable")
     hub_boroughs = _hub_boroughs(analysis).value_counts()
     counters = analysis.counters
+    counter_codes = counter_boroughs(counters)
     wards_per = analysis.wards.groupby("borough_code")["ward_code"].count()
 
     def row(code: str | None, name: str, part: pd.DataFrame) -> dict[str, Any]:
@@ -291,7 +295,7 @@ def borough_table(analysis: Analysis) -> pd.DataFrame:
         for m in MEASURES:
             for t in thresholds:
                 out[f"pop_over_{t}_{m}"] = int(pop[is_over(part[f"minutes_{m}"], t)].sum())
-        sel = counters if code is None else counters[counters["borough_code"] == code]
+        sel = counters if code is None else counters[(counter_codes == code).to_numpy()]
         out["counters_24h"] = int((sel["status"] == "24h").sum())
         out["counters_daytime"] = int((sel["status"] == "daytime").sum())
         out["hubs"] = int(hub_boroughs.sum()) if code is None else int(hub_boroughs.get(code, 0))
@@ -335,6 +339,8 @@ def _fmt_minutes(value: float) -> str:
 
 
 def _describe(value: Any) -> str:
+    if value is None or value in ([], {}, ""):
+        return "(none)"
     if isinstance(value, Mapping):
         return "; ".join(f"{k}: {_describe(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -352,20 +358,54 @@ def _bullets(mapping: Mapping[str, Any], depth: int = 0) -> list[str]:
             lines.append(f"{pad}- **{key}**:")
             lines += _bullets(value, depth + 1)
         else:
-            lines.append(f"{pad}- **{key}**: {_describe(value) if value != {} else '(none)'}")
+            lines.append(f"{pad}- **{key}**: {_describe(value)}")
+    return lines
+
+
+def _assumptions(assumptions: Mapping[str, Any]) -> list[str]:
+    """Assumption bullets; a group with many entries is folded into a <details> block."""
+    if not assumptions:
+        return ["- (none recorded)"]
+    short = {k: v for k, v in assumptions.items()
+             if not (isinstance(v, Mapping) and len(v) > _FOLD_AFTER)}
+    lines = _bullets(short)
+    for key in sorted(set(assumptions) - set(short), key=str):
+        lines += ["", f"<details><summary>{key} ({len(assumptions[key])} settings)</summary>", "",
+                  *_bullets(assumptions[key]), "", "</details>"]
     return lines
 
 
 def _gaps(modes: Mapping[str, Any]) -> list[str]:
-    """Bullets for the modes the network lacks (modes['missing'] as a list, dict or text)."""
+    """Bullets for what the network lacks (modes['missing']: a list of {mode, why}, a dict, text)."""
     missing = modes.get("missing")
     if not missing:
-        return ["- None recorded: every public-transport mode is modelled."]
+        return ["- None recorded."]
     if isinstance(missing, Mapping):
         return [f"- **{k}**: {_describe(v)}" for k, v in sorted(missing.items())]
     if isinstance(missing, (list, tuple)):
-        return [f"- {_describe(v)}" for v in missing]
+        return [f"- **{v['mode']}**: {v.get('why', '')}".rstrip(": ")
+                if isinstance(v, Mapping) and "mode" in v else f"- {_describe(v)}" for v in missing]
     return [f"- {missing}"]
+
+
+def _modelled(modes: Mapping[str, Any]) -> list[str]:
+    """The modes the network has: a table when modes['modes'] describes each, then other facts."""
+    lines: list[str] = []
+    per_mode = modes.get("modes")
+    if isinstance(per_mode, Mapping) and all(isinstance(v, Mapping) for v in per_mode.values()):
+        rows = [[mode, "yes" if info.get("modelled", True) else "no", _describe(info.get("how")),
+                 _describe(info.get("routes")), _describe(info.get("stops")),
+                 _describe(_round(info.get("median_headway_min"), 1))]
+                for mode, info in sorted(per_mode.items())]
+        lines += _md_table(["mode", "modelled", "how", "routes", "stops", "median headway (min)"],
+                           rows, "lllrrr")
+    others = {k: v for k, v in modes.items() if k not in ("missing", "modes")
+              and not (k == "modes" and isinstance(per_mode, Mapping))}
+    if isinstance(per_mode, Mapping) and not lines:
+        others["modes"] = per_mode
+    if others:
+        lines += ["", *_bullets(others)] if lines else _bullets(others)
+    return lines
 
 
 def render_markdown(
@@ -443,13 +483,11 @@ def render_markdown(
                 "lllr",
             )
 
-    lines += ["", "## Assumptions", ""]
-    lines += _bullets(analysis.assumptions) or ["- (none recorded)"]
-    lines += ["", "## Known gaps in the data", ""]
-    lines += _gaps(analysis.modes)
-    modelled = {k: v for k, v in analysis.modes.items() if k != "missing"}
+    lines += ["", "## Assumptions", "", *_assumptions(analysis.assumptions)]
+    lines += ["", "## Known gaps in the data", "", "Not modelled:", "", *_gaps(analysis.modes)]
+    modelled = _modelled(analysis.modes)
     if modelled:
-        lines += ["", "Modelled:", "", *_bullets(modelled)]
+        lines += ["", "Modelled:", "", *modelled]
 
     lines += ["", "## Constraints", ""]
     if constraint_results is None:
