@@ -38,8 +38,10 @@ as `siting run` does) and both figures are reported.
 
 Low-cost alternatives (maximal covering location problem, Church & ReVelle 1974). Given the
 scenario's 24/7 counters, origins already within T are covered; binary ``x[s]`` per candidate
-site, ``sum x == k``, and ``z[S] <= sum(x[s] for s in S)`` for each distinct set
-``S = {s : t[i, s] <= T}`` of the uncovered origins; maximise ``sum pop * z`` (people gained).
+site, ``sum x <= k``, and ``z[S] <= sum(x[s] for s in S)`` for each distinct set
+``S = {s : t[i, s] <= T}`` of the uncovered origins (origins with the same set merged, their
+people summed); maximise ``(n_sites + 1) * sum(pop * z) - sum x``: the most people gained, then
+the fewest sites (so no site is added that gains nobody).
 
 CP-SAT runs with a fixed seed and one worker by default, so the result is deterministic.
 """
@@ -564,7 +566,7 @@ def _solver(time_limit_s: float, num_workers: int, seed: int) -> cp_model.CpSolv
     return solver
 
 
-def _figures(solver: cp_model.CpSolver, status: int, scale: float, offset: float,
+def _figures(solver: cp_model.CpSolver, status: Any, scale: float, offset: float,
              seconds: float) -> dict[str, Any]:
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         value = (solver.objective_value + offset) / scale
@@ -637,8 +639,8 @@ def _group_terms(ticks: np.ndarray, minutes: np.ndarray, population: np.ndarray,
             if np.any(counts == group_size):
                 continue
             cmask = 0
-            for c in within:
-                cmask |= 1 << int(c)
+            for col in within.tolist():
+                cmask |= 1 << col
             cover[cmask] = cover.get(cmask, 0) + pop
     return median, base, cover, over_const
 

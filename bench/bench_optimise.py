@@ -1,0 +1,214 @@
+"""Benchmark: London-wide choice of one 24/7 counter per borough among the 73 counters of 2017.
+
+Steps timed (wall seconds and the process's peak resident memory during each):
+
+1. the modelled London GTFS and transit network (cached after the first run);
+2. the per-counter matrix: 4,835 LSOAs x 73 counters, one profile search per counter with the
+   sites in parallel (`siting.optimise.site_times`), against the public-API path it replaces
+   (`profile_search` + `evaluate` + `summarise` per counter, timed on a few counters and
+   extrapolated), checking that both give identical minutes;
+3. CP-SAT to proven optimality for each objective (over 45, over 60, p-median);
+4. baselines in the same run: the final strategy's choice, and a greedy start plus a
+   best-improvement local search (swap one borough's counter at a time) on the same matrix;
+5. exact re-evaluation of the optimum by one profile search to its 32 counters.
+
+Run: /work/venv/bin/python bench/bench_optimise.py [--scenario FILE] [--cache DIR]
+(a fresh temporary cache by default, so the matrix is really computed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from siting import optimise
+from siting.data import load_counters, load_lsoas
+from siting.network.transit import TransitNetwork
+from siting.scenario import load_scenario
+from siting.travel import Targets, profile_search, summarise
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e3
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def _reset_peak_rss() -> None:
+    # Linux: "5" resets the peak resident set size (VmHWM) to the current one.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def measure(label: str, func: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
+    """Run func once; record wall time and peak resident memory (numba and OR-Tools included)."""
+    _reset_peak_rss()
+    start = time.perf_counter()
+    result = func()
+    wall = time.perf_counter() - start
+    peak = _peak_rss_mb()
+    rows.append({"step": label, "seconds": round(wall, 3), "peak_MB": round(peak)})
+    print(f"  {label:<60} {wall:8.2f} s  {peak:7.0f} MB", flush=True)
+    return result
+
+
+def lexicographic(minutes: np.ndarray, population: np.ndarray, cols: list[int],
+                  threshold: float, cap: float) -> tuple[int, float]:
+    """(people over threshold, people x capped minutes): the optimiser's primary and tie-break."""
+    nearest = optimise.nearest_minutes(minutes, cols)
+    over = int(population[np.isnan(nearest) | (nearest > threshold)].sum())
+    cost = float(np.sum(np.minimum(np.nan_to_num(nearest, nan=cap), cap) * population))
+    return over, cost
+
+
+def greedy_local_search(minutes: np.ndarray, population: np.ndarray, groups: list[str],
+                        threshold: float, cap: float) -> list[int]:
+    """Greedy (per borough, the counter with the lowest mean minutes for all London with the
+    other boroughs at their current pick) then best-improvement single swaps until none helps."""
+    labels = sorted(set(groups))
+    members = {g: [c for c, h in enumerate(groups) if h == g] for g in labels}
+    pick = {g: members[g][0] for g in labels}
+    def value(g: str, c: int) -> tuple[int, float]:
+        return lexicographic(minutes, population, [*(pick[h] for h in labels if h != g), c],
+                             threshold, cap)
+
+    for g in labels:  # greedy pass
+        pick[g] = min(members[g], key=functools.partial(value, g))
+    current = lexicographic(minutes, population, list(pick.values()), threshold, cap)
+    while True:
+        best: tuple[tuple[int, float], str, int] | None = None
+        for g in labels:
+            for c in members[g]:
+                if c != pick[g] and value(g, c) < (best[0] if best else current):
+                    best = (value(g, c), g, c)
+        if best is None:
+            return sorted(pick.values())
+        current, g_best, c_best = best
+        pick[g_best] = c_best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=str(REPO / "scenarios" / "london-2017-final.yaml"))
+    parser.add_argument("--cache", default=None, help="cache dir (default: a fresh temp dir)")
+    parser.add_argument("--reference-counters", type=int, default=3,
+                        help="counters timed through the public API for the comparison")
+    args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario)
+    cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="bench-optimise-"))
+    registry = load_counters()
+    candidates = sorted(set(registry["counter_id"]) - set(optimise.NAMED_ONLY_IN_FINAL))
+    borough_of = dict(zip(registry["counter_id"], registry["borough_gss"], strict=True))
+    lsoas = load_lsoas(DATA, scenario.data)
+    population = lsoas["population"].to_numpy()
+    cap = float(scenario.transit.max_trip_minutes)
+    steps: list[dict[str, Any]] = []
+    print(f"Scenario {scenario.id}: {len(candidates)} candidate counters, {len(lsoas):,} LSOAs, "
+          f"window {scenario.transit.departure_window} every {scenario.transit.step_minutes} "
+          f"min; cache {cache}")
+
+    network: TransitNetwork = measure(
+        "network (modelled London GTFS + connections)",
+        lambda: optimise.scenario_network(scenario, DATA, cache), steps)
+    print(f"  {network.n_connections:,} hops, {network.n_stops:,} stops")
+    table = measure(f"per-counter matrix, {len(candidates)} counters (parallel kernel)",
+                    lambda: optimise.per_counter_times(scenario, DATA, cache_dir=cache,
+                                                       counter_ids=candidates), steps)
+    wide = table.pivot(index="lsoa_code", columns="counter_id", values="minutes")
+    wide = wide.reindex(index=lsoas["lsoa_code"], columns=candidates)
+    minutes = wide.to_numpy()
+    print(f"  unreachable (origin, counter) pairs: {int(np.isnan(minutes).sum())}")
+
+    # The public-API path it replaces, on a few counters; identical minutes required.
+    rows = registry.set_index("counter_id").loc[candidates[:args.reference_counters]]
+    xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
+
+    def reference() -> list[np.ndarray]:
+        out = []
+        for cid, point in zip(rows.index, zip(rows.geometry.x, rows.geometry.y, strict=True),
+                              strict=True):
+            targets = Targets.from_arrays([cid], np.array([point]))
+            profiles = profile_search(network, targets,
+                                      max_access_minutes=scenario.walking.max_access_minutes)
+            frame = profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), optimise._window(scenario))
+            out.append(summarise(frame, (50,))["minutes_p50"].to_numpy())
+        return out
+
+    ref = measure(f"  baseline: public API, {len(rows)} counters one by one", reference, steps)
+    for j, values in enumerate(ref):
+        np.testing.assert_array_equal(values, minutes[:, j])
+    per_counter = steps[-1]["seconds"] / len(rows)
+    print(f"  identical minutes; public API {per_counter:.2f} s per counter -> "
+          f"{per_counter * len(candidates):.0f} s for {len(candidates)} (extrapolated), "
+          f"kernel {steps[-2]['seconds'] / len(candidates):.2f} s per counter")
+
+    groups = [borough_of[c] for c in candidates]
+    final = optimise.strategy_choices()["final"]
+    final_cols = [candidates.index(c) for c in final]
+    results: list[dict[str, Any]] = []
+
+    def add(method: str, cols: list[int], seconds: float, status: str) -> None:
+        over45, cost = lexicographic(minutes, population, cols, 45, cap)
+        over60, _ = lexicographic(minutes, population, cols, 60, cap)
+        results.append({"method": method, "status": status, "seconds": round(seconds, 3),
+                        "over_45": over45, "over_60": over60,
+                        "mean_minutes": round(cost / population.sum(), 3)})
+
+    add("final strategy (evaluated)", final_cols, 0.0, "-")
+    for objective in ("over45", "over60", "median"):
+        solve = functools.partial(optimise.choose_one_per_group, minutes, population, groups,
+                                  objective=objective, cap_minutes=cap, hint=final_cols,
+                                  time_limit_s=600)
+        choice: optimise.GroupChoice = measure(f"CP-SAT {objective}", solve, steps)
+        status = choice.primary["status"] + (f" / tie-break {choice.tie_break['status']}"
+                                             if choice.tie_break else "")
+        add(f"CP-SAT {objective}", list(choice.chosen), steps[-1]["seconds"], status)
+        if objective == "over45":
+            optimum = [candidates[c] for c in choice.chosen]
+            print(f"  model: {choice.model_size}; primary {choice.primary}; "
+                  f"tie-break {choice.tie_break}")
+    local = measure("greedy + local search (over 45, then mean)",
+                    lambda: greedy_local_search(minutes, population, groups, 45, cap), steps)
+    add("greedy + local search (over45)", local, steps[-1]["seconds"], "local optimum")
+
+    def exact() -> list[int]:
+        rows = registry.set_index("counter_id").loc[sorted(optimum)]
+        targets = Targets.from_arrays(np.asarray(sorted(optimum)),
+                                      np.column_stack([rows.geometry.x, rows.geometry.y]))
+        frame = profile_search(network, targets,
+                               max_access_minutes=scenario.walking.max_access_minutes).evaluate(
+            xy, lsoas["lsoa_code"].to_numpy(), optimise._window(scenario))
+        p50 = summarise(frame, (50,))["minutes_p50"].to_numpy()
+        return [int(population[np.isnan(p50) | (p50 > t)].sum()) for t in (45, 60)]
+
+    exact_over = measure("exact re-evaluation of the over-45 optimum", exact, steps)
+
+    print()
+    print(pd.DataFrame(steps).to_string(index=False))
+    print()
+    print(pd.DataFrame(results).to_string(index=False))
+    print()
+    print(f"over-45 optimum, exact (median of the per-departure minimum): over 45 "
+          f"{exact_over[0]:,}, over 60 {exact_over[1]:,}")
+    print("chosen:", ", ".join(optimum))
+    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
