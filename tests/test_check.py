@@ -250,3 +250,25 @@ def test_check_scenarios_validates_every_file_first(london_dir: Path, tmp_path: 
     assert standin_analyse == []  # nothing was analysed before the bad file was found
     with pytest.raises(ScenarioError, match=r"nowhere\.yaml: scenario file not found"):
         check_scenarios([tmp_path / "nowhere.yaml"], london_dir, tmp_path / "cache")
+
+
+def test_check_scenarios_end_to_end(london_final: Analysis, london_dir: Path, cache_dir: Path,
+                                    tmp_path: Path) -> None:
+    """The real analysis: a limit just under the three slowest wards' minutes fails naming
+    them (exit 1); excepting them passes (exit 0). Hubs are off: only travel times matter."""
+    wards = london_final.wards
+    limit = round(float(wards["minutes_24h"].sort_values().iloc[-3]) - 0.01, 2)
+    slow = wards[is_over(wards["minutes_24h"], limit)].sort_values("ward_code")
+    assert len(slow) >= 3
+    constraint = {**FAR, "minutes": limit}
+    broken = _write(tmp_path, "slow", [constraint], hubs={"enabled": False})
+    code, text = check_scenarios([broken], london_dir, cache_dir)
+    assert code == 1
+    for code_, name, borough in zip(slow["ward_code"], slow["ward_name"], slow["borough"],
+                                    strict=True):
+        assert f"{code_} {name}, {borough}" in text
+    fixed = _write(tmp_path, "slow-fixed", [{**constraint, "exceptions": list(slow["ward_code"])}],
+                   hubs={"enabled": False})
+    code, text = check_scenarios([fixed], london_dir, cache_dir)
+    assert code == 0, text
+    assert f"PASS    {FAR['name']}" in text

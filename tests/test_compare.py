@@ -115,9 +115,8 @@ def test_different_wards_cannot_be_compared() -> None:
 
 
 @pytest.fixture(scope="module")
-def baseline_final(london_dir: Path) -> tuple[Analysis, Analysis]:
-    return (standin_analysis(real_scenario("london-2016-baseline"), london_dir),
-            standin_analysis(real_scenario("london-2017-final"), london_dir))
+def baseline_final(london_baseline: Analysis, london_final: Analysis) -> tuple[Analysis, Analysis]:
+    return london_baseline, london_final
 
 
 def test_baseline_to_final_counters(baseline_final: tuple[Analysis, Analysis]) -> None:
@@ -156,16 +155,35 @@ def test_baseline_to_final_population_matches_summaries(
             assert wards["ward_code"].is_unique
             now = wards[wards["direction"] == "now over"]
             assert ((now["minutes_before"] <= t) & (now["minutes_after"] > t)).all()
-    # Ruislip and Pinner open in daytime: people in Hillingdon and Harrow get closer on arrival
-    arrival = result.boroughs[(result.boroughs["measure"] == "any")
-                              & (result.boroughs["threshold"] == 45)].set_index("borough")
-    assert arrival.loc["Hillingdon", "no_longer_over"] > 0
+            gone = wards[wards["direction"] == "no longer over"]
+            assert ((gone["minutes_before"] > t) & (gone["minutes_after"] <= t)).all()
 
 
-def test_outputs_byte_identical(baseline_final: tuple[Analysis, Analysis], london_dir: Path) -> None:
-    first = compare(*baseline_final)
-    again = compare(standin_analysis(real_scenario("london-2016-baseline"), london_dir),
-                    standin_analysis(real_scenario("london-2017-final"), london_dir))
+def test_moves_only_where_times_changed(baseline_final: tuple[Analysis, Analysis]) -> None:
+    before, after = baseline_final
+    b = before.lsoas.set_index("lsoa_code").sort_index()
+    a = after.lsoas.set_index("lsoa_code").loc[b.index]
+    result = compare(before, after)
+    for measure in ("24h", "any"):
+        changed = (b[f"minutes_{measure}"] - a[f"minutes_{measure}"]).abs() > 1e-9
+        moved = result.boroughs[(result.boroughs["measure"] == measure)
+                                & (result.boroughs["borough"] != "London")]
+        assert set(moved["borough_code"]) <= set(b.loc[changed, "borough_code"])
+        crossed = result.wards[result.wards["measure"] == measure]
+        assert set(crossed["ward_code"]) <= set(b.loc[changed, "ward_code"])
+
+
+def test_outputs_byte_identical(baseline_final: tuple[Analysis, Analysis]) -> None:
+    first, again = compare(*baseline_final), compare(*baseline_final)
     assert first.to_text() == again.to_text()
     assert first.to_markdown() == again.to_markdown()
     pd.testing.assert_frame_equal(first.wards, again.wards)
+
+
+def test_independent_standins_compare_identically(london_dir: Path) -> None:
+    texts = set()
+    for _ in range(2):
+        result = compare(standin_analysis(real_scenario("london-2016-baseline"), london_dir),
+                         standin_analysis(real_scenario("london-2017-final"), london_dir))
+        texts.add(result.to_text() + result.to_markdown())
+    assert len(texts) == 1

@@ -367,60 +367,68 @@ def test_hubs_disabled_and_empty(tmp_path: Path) -> None:
 # Real London layers
 
 
-@pytest.fixture(scope="module")
-def standin_final(london_dir: Path) -> Analysis:
-    return standin_analysis(real_scenario("london-2017-final"), london_dir)
-
-
-def test_summary_real_london(standin_final: Analysis) -> None:
-    facts = summary(standin_final)
+def test_summary_real_london(london_final: Analysis) -> None:
+    facts = summary(london_final)
     assert facts["population"] == 8_173_941
     assert (facts["wards"], facts["lsoas"]) == (630, 4835)
     assert facts["counters"]["counts"] == {"24h": 32, "daytime": 4, "closed": 41}
-    lsoas = standin_final.lsoas
+    lsoas, wards = london_final.lsoas, london_final.wards
     for m in MEASURES:
         for t in (30, 45, 60):
             within = lsoas.loc[lsoas[f"minutes_{m}"] <= t, "population"].sum() / 8_173_941
             assert facts["measures"][m]["share_within"][str(t)] == round(within, 4)
         shares = facts["measures"][m]["share_within"]
         assert shares["30"] <= shares["45"] <= shares["60"]
-        for t in ("45", "60"):
-            over = facts["measures"][m]["over"][t]
-            assert over["wards"] == len(over["ward_list"])
-            assert over["ward_list"] == sorted(over["ward_list"], key=lambda w: w["ward_code"])
+        for t in (45, 60):
+            over = facts["measures"][m]["over"][str(t)]
+            # the analysis' own flags and people-over counts agree with the report's
+            assert over["population"] == wards[f"pop_over_{t}_{m}"].sum()
+            assert [w["ward_code"] for w in over["ward_list"]] == sorted(
+                wards.loc[wards[f"over_{t}_{m}"], "ward_code"])
     # more counters open on arrival can only bring people closer
     assert facts["measures"]["any"]["share_within"]["45"] >= facts["measures"]["24h"]["share_within"]["45"]
 
 
-def test_borough_table_real_london(standin_final: Analysis) -> None:
-    table = borough_table(standin_final)
+def test_borough_table_real_london(london_final: Analysis) -> None:
+    table = borough_table(london_final)
     assert len(table) == 34  # 32 boroughs, the City and London
     london = table.iloc[-1]
     assert london["population"] == 8_173_941
     assert table.iloc[:-1]["population"].sum() == 8_173_941
     assert table.iloc[:-1]["pop_over_45_24h"].sum() == london["pop_over_45_24h"]
     assert london["counters_24h"] == 32
-    assert london["hubs"] == len(standin_final.hubs)
+    assert london["hubs"] == len(london_final.hubs)
+    assert table.iloc[:-1]["hubs"].sum() == len(london_final.hubs)
     met = table[(table["borough_code"] != "") & (table["borough_code"] != "E09000001")]
     assert (met["counters_24h"] == 1).all()  # one 24/7 counter per borough in the final strategy
 
 
-def test_outputs_byte_identical_real_london(standin_final: Analysis, london_dir: Path,
-                                            tmp_path: Path) -> None:
-    write_outputs(standin_final, tmp_path / "a", constraint_results=evaluate(standin_final))
-    # a second, independent analysis of the same scenario writes the same bytes
-    again = standin_analysis(real_scenario("london-2017-final"), london_dir)
-    write_outputs(again, tmp_path / "b", constraint_results=evaluate(again))
+def test_outputs_byte_identical_real_london(london_final: Analysis, tmp_path: Path) -> None:
+    write_outputs(london_final, tmp_path / "a", constraint_results=evaluate(london_final))
+    write_outputs(london_final, tmp_path / "b", constraint_results=evaluate(london_final))
     for name in OUTPUT_FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     wards = pd.read_csv(tmp_path / "a" / "wards.csv")
     assert len(wards) == 630
     assert wards["ward_code"].is_monotonic_increasing
     assert wards["population"].sum() == 8_173_941
+    assert wards["minutes_24h"].notna().all()
     hubs = pd.read_csv(tmp_path / "a" / "hubs.csv")
+    assert len(hubs) == len(london_final.hubs)
     assert hubs["lon"].between(-0.52, 0.34).all()
     assert hubs["lat"].between(51.28, 51.70).all()
-    assert "| **London** | 8,173,941 |" in (tmp_path / "a" / "report.md").read_text()
+    report = (tmp_path / "a" / "report.md").read_text()
+    assert "| **London** | 8,173,941 |" in report
+    assert "## Known gaps in the data" in report
+    assert "timings" not in (tmp_path / "a" / "summary.json").read_text()
+
+
+def test_independent_analyses_write_identical_bytes(london_dir: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):  # two separate builds of the stand-in on the real layers
+        analysis = standin_analysis(real_scenario("london-2017-final"), london_dir)
+        write_outputs(analysis, tmp_path / name, constraint_results=evaluate(analysis))
+    for name in OUTPUT_FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
 def test_constraint_results_render_in_report() -> None:
