@@ -875,7 +875,8 @@ class CounterPlan:
         The draft's five swaps: borough, from_id, to_id, kept_in_final, and for each T
         ``delta_over_T_vs_baseline`` (people over T with only this swap made to the 2016
         baseline, minus the baseline) and ``delta_over_T_vs_final`` (the final plan with this
-        swap made, minus the final plan without it). Positive = the swap costs people.
+        swap made, minus the final plan without it), and the same from exact re-evaluation
+        (``exact_delta_...``, None when ``exact`` is off). Positive = the swap costs people.
     """
 
     scenario_id: str
@@ -953,22 +954,26 @@ class CounterPlan:
         if len(self.swaps) == 0:
             return "\n".join(lines)
         lines += ["## The draft's five swaps", ""]
-        header = ["swap", "kept in final", *[f"over {t}: vs baseline" for t in ts],
-                  *[f"over {t}: vs final" for t in ts]]
+        kinds = [("", "")]
+        if self.swaps[f"exact_delta_over_{ts[0]}_vs_baseline"].notna().all():
+            kinds.append(("exact_", " (exact)"))
+        keys = [(e, ref, t) for e, _ in kinds for ref in ("baseline", "final") for t in ts]
+        header = ["swap", "kept in final",
+                  *[f"over {t}: vs {ref}{dict(kinds)[e]}" for e, ref, t in keys]]
         rows = []
         for _, r in self.swaps.iterrows():
             rows.append([f"{self.names.get(r['from_id'], r['from_id'])} -> "
                          f"{self.names.get(r['to_id'], r['to_id'])}",
                          "yes" if r["kept_in_final"] else "no (reversed)",
-                         *[_signed(r[f"delta_over_{t}_vs_baseline"]) for t in ts],
-                         *[_signed(r[f"delta_over_{t}_vs_final"]) for t in ts]])
-        lines += _md_table(header, rows, "ll" + "r" * (2 * len(ts)))
+                         *[_signed(r[f"{e}delta_over_{t}_vs_{ref}"]) for e, ref, t in keys]])
+        lines += _md_table(header, rows, "ll" + "r" * len(keys))
         lines += [
             "",
             "People over T minutes after the swap minus before (positive: the swap puts more "
             "people over T). *vs baseline*: the 2016 24/7 counters with only this swap made; "
             "*vs final*: the final strategy with this swap made, against the final strategy with "
-            "it undone. Per-counter matrix figures.",
+            "it undone. Per-counter matrix figures, and (exact) from one profile search to "
+            "each plan's counters.",
             "",
         ]
         return "\n".join(lines)
@@ -1081,9 +1086,15 @@ def optimise_counters(
     clock = time.perf_counter()
     nearest = {p: nearest_minutes(matrix.minutes, _plan_columns(ids, index))
                for p, ids in plans.items()}
-    exact_nearest = {p: _exact_over(network, ids, registry, lsoas, scenario)
-                     for p, ids in plans.items()} if exact else {}
-    timings["exact"] = time.perf_counter() - clock
+    exact_cache: dict[tuple[str, ...], np.ndarray] = {}
+
+    def exact_of(ids: Iterable[str]) -> np.ndarray:
+        key = tuple(sorted(ids))
+        if key not in exact_cache:
+            exact_cache[key] = _exact_over(network, key, registry, lsoas, scenario)
+        return exact_cache[key]
+
+    exact_nearest = {p: exact_of(ids) for p, ids in plans.items()} if exact else {}
     ts = tuple(scenario.thresholds)
 
     def over(values: np.ndarray, t: float, mask: np.ndarray | None = None) -> int:
@@ -1103,7 +1114,8 @@ def optimise_counters(
                                      if exact else None)
         totals.append(row)
     swap_columns = ["borough", "from_id", "to_id", "kept_in_final",
-                    *[f"delta_over_{t}_vs_{ref}" for ref in ("baseline", "final") for t in ts]]
+                    *[f"{e}delta_over_{t}_vs_{ref}" for e in ("", "exact_")
+                      for ref in ("baseline", "final") for t in ts]]
 
     rows = []
     lsoa_borough = lsoas["borough_code"].to_numpy()
@@ -1127,17 +1139,17 @@ def optimise_counters(
     for a, b, kept in STRATEGY_SWAPS if with_swaps else ():
         row = {"borough": borough_name.get(borough_of[a], borough_of[a]), "from_id": a,
                "to_id": b, "kept_in_final": kept}
-        without = [a if c == b else c for c in fin]
-        with_swap = [b if c == a else c for c in without]
-        for t in ts:
-            before = population_over(matrix.minutes, population, _plan_columns(base, index), t)
-            after = population_over(matrix.minutes, population,
-                                    _plan_columns([b if c == a else c for c in base], index), t)
-            row[f"delta_over_{t}_vs_baseline"] = after - before
-            row[f"delta_over_{t}_vs_final"] = (
-                population_over(matrix.minutes, population, _plan_columns(with_swap, index), t)
-                - population_over(matrix.minutes, population, _plan_columns(without, index), t))
+        pairs = {"baseline": (base, [b if c == a else c for c in base]),
+                 "final": ([a if c == b else c for c in fin], [b if c == a else c for c in fin])}
+        for ref, (before, after) in pairs.items():
+            for t in ts:
+                row[f"delta_over_{t}_vs_{ref}"] = (
+                    over(nearest_minutes(matrix.minutes, _plan_columns(after, index)), t)
+                    - over(nearest_minutes(matrix.minutes, _plan_columns(before, index)), t))
+                row[f"exact_delta_over_{t}_vs_{ref}"] = (
+                    over(exact_of(after), t) - over(exact_of(before), t) if exact else None)
         swaps.append(row)
+    timings["exact"] = time.perf_counter() - clock
 
     unit = "people" if kind == "over" else "min"
     objective_text = (f"fewest people over {threshold:g} minutes (ties: lowest mean minutes)"
