@@ -64,7 +64,7 @@ class Analysis:
         lsoa_code, lsoa_name, ward_code, borough_code, population, minutes_m, nearest_m_counter,
         minutes_m_pP for each extra percentile P, over_T_m; geometry (population-weighted centroid).
     counters
-        counter_id, name, borough, borough_code, status ('24h', 'daytime', 'closed'), open_s,
+        counter_id, name, borough, borough_gss, status ('24h', 'daytime', 'closed'), open_s,
         close_s, daily_crime_reports_may2017, position, geometry.
     hubs
         site_id, name, kind, cost, wards_served (count), officers, geometry; empty when disabled.
@@ -328,7 +328,8 @@ def _hub_plan(
     empty_hubs = gpd.GeoDataFrame(
         {c: [] for c in ("site_id", "name", "kind", "cost", "wards_served", "officers")},
         geometry=[], crs=BNG)
-    empty_assignment = pd.DataFrame({"ward_code": [], "site_id": [], "minutes": []})
+    empty_assignment = pd.DataFrame({"ward_code": pd.Series(dtype=str), "site_id": pd.Series(dtype=str),
+                                     "minutes": pd.Series(dtype=float)})
     if not hubs_cfg.enabled:
         return empty_hubs, empty_assignment, {"enabled": False}
     from siting.siting import HubSiting
@@ -365,7 +366,7 @@ def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd
         assignment.rename(columns={"site_id": "hub_site_id", "minutes": "hub_walk_minutes"}),
         on="ward_code", how="left",
     )
-    joined["hub_site_id"] = joined["hub_site_id"].fillna("").astype(str)
+    joined["hub_site_id"] = joined["hub_site_id"].astype(object).fillna("").astype(str)
     joined["hub_name"] = joined["hub_site_id"].map(names).fillna("").astype(str)
     joined["hub_walk_minutes"] = joined["hub_walk_minutes"].astype(float)
     return joined
