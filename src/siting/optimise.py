@@ -866,7 +866,9 @@ class CounterPlan:
         borough, population, candidates, then for each plan P in ``plans`` (chosen = the
         optimum, draft, final, baseline, ...) the counter(s) ``P`` and ``pop_over_T_P`` for each
         threshold T (residents of the borough whose nearest chosen counter, in any borough, is
-        over T minutes away on the per-counter matrix).
+        over T minutes away on the per-counter matrix); with a 'final' plan also
+        ``switch_delta_over_T``: the change in people over T across London when only this
+        borough moves from the final plan's counter to the optimum's.
     totals
         One row per plan: plan, counters, pop_over_T (matrix), mean_minutes (population-weighted
         mean of the nearest median minutes, capped at max_trip_minutes), and exact_pop_over_T /
@@ -936,8 +938,10 @@ class CounterPlan:
             "## Borough by borough",
             "",
         ]
+        switch = [t for t in ts if f"switch_delta_over_{t}" in self.table]
         header = ["borough", "candidates", *plans,
-                  *[f"over {t}: {p}" for t in ts for p in plans]]
+                  *[f"over {t}: {p}" for t in ts for p in plans],
+                  *[f"over {t}: final, switched" for t in switch]]
         rows = []
         for _, r in self.table.iterrows():
             choice = []
@@ -948,9 +952,15 @@ class CounterPlan:
                     text = f"**{text}**"
                 choice.append(text)
             rows.append([r["borough"], r["candidates"], *choice,
-                         *[_people(r[f"pop_over_{t}_{p}"]) for t in ts for p in plans]])
-        lines += _md_table(header, rows, "lr" + "l" * len(plans) + "r" * (len(ts) * len(plans)))
-        lines += ["", "Bold: differs from the optimum.", ""]
+                         *[_people(r[f"pop_over_{t}_{p}"]) for t in ts for p in plans],
+                         *[_signed(r[f"switch_delta_over_{t}"]) for t in switch]])
+        lines += _md_table(header, rows, "lr" + "l" * len(plans)
+                           + "r" * (len(ts) * len(plans) + len(switch)))
+        lines += ["", "Bold: differs from the optimum. *over T: P*: residents of the borough over "
+                  "T minutes from the nearest counter of plan P (in any borough). *final, "
+                  "switched*: change in people over T across London when only this borough "
+                  "moves from the final strategy's counter to the optimum's (negative: fewer).",
+                  ""]
         if len(self.swaps) == 0:
             return "\n".join(lines)
         lines += ["## The draft's five swaps", ""]
@@ -1130,6 +1140,13 @@ def optimise_counters(
         for t in ts:
             for p in plans:
                 row[f"pop_over_{t}_{p}"] = over(nearest[p], t, inside)
+        if "final" in plans:
+            # the final plan with only this borough switched to the optimum's counter(s)
+            switched = [c for c in plans["final"] if borough_of[c] != code] + \
+                [c for c in plans["chosen"] if borough_of[c] == code]
+            near = nearest_minutes(matrix.minutes, _plan_columns(switched, index))
+            for t in ts:
+                row[f"switch_delta_over_{t}"] = over(near, t) - over(nearest["final"], t)
         rows.append(row)
     table = pd.DataFrame(rows)
 
