@@ -1,0 +1,1136 @@
+"""DWO hub siting: choose the cheapest set of hubs so every ward is within a walk of its hub.
+
+Matrix first (spopt style): `HubSiting.from_cost_matrix` takes a long table of
+(ward_code, site_id, minutes); `HubSiting.from_geodataframes` only computes that table with
+`walk_matrix` and delegates. `HubSiting.solve` runs OR-Tools CP-SAT and returns a frozen
+`HubSolution`, or raises `InfeasibleError` carrying an `InfeasibilityReport` that says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from ortools.sat.python import cp_model
+
+from siting._crs import BNG, WGS84
+from siting._errors import DataError, InfeasibleError, ScenarioError, SitingError
+from siting.network.walk import OsmWalkNetwork, WalkModel
+
+__all__ = [
+    "OFFICERS_PER_WARD",
+    "WOODGREEN_BBOX",
+    "WOODGREEN_OSM",
+    "HubSiting",
+    "HubSolution",
+    "InfeasibilityReport",
+    "WalkComparison",
+    "compare_walk_models",
+    "nearest_sites",
+    "walk_matrix",
+    "wards_in_box",
+    "woodgreen_comparison",
+]
+
+log = logging.getLogger(__name__)
+
+OFFICERS_PER_WARD = 3
+"""Officers based at a ward's hub: at least 2 DWOs and 1 PCSO per ward (the 2017 strategy)."""
+
+WOODGREEN_BBOX = (-0.15849, 51.59779, -0.09485, 51.63159)
+"""Lon/lat box of the Overpass query behind the Wood Green/Bowes Park street extract."""
+
+WOODGREEN_OSM = "osm/network/woodgreen_bowespark_highways_overpass.osm"
+"""The Wood Green/Bowes Park street extract, relative to the data directory."""
+
+Walk = WalkModel | OsmWalkNetwork
+Target = Literal["boundary", "centroid"]
+NearestSource = pd.DataFrame | Callable[[Sequence[str]], pd.DataFrame] | None
+Uncovered = Literal["report", "raise"]
+
+_MINUTE_SCALE = 100
+"""Walk minutes enter the tie-break objective as whole hundredths of a minute."""
+
+_UNCOVERED_COLUMNS = ["ward_code", "ward_name", "nearest_site_id", "nearest_name",
+                      "nearest_minutes", "limit_needed"]
+
+
+# --------------------------------------------------------------------------------------------
+# Coverage matrix
+# --------------------------------------------------------------------------------------------
+
+def _bng(frame: gpd.GeoDataFrame, what: str, id_column: str) -> gpd.GeoDataFrame:
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise DataError(f"{what}: expected a GeoDataFrame, got {type(frame).__name__}.")
+    if id_column not in frame.columns:
+        raise DataError(f"{what}: missing column {id_column!r}; found {', '.join(map(str, frame.columns))}.")
+    if frame.crs is None:
+        raise DataError(f"{what}: no coordinate reference system, so distances would be meaningless. "
+                        "Use set_crs() (EPSG:27700 or EPSG:4326) first.")
+    if frame[id_column].duplicated().any():
+        dup = frame.loc[frame[id_column].duplicated(), id_column].astype(str).head(5).tolist()
+        raise DataError(f"{what}: duplicate {id_column} {', '.join(dup)}; ids must be unique.")
+    return frame.to_crs(BNG) if frame.crs != BNG else frame
+
+
+def _site_points(sites: gpd.GeoDataFrame) -> np.ndarray:
+    if len(sites) == 0:
+        return np.empty((0, 2))
+    return shapely.get_coordinates(sites.geometry.representative_point().to_numpy())
+
+
+def _targets(wards: gpd.GeoDataFrame, to: Target, centres: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Ward geometries walked to: polygons ('boundary') or one point per ward ('centroid')."""
+    if to == "boundary":
+        return wards.geometry.to_numpy()
+    if to != "centroid":
+        raise ScenarioError(f"hubs.measure_to: {to!r} is not 'boundary' or 'centroid'.")
+    if centres is not None:
+        centres = _bng(centres, "centres", "ward_code")
+        points = centres.set_index("ward_code").geometry.reindex(wards["ward_code"])
+        if points.isna().any():
+            missing = wards["ward_code"][points.isna().to_numpy()].head(5).tolist()
+            raise DataError(f"centres: no population centre for ward(s) {', '.join(missing)}. "
+                            "Give one point per ward_code.")
+        return points.representative_point().to_numpy()
+    geoms = wards.geometry
+    return (geoms if (geoms.geom_type == "Point").all() else geoms.centroid).to_numpy()
+
+
+def _pairs(wards: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, walk: Walk, to: Target,
+           centres: gpd.GeoDataFrame | None, limit: float | None) -> pd.DataFrame:
+    """(i_ward, i_site, minutes) for pairs within ``limit`` (all reachable pairs when None)."""
+    targets = _targets(wards, to, centres)
+    xy_sites = _site_points(sites)
+    if isinstance(walk, OsmWalkNetwork):
+        if to == "boundary":
+            table = walk.minutes_to_areas(xy_sites, targets, max_minutes=limit)
+            table = table.rename(columns={"i_area": "i_ward", "i_from": "i_site"})
+        else:
+            table = walk.minutes_from(xy_sites, shapely.get_coordinates(targets), max_minutes=limit)
+            table = table.rename(columns={"i_from": "i_site", "i_to": "i_ward"})
+        return table.dropna(subset=["minutes"])[["i_ward", "i_site", "minutes"]]
+    if limit is None:
+        raise ValueError("crow-fly pairs need a limit; use nearest_sites for the nearest site")
+    points = shapely.points(xy_sites)
+    i_ward, i_site = shapely.STRtree(points).query(targets, predicate="dwithin",
+                                                   distance=walk.reach_m(limit))
+    metres = shapely.distance(targets[i_ward], points[i_site])
+    table = pd.DataFrame({"i_ward": i_ward, "i_site": i_site, "minutes": walk.minutes(metres)})
+    return table[table["minutes"] <= limit + 1e-9]
+
+
+def _named_pairs(wards: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "ward_code": wards["ward_code"].to_numpy()[pairs["i_ward"].to_numpy(dtype=np.int64)].astype(str),
+        "site_id": sites["site_id"].to_numpy()[pairs["i_site"].to_numpy(dtype=np.int64)].astype(str),
+        "minutes": pairs["minutes"].to_numpy(dtype=float),
+    })
+
+
+def walk_matrix(
+    wards: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    walk: Walk,
+    *,
+    limit_minutes: float = 20.0,
+    to: Target = "boundary",
+    centres: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Sparse coverage table (ward_code, site_id, minutes) of ward-site pairs within the limit.
+
+    ``to='boundary'``: walk from the site to the nearest point of the ward polygon (0 inside it);
+    ``to='centroid'``: to the ward's population centre, one point per ward_code in ``centres``
+    (default: the ward geometry itself if points, else its centroid). Crow-fly pairs come from
+    an STRtree ``dwithin`` query and vectorised shapely distances; network pairs from Dijkstra.
+    """
+    wards = _bng(wards, "wards", "ward_code")
+    sites = _bng(sites, "sites", "site_id")
+    table = _named_pairs(wards, sites, _pairs(wards, sites, walk, to, centres, limit_minutes))
+    return table.sort_values(["ward_code", "site_id"], kind="stable").reset_index(drop=True)
+
+
+def nearest_sites(
+    wards: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    walk: Walk,
+    *,
+    to: Target = "boundary",
+    centres: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Nearest site of every ward, with no walk limit: ward_code, site_id, minutes (NaN if none)."""
+    wards = _bng(wards, "wards", "ward_code")
+    sites = _bng(sites, "sites", "site_id")
+    frame = pd.DataFrame({"ward_code": wards["ward_code"].astype(str).to_numpy()})
+    if len(sites) == 0 or len(wards) == 0:
+        return frame.assign(site_id=None, minutes=np.nan)
+    if isinstance(walk, OsmWalkNetwork):
+        pairs = _pairs(wards, sites, walk, to, centres, None)
+    else:
+        targets = gpd.GeoDataFrame({"i_ward": np.arange(len(wards))},
+                                   geometry=_targets(wards, to, centres), crs=BNG)
+        points = gpd.GeoDataFrame({"i_site": np.arange(len(sites))},
+                                  geometry=shapely.points(_site_points(sites)), crs=BNG)
+        joined = gpd.sjoin_nearest(targets, points, distance_col="metres")
+        pairs = pd.DataFrame({"i_ward": joined["i_ward"].to_numpy(), "i_site": joined["i_site"].to_numpy(),
+                              "minutes": walk.minutes(joined["metres"].to_numpy())})
+    best = (_named_pairs(wards, sites, pairs)
+            .sort_values(["ward_code", "minutes", "site_id"], kind="stable")
+            .drop_duplicates("ward_code"))
+    return frame.merge(best, on="ward_code", how="left").sort_values("ward_code", kind="stable") \
+        .reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InfeasibilityReport:
+    """Why the hub model has no solution (or, in report mode, which wards it leaves out)."""
+
+    reason: Literal["no_candidate_within_limit", "max_hubs", "capacity", "must_open"]
+    message: str
+    limit_minutes: float
+    uncovered: pd.DataFrame = field(repr=False)
+    """Wards no candidate reaches within the limit: ward_code, ward_name, nearest_site_id,
+    nearest_name, nearest_minutes, limit_needed (empty for the other reasons)."""
+    max_hubs: int | None = None
+    min_hubs_needed: int | None = None
+    """Fewest hubs that cover every ward (with the capacities, must_open and forbidden sites),
+    ignoring max_hubs; None when that is itself infeasible."""
+    min_hubs_proven: bool = True
+    min_hubs_without_capacity: int | None = None
+    suggested_limit_minutes: float | None = None
+    """Smallest walk limit (0.1-minute steps) at which every uncovered ward has a candidate."""
+
+
+@dataclass(frozen=True)
+class HubSolution:
+    """A solved hub model: the open hubs, every ward's hub, and how good the answer is."""
+
+    status: str
+    """'OPTIMAL' when the total cost is proven minimal, else 'FEASIBLE' (see gap)."""
+    objective: float
+    """Total cost of the open hubs (sum of site costs)."""
+    best_bound: float
+    gap: float
+    """(objective - best_bound) / objective; 0 when proven optimal."""
+    solve_seconds: float
+    open_sites: pd.DataFrame = field(repr=False)
+    """site_id, name, kind, cost, capacity, wards_served, officers, max_minutes; by site_id."""
+    assignment: pd.DataFrame = field(repr=False)
+    """ward_code, site_id, minutes; sorted by ward_code."""
+    total_minutes: float
+    """Sum over wards of the walk from hub to ward (the tie-break objective)."""
+    tie_break_status: str
+    """'OPTIMAL', 'FEASIBLE' (best found; see total_minutes_bound) or 'SKIPPED'."""
+    total_minutes_bound: float
+    limit_minutes: float
+    n_hubs: int
+    workers: int
+    seed: int
+    uncovered: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_UNCOVERED_COLUMNS),
+                                    repr=False)
+    """Wards left out because no candidate reaches them (only with ``uncovered='report'``)."""
+    infeasibility: InfeasibilityReport | None = None
+    """The explanation of ``uncovered`` (None when every ward is covered)."""
+
+    @property
+    def optimal(self) -> bool:
+        """True when the total cost is proven minimal."""
+        return self.status == "OPTIMAL"
+
+    @property
+    def walk_minutes(self) -> float:
+        """Total ward-to-hub walk minutes (same as total_minutes)."""
+        return self.total_minutes
+
+    @property
+    def max_minutes(self) -> float:
+        """Longest walk from a ward to its hub."""
+        return float(self.assignment["minutes"].max()) if len(self.assignment) else 0.0
+
+    def explain_uncovered(self) -> str:
+        """Why wards were left out and what would cover them ('' when none were)."""
+        return self.infeasibility.message if self.infeasibility is not None else ""
+
+    def figures(self) -> dict[str, Any]:
+        """JSON-able solver figures for the report."""
+        kinds = (self.open_sites.groupby("kind").size().sort_index()
+                 if len(self.open_sites) and "kind" in self.open_sites else pd.Series(dtype=int))
+        return {
+            "status": self.status,
+            "objective_cost": round(self.objective, 4),
+            "best_bound": round(self.best_bound, 4),
+            "gap": round(self.gap, 6),
+            "total_walk_minutes": round(self.total_minutes, 2),
+            "tie_break_status": self.tie_break_status,
+            "hubs": self.n_hubs,
+            "hubs_by_kind": {str(k): int(v) for k, v in kinds.items()},
+            "wards_covered": len(self.assignment),
+            "wards_uncovered": self.uncovered["ward_code"].tolist(),
+            "uncovered_explained": self.explain_uncovered(),
+            "max_walk_minutes": round(self.max_minutes, 2),
+            "solve_seconds": round(self.solve_seconds, 3),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+
+def _integer_costs(costs: np.ndarray) -> tuple[np.ndarray, int]:
+    """Costs as integers: times the smallest power of ten (up to 10**6) making them whole."""
+    for k in range(7):
+        scaled = costs * 10**k
+        tolerance = 1e-9 * max(1.0, float(np.abs(scaled).max(initial=0)))
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=tolerance):
+            return np.round(scaled).astype(np.int64), 10**k
+    return np.round(costs * 10**6).astype(np.int64), 10**6
+
+
+def _status_name(status: Any) -> str:
+    return {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE",
+            cp_model.INFEASIBLE: "INFEASIBLE", cp_model.MODEL_INVALID: "MODEL_INVALID"}.get(status, "UNKNOWN")
+
+
+def _reduce_cover(cover: dict[int, frozenset[int]], cost: np.ndarray, keep: set[int]) -> dict[int, frozenset[int]]:
+    """Set-cover reductions that keep the minimum cost.
+
+    Drops a site whose wards another site, no dearer, also covers, and a ward whose candidate
+    set contains another ward's (covering that ward covers it). Sites in ``keep`` stay.
+    """
+    cover = dict(cover)
+    while True:
+        ward_sites: dict[int, set[int]] = {}
+        for s, ws in cover.items():
+            for w in ws:
+                ward_sites.setdefault(w, set()).add(s)
+        order = sorted(cover, key=lambda s: (cost[s], -len(cover[s]), s))
+        rank = {s: i for i, s in enumerate(order)}
+        removed: set[int] = set()
+        for s in order:
+            ws = cover[s]
+            if s in keep:
+                continue
+            if not ws:
+                removed.add(s)
+                continue
+            pivot = min(ws, key=lambda w: (len(ward_sites[w]), w))
+            for t in sorted(ward_sites[pivot]):
+                if t == s or t in removed or cost[t] > cost[s] or not ws <= cover[t]:
+                    continue
+                if cover[t] != ws or cost[t] < cost[s] or rank[t] < rank[s]:
+                    removed.add(s)
+                    break
+        for s in removed:
+            del cover[s]
+        ward_sites = {}
+        for s, ws in cover.items():
+            for w in ws:
+                ward_sites.setdefault(w, set()).add(s)
+        redundant: set[int] = set()
+        for w in sorted(ward_sites, key=lambda w: (len(ward_sites[w]), w)):
+            mine = ward_sites[w]
+            others = set().union(*(cover[s] for s in mine)) - {w}
+            for v in sorted(others):
+                if v in redundant:
+                    continue
+                theirs = ward_sites[v]
+                if theirs <= mine and (theirs != mine or v < w):
+                    redundant.add(w)
+                    break
+        if redundant:
+            cover = {s: ws - redundant for s, ws in cover.items()}
+        if not removed and not redundant:
+            return cover
+
+
+class HubSiting:
+    """Choose DWO hubs: the cheapest set of candidate sites such that every ward is based at
+    an open hub within the walk limit (spopt's LSCP with costs, capacities and a walk-time
+    tie-break).
+
+    Formulation (OR-Tools CP-SAT). Wards w, candidate sites s, walk minutes t_ws; the allowed
+    pairs P are those with t_ws <= limit and s not forbidden; c_s are the site costs made whole
+    (times the smallest power of ten that does it) and m_ws = round(100 t_ws)::
+
+        y_s in {0,1}  site s is an open hub          x_ws in {0,1}  ward w is based at hub s
+        phase 1:  minimise  C = sum_s c_s y_s
+                  sum_{s:(w,s) in P} x_ws = 1          every ward has exactly one hub in reach
+                  x_ws <= y_s                          only at an open hub
+                  sum_w o_w x_ws <= cap_s y_s          officers held (o_w = 3: 2 DWOs + 1 PCSO)
+                  sum_w x_ws <= K y_s                  wards per hub (capacity_wards = K)
+                  sum_s y_s <= max_hubs;   y_s = 1 for must_open;   forbidden sites have no pairs
+        phase 2:  minimise  sum_ws m_ws x_ws   subject to the above and C <= C*   (tie-break)
+
+    The two phases give the lexicographic optimum exactly: the cheapest hub set, then among the
+    cheapest the shortest total walk. Without capacities the x variables are not needed:
+    phase 1 is the set cover ``OR_{s:(w,s) in P} y_s`` for each ward, first reduced by
+    dominance (drop a site whose wards a no-dearer site also covers; drop a ward whose
+    candidates include all of another ward's); phase 2 uses the radius formulation (Elloumi
+    2004): for ward w with candidates sorted by walk d_1 <= d_2 <= ..., a Boolean z_wk with
+    z_wk OR y_{s_1} OR ... OR y_{s_k}, and the ward's walk is d_1 + sum_k (d_{k+1} - d_k) z_wk,
+    i.e. each ward walks to its nearest open hub, which is how wards are then assigned.
+
+    Solver settings, measured on the London matrix on 2 cores (bench/bench_hubs.py): one worker
+    with ``linearization_level=2``. The covering clauses reach the LP only at level 2; with it one
+    worker proves the 700-candidate optimum in about 0.1 s, while CP-SAT's default 2-worker
+    portfolio left the bound at 42 against an optimum of 100 after 30 s. ``workers > 1`` uses
+    ``interleave_search`` so runs stay deterministic. The time limit is CP-SAT's deterministic
+    time (about seconds) so a run that stops early is reproducible; a wall-clock cap of twice the
+    limit (+5 s) guards against runaway runs. An unproven phase 1 reports its ``gap``.
+
+    Wards that no candidate reaches within the limit make the model infeasible: with
+    ``uncovered='raise'`` solve() raises `InfeasibleError` naming each ward, its nearest
+    candidate and the limit that would cover it; with ``uncovered='report'`` (the default, for
+    the analysis pipeline) it solves for the other wards and returns the same explanation in
+    `HubSolution.uncovered` / ``infeasibility``.
+    """
+
+    def __init__(
+        self,
+        *,
+        matrix: pd.DataFrame,
+        beyond: pd.DataFrame,
+        sites: pd.DataFrame,
+        wards: pd.DataFrame,
+        limit_minutes: float,
+        max_hubs: int | None,
+        must_open: tuple[str, ...],
+        forbidden: tuple[str, ...],
+        capacity_wards: int | None,
+        nearest: NearestSource,
+        uncovered: Uncovered,
+    ) -> None:
+        self.matrix = matrix
+        self._beyond = beyond
+        self.sites = sites
+        self.wards = wards
+        self.limit_minutes = limit_minutes
+        self.max_hubs = max_hubs
+        self.must_open = must_open
+        self.forbidden = forbidden
+        self.capacity_wards = capacity_wards
+        self._nearest = nearest
+        self.uncovered_mode = uncovered
+
+    # ---------------------------------------------------------------- construction
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        matrix: pd.DataFrame,
+        sites: pd.DataFrame | Sequence[str],
+        wards: pd.DataFrame | Sequence[str],
+        *,
+        limit_minutes: float = 20.0,
+        max_hubs: int | None = None,
+        must_open: Iterable[str] = (),
+        forbidden: Iterable[str] = (),
+        capacity_wards: int | None = None,
+        officers_per_ward: int = OFFICERS_PER_WARD,
+        nearest: NearestSource = None,
+        uncovered: Uncovered = "report",
+    ) -> HubSiting:
+        """Build the model from a long table of walk minutes.
+
+        Parameters
+        ----------
+        matrix
+            ward_code, site_id, minutes. Pairs beyond ``limit_minutes`` are not used as
+            assignments but help explain infeasibility.
+        sites
+            site_id, optional cost (default 1), capacity (officers; NaN = no limit), name, kind;
+            or just the site ids.
+        wards
+            ward_code, optional officers (default ``officers_per_ward``) and ward_name; or the codes.
+        capacity_wards
+            At most this many wards per hub (any site).
+        nearest
+            Each ward's nearest candidate without the limit, to explain uncovered wards: a table
+            (ward_code, site_id, minutes; several rows per ward allowed) or a function of a list
+            of ward codes returning one.
+        uncovered
+            'report': solve for the wards that can be covered and list the others in the
+            solution; 'raise': raise InfeasibleError.
+        """
+        site_frame = _site_table(sites)
+        ward_frame = _ward_table(wards, officers_per_ward)
+        if not isinstance(matrix, pd.DataFrame) or not {"ward_code", "site_id", "minutes"} <= set(matrix.columns):
+            found = ", ".join(map(str, getattr(matrix, "columns", [])))
+            raise DataError(f"cost matrix: needs columns ward_code, site_id, minutes; found {found or 'none'}.")
+        table = pd.DataFrame({"ward_code": matrix["ward_code"].astype(str).to_numpy(),
+                              "site_id": matrix["site_id"].astype(str).to_numpy(),
+                              "minutes": pd.to_numeric(matrix["minutes"], errors="coerce").to_numpy(dtype=float)})
+        bad = np.flatnonzero(~np.isfinite(table["minutes"].to_numpy()) | (table["minutes"].to_numpy() < 0))
+        if len(bad):
+            row = table.iloc[bad[0]]
+            raise DataError(f"cost matrix: ward {row['ward_code']}, site {row['site_id']}: minutes "
+                            f"{matrix['minutes'].iloc[bad[0]]!r} is not a number >= 0. "
+                            "Leave unreachable pairs out instead of writing NaN or inf.")
+        unknown_sites = sorted(set(table["site_id"]) - set(site_frame["site_id"]))
+        if unknown_sites:
+            raise DataError(f"cost matrix: site_id(s) not among the sites: {', '.join(unknown_sites[:5])}. "
+                            "Pass every candidate site in `sites`.")
+        table = table[table["ward_code"].isin(set(ward_frame["ward_code"]))]
+        must = tuple(sorted({str(s) for s in must_open}))
+        banned = tuple(sorted({str(s) for s in forbidden}))
+        for label, ids in (("must_open", must), ("forbidden", banned)):
+            missing = sorted(set(ids) - set(site_frame["site_id"]))
+            if missing:
+                raise ScenarioError(f"hubs.{label}: unknown site id(s) {', '.join(missing[:5])}. Use ids "
+                                    "from the candidate table (e.g. 'fire:12', 'library:9085').")
+        both = sorted(set(must) & set(banned))
+        if both:
+            raise ScenarioError(f"hubs.must_open and hubs.forbidden both list {', '.join(both)}. "
+                                "Remove the site from one of them.")
+        if max_hubs is not None and max_hubs < 1:
+            raise ScenarioError(f"hubs.max_hubs: {max_hubs} must be at least 1 (or unset).")
+        if capacity_wards is not None and capacity_wards < 1:
+            raise ScenarioError(f"hubs.capacity_wards: {capacity_wards} must be at least 1 (or unset).")
+        if not limit_minutes > 0:
+            raise ScenarioError(f"hubs.walk_limit_minutes: {limit_minutes} must be positive.")
+        if uncovered not in ("report", "raise"):
+            raise ScenarioError(f"uncovered: {uncovered!r} is not 'report' or 'raise'.")
+        table = table.groupby(["ward_code", "site_id"], sort=True)["minutes"].min().reset_index()
+        table = table[~table["site_id"].isin(set(banned))]
+        within = table["minutes"].to_numpy() <= limit_minutes + 1e-9
+        return cls(
+            matrix=table[within].reset_index(drop=True),
+            beyond=table[~within].reset_index(drop=True),
+            sites=site_frame,
+            wards=ward_frame,
+            limit_minutes=float(limit_minutes),
+            max_hubs=max_hubs,
+            must_open=must,
+            forbidden=banned,
+            capacity_wards=capacity_wards,
+            nearest=nearest,
+            uncovered=uncovered,
+        )
+
+    @classmethod
+    def from_geodataframes(
+        cls,
+        wards: gpd.GeoDataFrame,
+        sites: gpd.GeoDataFrame,
+        walk: Walk,
+        *,
+        limit_minutes: float = 20.0,
+        to: Target = "boundary",
+        centres: gpd.GeoDataFrame | None = None,
+        **options: Any,
+    ) -> HubSiting:
+        """Compute the coverage table with `walk_matrix` and delegate to `from_cost_matrix`.
+
+        ``options`` go on to from_cost_matrix (max_hubs, must_open, forbidden, capacity_wards,
+        uncovered, ...); an uncovered ward's nearest candidate is found on demand with
+        `nearest_sites` (on the same walk model, without the limit).
+        """
+        wards_bng = _bng(wards, "wards", "ward_code")
+        sites_bng = _bng(sites, "sites", "site_id")
+        matrix = walk_matrix(wards_bng, sites_bng, walk, limit_minutes=limit_minutes, to=to, centres=centres)
+        banned = {str(s) for s in options.get("forbidden", ())}
+
+        def nearest(codes: Sequence[str]) -> pd.DataFrame:
+            chosen = wards_bng[wards_bng["ward_code"].astype(str).isin(set(codes))]
+            allowed = sites_bng[~sites_bng["site_id"].astype(str).isin(banned)]
+            return nearest_sites(chosen, allowed, walk, to=to, centres=centres)
+
+        options.setdefault("nearest", nearest)
+        site_table = pd.DataFrame(sites_bng.drop(columns=sites_bng.geometry.name))
+        ward_table = pd.DataFrame(wards_bng.drop(columns=wards_bng.geometry.name))
+        return cls.from_cost_matrix(matrix, site_table, ward_table, limit_minutes=limit_minutes, **options)
+
+    # ---------------------------------------------------------------- diagnosis
+
+    def _nearest_table(self, codes: list[str]) -> pd.DataFrame:
+        frames = [self._beyond[self._beyond["ward_code"].isin(codes)]]
+        source = self._nearest
+        if callable(source):
+            frames.append(source(codes))
+        elif isinstance(source, pd.DataFrame):
+            frames.append(source[source["ward_code"].astype(str).isin(codes)])
+        frames = [f[["ward_code", "site_id", "minutes"]] for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=["ward_code", "site_id", "minutes"])
+        table = pd.concat(frames, ignore_index=True).dropna(subset=["minutes"])
+        table = table[~table["site_id"].astype(str).isin(set(self.forbidden))]
+        return (table.astype({"ward_code": str, "site_id": str, "minutes": float})
+                .sort_values(["ward_code", "minutes", "site_id"], kind="stable")
+                .drop_duplicates("ward_code"))
+
+    def uncovered_wards(self) -> pd.DataFrame:
+        """Wards with no allowed candidate within the limit, with their nearest candidate."""
+        codes = sorted(set(self.wards["ward_code"]) - set(self.matrix["ward_code"]))
+        if not codes:
+            return pd.DataFrame(columns=_UNCOVERED_COLUMNS)
+        names = self.wards.set_index("ward_code")["ward_name"] if "ward_name" in self.wards else None
+        site_names = self.sites.set_index("site_id")["name"] if "name" in self.sites else None
+        near = self._nearest_table(codes).set_index("ward_code")
+        rows = []
+        for code in codes:
+            site = str(near.at[code, "site_id"]) if code in near.index else None
+            minutes = float(near.at[code, "minutes"]) if code in near.index else math.nan
+            rows.append({
+                "ward_code": code,
+                "ward_name": str(names[code]) if names is not None else code,
+                "nearest_site_id": site,
+                "nearest_name": str(site_names[site]) if site is not None and site_names is not None else site,
+                "nearest_minutes": minutes,
+                "limit_needed": math.ceil(minutes * 10 - 1e-9) / 10 if math.isfinite(minutes) else math.nan,
+            })
+        return pd.DataFrame(rows, columns=_UNCOVERED_COLUMNS)
+
+    def diagnose(self) -> InfeasibilityReport | None:
+        """Infeasibility visible without solving: wards out of reach, too many must_open sites."""
+        uncovered = self.uncovered_wards()
+        if len(uncovered):
+            return self._uncovered_report(uncovered)
+        return self._must_open_report(uncovered)
+
+    def _must_open_report(self, empty: pd.DataFrame) -> InfeasibilityReport | None:
+        if self.max_hubs is not None and len(self.must_open) > self.max_hubs:
+            return InfeasibilityReport(
+                reason="must_open", limit_minutes=self.limit_minutes, uncovered=empty.iloc[:0],
+                max_hubs=self.max_hubs,
+                message=(f"Hub siting is infeasible: hubs.must_open lists {len(self.must_open)} sites "
+                         f"but hubs.max_hubs allows only {self.max_hubs}. Raise max_hubs to at least "
+                         f"{len(self.must_open)} or shorten must_open."),
+            )
+        return None
+
+    def _uncovered_report(self, uncovered: pd.DataFrame) -> InfeasibilityReport:
+        lines = []
+        for row in uncovered.itertuples(index=False):
+            if row.nearest_site_id is None:
+                lines.append(f"  - {row.ward_name} ({row.ward_code}): no candidate site can be walked to")
+            else:
+                lines.append(
+                    f"  - {row.ward_name} ({row.ward_code}): nearest candidate {row.nearest_name} "
+                    f"({row.nearest_site_id}) is {row.nearest_minutes:.1f} min away; a limit of "
+                    f"{row.limit_needed:.1f} min would cover it"
+                )
+        n = len(uncovered)
+        suggest = float(uncovered["limit_needed"].max()) if uncovered["limit_needed"].notna().all() else None
+        raise_limit = f"raise hubs.walk_limit_minutes to {suggest:.1f}, " if suggest is not None else ""
+        message = (
+            f"Hub siting is infeasible: {n} ward{'s' if n != 1 else ''} "
+            f"{'have' if n != 1 else 'has'} no candidate site within a {self.limit_minutes:g}-minute walk"
+            f"{' (forbidden sites excluded)' if self.forbidden else ''}:\n" + "\n".join(lines) + "\n"
+            f"Fix: add a candidate site in or near {'these wards' if n != 1 else 'this ward'} "
+            f"(hubs.candidate_csv), {raise_limit}or leave {'them' if n != 1 else 'it'} out (hubs.wards)."
+        )
+        return InfeasibilityReport(reason="no_candidate_within_limit", message=message,
+                                   limit_minutes=self.limit_minutes, uncovered=uncovered,
+                                   max_hubs=self.max_hubs, suggested_limit_minutes=suggest)
+
+    # ---------------------------------------------------------------- solving
+
+    def _arrays(self, ward_codes: list[str]) -> dict[str, Any]:
+        """Integer indices of the sites and wards in the model, and of the allowed pairs."""
+        matrix = self.matrix[self.matrix["ward_code"].isin(set(ward_codes))]
+        site_ids = sorted(set(matrix["site_id"]) | set(self.must_open))
+        s_index = {s: i for i, s in enumerate(site_ids)}
+        w_index = {w: i for i, w in enumerate(ward_codes)}
+        sites = self.sites.set_index("site_id").loc[site_ids]
+        cost, scale = _integer_costs(sites["cost"].to_numpy(dtype=float))
+        officers = self.wards.set_index("ward_code").loc[ward_codes, "officers"].to_numpy(dtype=np.int64)
+        return {
+            "site_ids": site_ids, "w_codes": ward_codes, "cost": cost, "scale": scale,
+            "officers": officers, "capacity": sites["capacity"].to_numpy(dtype=float),
+            "minutes": matrix["minutes"].to_numpy(dtype=float),
+            "pw": matrix["ward_code"].map(w_index).to_numpy(dtype=np.int64),
+            "ps": matrix["site_id"].map(s_index).to_numpy(dtype=np.int64),
+            "pm": np.round(matrix["minutes"].to_numpy(dtype=float) * _MINUTE_SCALE).astype(np.int64),
+            "must": [s_index[s] for s in self.must_open],
+        }
+
+    def _capacitated(self, a: dict[str, Any]) -> bool:
+        return self.capacity_wards is not None or bool(np.isfinite(a["capacity"]).any())
+
+    def _build(self, a: dict[str, Any], *, phase: int, max_hubs: int | None, capacity: bool,
+               unit_cost: bool = False, cost_cap: int | None = None,
+               hint: set[int] | None = None) -> tuple[cp_model.CpModel, list[Any], dict[str, Any]]:
+        """One CP-SAT model; returns it, the y variables and extras (the x variables)."""
+        model = cp_model.CpModel()
+        n_sites = len(a["site_ids"])
+        cost = np.ones(n_sites, dtype=np.int64) if unit_cost else a["cost"]
+        pw, ps, pm = a["pw"], a["ps"], a["pm"]
+        y = [model.new_bool_var(f"y{s}") for s in range(n_sites)]
+        extras: dict[str, Any] = {}
+        hints: list[tuple[Any, bool]] = []
+        if capacity:
+            x = [model.new_bool_var(f"x{k}") for k in range(len(pw))]
+            by_ward: dict[int, list[int]] = {}
+            by_site: dict[int, list[int]] = {}
+            for k, (w, s) in enumerate(zip(pw, ps, strict=True)):
+                by_ward.setdefault(int(w), []).append(k)
+                by_site.setdefault(int(s), []).append(k)
+                model.add_implication(x[k], y[s])
+            for w in sorted(by_ward):
+                model.add_exactly_one([x[k] for k in by_ward[w]])
+            for s in sorted(by_site):
+                cap = a["capacity"][s]
+                if np.isfinite(cap):
+                    model.add(sum(int(a["officers"][pw[k]]) * x[k] for k in by_site[s])
+                              <= math.floor(cap) * y[s])
+                if self.capacity_wards is not None:
+                    model.add(sum(x[k] for k in by_site[s]) <= self.capacity_wards * y[s])
+            extras["x"] = x
+            if phase == 2:
+                model.minimize(sum(int(pm[k]) * x[k] for k in range(len(pw))))
+        elif phase == 1:
+            cover: dict[int, frozenset[int]] = {s: frozenset() for s in a["must"]}
+            for s, group in pd.Series(pw).groupby(ps, sort=True):
+                cover[int(s)] = frozenset(int(w) for w in group)
+            # Dominance keeps the optimum with max_hubs too: swapping a site for one that covers
+            # more at no more cost never adds a hub.
+            reduced = _reduce_cover(cover, cost, set(a["must"]))
+            for s in range(n_sites):
+                if s not in reduced:
+                    model.add(y[s] == 0)
+            by_ward_y: dict[int, list[Any]] = {}
+            for s in sorted(reduced):
+                for w in sorted(reduced[s]):
+                    by_ward_y.setdefault(w, []).append(y[s])
+            for w in sorted(by_ward_y):
+                model.add_bool_or(by_ward_y[w])
+        else:
+            order = np.lexsort((ps, pm, pw))
+            terms = []
+            bounds = np.flatnonzero(np.diff(pw[order])) + 1
+            for block in np.split(order, bounds):
+                prefix: list[Any] = []
+                opened = False
+                for j, k in enumerate(block):
+                    s = int(ps[k])
+                    prefix.append(y[s])
+                    opened = opened or (hint is not None and s in hint)
+                    if j + 1 == len(block):
+                        model.add_bool_or(prefix)
+                        continue
+                    step = int(pm[block[j + 1]] - pm[k])
+                    if step == 0:
+                        continue
+                    z = model.new_bool_var("")
+                    model.add_bool_or([*prefix, z])
+                    terms.append(step * z)
+                    hints.append((z, not opened))
+            model.minimize(sum(terms))
+        for s in a["must"]:
+            model.add(y[s] == 1)
+        if max_hubs is not None:
+            model.add(sum(y) <= max_hubs)
+        if phase == 1:
+            model.minimize(sum(int(cost[s]) * y[s] for s in range(n_sites)))
+        elif cost_cap is not None:
+            model.add(sum(int(cost[s]) * y[s] for s in range(n_sites)) <= cost_cap)
+        if hint is not None:
+            for s in range(n_sites):
+                model.add_hint(y[s], s in hint)
+            for var, value in hints:
+                model.add_hint(var, value)
+        return model, y, extras
+
+    @staticmethod
+    def _solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        params.num_workers = max(1, int(workers))
+        params.random_seed = int(seed)
+        params.linearization_level = 2
+        params.max_deterministic_time = max(0.01, float(time_limit_s))
+        params.max_time_in_seconds = 2.0 * max(0.01, float(time_limit_s)) + 5.0
+        if params.num_workers > 1:
+            params.interleave_search = True
+        return solver
+
+    def _min_hubs(self, a: dict[str, Any], *, capacity: bool, time_limit_s: float, workers: int,
+                  seed: int) -> tuple[int | None, bool]:
+        """Fewest hubs covering every ward, ignoring max_hubs: (count, or None if impossible; proven)."""
+        model, _y, _ = self._build(a, phase=1, max_hubs=None, capacity=capacity, unit_cost=True)
+        solver = self._solver(time_limit_s, workers, seed)
+        status = solver.solve(model)
+        if status == cp_model.OPTIMAL:
+            return round(solver.objective_value), True
+        if status == cp_model.FEASIBLE:
+            return math.ceil(solver.best_objective_bound - 1e-9), False
+        return None, status == cp_model.INFEASIBLE
+
+    def _infeasible_report(self, a: dict[str, Any], time_limit_s: float, workers: int,
+                           seed: int) -> InfeasibilityReport:
+        """Explain an infeasible model whose every ward has a candidate: max_hubs or capacity."""
+        budget = max(1.0, time_limit_s / 2)
+        capacitated = self._capacitated(a)
+        plain, plain_proven = self._min_hubs(a, capacity=False, time_limit_s=budget, workers=workers, seed=seed)
+        with_cap, cap_proven = (self._min_hubs(a, capacity=True, time_limit_s=budget, workers=workers, seed=seed)
+                                if capacitated else (plain, plain_proven))
+        at_least = "" if cap_proven else "at least "
+        empty = pd.DataFrame(columns=_UNCOVERED_COLUMNS)
+        if with_cap is None:
+            limits = []
+            caps = a["capacity"]
+            if np.isfinite(caps).any():
+                limits.append(f"the limited sites hold {int(np.nansum(np.floor(caps)))} officers in all, "
+                              f"against {int(a['officers'].sum())} officers for the wards")
+            if self.capacity_wards is not None:
+                limits.append(f"each hub takes at most {self.capacity_wards} wards")
+            too_big = self._wards_too_big(a)
+            detail = f" Wards that fit in no hub within reach: {', '.join(too_big)}." if too_big else ""
+            message = (
+                "Hub siting is infeasible because of hub capacity: even with every candidate open, "
+                f"the hubs within a {self.limit_minutes:g}-minute walk cannot take every ward's "
+                f"officers ({'; '.join(limits)}).{detail} Without capacities {plain} hubs would do. "
+                "Fix: raise the capacities (hubs.capacity_wards or the candidate CSV's capacity "
+                "column), add candidate sites, or raise the walk limit."
+            )
+            return InfeasibilityReport(reason="capacity", message=message, limit_minutes=self.limit_minutes,
+                                       uncovered=empty, max_hubs=self.max_hubs, min_hubs_needed=None,
+                                       min_hubs_proven=cap_proven, min_hubs_without_capacity=plain)
+        if self.max_hubs is not None and with_cap > self.max_hubs:
+            note = f" with the capacities ({plain} without them)" if capacitated and plain != with_cap else ""
+            message = (
+                f"Hub siting is infeasible: hubs.max_hubs allows {self.max_hubs} hubs, but covering "
+                f"every ward within a {self.limit_minutes:g}-minute walk needs {at_least}{with_cap} "
+                f"hubs{note}. Fix: raise max_hubs to {with_cap}, raise the walk limit, or add "
+                "candidate sites that cover more wards."
+            )
+            return InfeasibilityReport(reason="max_hubs", message=message, limit_minutes=self.limit_minutes,
+                                       uncovered=empty, max_hubs=self.max_hubs, min_hubs_needed=with_cap,
+                                       min_hubs_proven=cap_proven, min_hubs_without_capacity=plain)
+        message = (
+            f"Hub siting is infeasible: the must_open sites with max_hubs={self.max_hubs} and the "
+            f"capacities leave no way to serve every ward (covering all wards needs {at_least}"
+            f"{with_cap} hubs on its own). Fix: shorten hubs.must_open or raise max_hubs."
+        )
+        return InfeasibilityReport(reason="must_open", message=message, limit_minutes=self.limit_minutes,
+                                   uncovered=empty, max_hubs=self.max_hubs, min_hubs_needed=with_cap,
+                                   min_hubs_proven=cap_proven, min_hubs_without_capacity=plain)
+
+    @staticmethod
+    def _wards_too_big(a: dict[str, Any]) -> list[str]:
+        """Wards whose officers exceed the capacity of every hub in reach."""
+        room = np.where(np.isfinite(a["capacity"]), a["capacity"], np.inf)
+        best = pd.Series(room[a["ps"]]).groupby(a["pw"]).max()
+        need = a["officers"][best.index.to_numpy()]
+        return [a["w_codes"][w] for w in best.index[best.to_numpy() < need]]
+
+    def solve(self, *, time_limit_s: float = 60.0, workers: int = 1, seed: int = 0,
+              tie_break: bool = True) -> HubSolution:
+        """Solve to the cheapest hub set, then the shortest total walk among the cheapest.
+
+        ``time_limit_s`` is shared by the two phases (CP-SAT deterministic time). Raises
+        `InfeasibleError` (with ``.report``, an `InfeasibilityReport`) when no hub set works,
+        and `SitingError` when the time ran out before any solution was found.
+        """
+        started = time.perf_counter()
+        uncovered = self.uncovered_wards()
+        coverage: InfeasibilityReport | None = None
+        if len(uncovered):
+            coverage = self._uncovered_report(uncovered)
+            if self.uncovered_mode == "raise":
+                raise _infeasible(coverage)
+            log.warning("%s", coverage.message)
+        report = self._must_open_report(uncovered)
+        if report is not None:
+            raise _infeasible(report)
+        covered = sorted(set(self.wards["ward_code"]) - set(uncovered["ward_code"]))
+        a = self._arrays(covered)
+        capacity = self._capacitated(a)
+        model, y, extras = self._build(a, phase=1, max_hubs=self.max_hubs, capacity=capacity)
+        solver = self._solver(time_limit_s, workers, seed)
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            raise _infeasible(self._infeasible_report(a, time_limit_s, workers, seed))
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            raise SitingError(
+                f"Hub siting found no solution within {time_limit_s:g} s (CP-SAT status "
+                f"{_status_name(status)}). Raise hubs.time_limit_s, or make the model smaller "
+                "(fewer candidate kinds, or hubs.wards)."
+            )
+        phase1 = _status_name(status)
+        objective = round(solver.objective_value)
+        bound = math.ceil(solver.best_objective_bound - 1e-9)
+        opened = {s for s in range(len(y)) if solver.boolean_value(y[s])}
+        x_values = [solver.boolean_value(v) for v in extras["x"]] if capacity else None
+        tie_status, minutes_bound = "SKIPPED", math.nan
+        remaining = time_limit_s - solver.deterministic_time
+        if tie_break and remaining > 0.01 and len(covered):
+            model2, y2, extras2 = self._build(a, phase=2, max_hubs=self.max_hubs, capacity=capacity,
+                                              cost_cap=objective, hint=opened)
+            solver2 = self._solver(remaining, workers, seed)
+            status2 = solver2.solve(model2)
+            tie_status = _status_name(status2)
+            if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                opened = {s for s in range(len(y2)) if solver2.boolean_value(y2[s])}
+                if capacity:
+                    x_values = [solver2.boolean_value(v) for v in extras2["x"]]
+                base = 0.0 if capacity else self._nearest_minutes_sum(a)
+                minutes_bound = solver2.best_objective_bound / _MINUTE_SCALE + base
+        assignment = self._assignment(a, opened, x_values)
+        total = float(assignment["minutes"].sum())
+        if tie_status == "OPTIMAL":
+            minutes_bound = total
+        scale = a["scale"]
+        return HubSolution(
+            status=phase1,
+            objective=objective / scale,
+            best_bound=bound / scale,
+            gap=0.0 if phase1 == "OPTIMAL" or objective == 0 else (objective - bound) / objective,
+            solve_seconds=time.perf_counter() - started,
+            open_sites=self._open_table(a, opened, assignment),
+            assignment=assignment,
+            total_minutes=total,
+            tie_break_status=tie_status,
+            total_minutes_bound=float(minutes_bound),
+            limit_minutes=self.limit_minutes,
+            n_hubs=len(opened),
+            workers=max(1, int(workers)),
+            seed=int(seed),
+            uncovered=uncovered,
+            infeasibility=coverage,
+        )
+
+    @staticmethod
+    def _nearest_minutes_sum(a: dict[str, Any]) -> float:
+        """Sum over wards of the walk to their nearest candidate (the radius model's constant)."""
+        return float(pd.Series(a["pm"]).groupby(a["pw"]).min().sum()) / _MINUTE_SCALE
+
+    @staticmethod
+    def _assignment(a: dict[str, Any], opened: set[int], x_values: list[bool] | None) -> pd.DataFrame:
+        """Each ward's hub: the x variables with capacities, else the nearest open hub."""
+        table = pd.DataFrame({"ward_code": np.asarray(a["w_codes"], dtype=object)[a["pw"]],
+                              "site_id": np.asarray(a["site_ids"], dtype=object)[a["ps"]],
+                              "minutes": a["minutes"]})
+        if x_values is not None:
+            table = table[np.asarray(x_values, dtype=bool)]
+        else:
+            table = table[np.isin(a["ps"], sorted(opened))]
+            table = (table.sort_values(["ward_code", "minutes", "site_id"], kind="stable")
+                     .drop_duplicates("ward_code"))
+        return (table.sort_values("ward_code", kind="stable").reset_index(drop=True)
+                .astype({"ward_code": str, "site_id": str, "minutes": float}))
+
+    def _open_table(self, a: dict[str, Any], opened: set[int], assignment: pd.DataFrame) -> pd.DataFrame:
+        ids = sorted(a["site_ids"][s] for s in opened)
+        officers = self.wards.set_index("ward_code")["officers"]
+        served = assignment.assign(officers=assignment["ward_code"].map(officers).to_numpy())
+        stats = served.groupby("site_id").agg(wards_served=("ward_code", "size"),
+                                              officers=("officers", "sum"),
+                                              max_minutes=("minutes", "max"))
+        columns = [c for c in ("site_id", "name", "kind", "cost", "capacity") if c in self.sites.columns]
+        table = self.sites.set_index("site_id").loc[ids].reset_index()[columns]
+        table = table.merge(stats, left_on="site_id", right_index=True, how="left")
+        return (table.fillna({"wards_served": 0, "officers": 0})
+                .astype({"wards_served": np.int64, "officers": np.int64})
+                .sort_values("site_id", kind="stable").reset_index(drop=True))
+
+
+def _infeasible(report: InfeasibilityReport) -> InfeasibleError:
+    error = InfeasibleError(report.message)
+    error.report = report  # type: ignore[attr-defined]
+    return error
+
+
+def _site_table(sites: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
+    """site_id, cost, capacity (+ name, kind when given), validated."""
+    frame = pd.DataFrame(sites) if isinstance(sites, pd.DataFrame) else pd.DataFrame({"site_id": list(sites)})
+    if "site_id" not in frame.columns:
+        raise DataError(f"sites: missing column 'site_id'; found {', '.join(map(str, frame.columns))}.")
+    frame = frame.assign(site_id=frame["site_id"].astype(str))
+    if frame["site_id"].duplicated().any():
+        dup = frame.loc[frame["site_id"].duplicated(), "site_id"].head(5).tolist()
+        raise DataError(f"sites: duplicate site_id {', '.join(dup)}; ids must be unique.")
+    cost = (pd.to_numeric(frame["cost"], errors="coerce") if "cost" in frame
+            else pd.Series(1.0, index=frame.index)).to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(f"sites: site {frame['site_id'].iloc[i]} has cost {frame['cost'].iloc[i]!r}; "
+                        "costs must be numbers >= 0.")
+    capacity = (pd.to_numeric(frame["capacity"], errors="coerce") if "capacity" in frame
+                else pd.Series(np.nan, index=frame.index)).to_numpy(dtype=float)
+    if (capacity < 0).any():
+        i = int(np.flatnonzero(capacity < 0)[0])
+        raise DataError(f"sites: site {frame['site_id'].iloc[i]} has a negative capacity; use >= 0 "
+                        "officers, or leave it empty for no limit.")
+    out = frame.assign(cost=cost, capacity=capacity)
+    keep = [c for c in ("site_id", "name", "kind", "cost", "capacity") if c in out.columns]
+    return out[keep].sort_values("site_id", kind="stable").reset_index(drop=True)
+
+
+def _ward_table(wards: pd.DataFrame | Sequence[str], officers_per_ward: int) -> pd.DataFrame:
+    """ward_code, officers (+ ward_name when given), validated."""
+    frame = pd.DataFrame(wards) if isinstance(wards, pd.DataFrame) else pd.DataFrame({"ward_code": list(wards)})
+    if "ward_code" not in frame.columns:
+        raise DataError(f"wards: missing column 'ward_code'; found {', '.join(map(str, frame.columns))}.")
+    frame = frame.assign(ward_code=frame["ward_code"].astype(str))
+    if frame["ward_code"].duplicated().any():
+        dup = frame.loc[frame["ward_code"].duplicated(), "ward_code"].head(5).tolist()
+        raise DataError(f"wards: duplicate ward_code {', '.join(dup)}; codes must be unique.")
+    officers = (pd.to_numeric(frame["officers"], errors="coerce") if "officers" in frame
+                else pd.Series(float(officers_per_ward), index=frame.index)).to_numpy(dtype=float)
+    if not np.isfinite(officers).all() or (officers < 0).any() or not np.allclose(officers, np.round(officers)):
+        raise DataError("wards: the officers column must hold whole numbers >= 0 "
+                        "(2 DWOs + 1 PCSO = 3 per ward).")
+    out = frame.assign(officers=np.round(officers).astype(np.int64))
+    keep = [c for c in ("ward_code", "ward_name", "officers") if c in out.columns]
+    return out[keep].sort_values("ward_code", kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Street network against crow-fly (Wood Green)
+# --------------------------------------------------------------------------------------------
+
+def wards_in_box(
+    wards: gpd.GeoDataFrame,
+    box: tuple[float, float, float, float] | shapely.Geometry,
+    *,
+    min_share: float = 0.5,
+) -> gpd.GeoDataFrame:
+    """Wards with at least ``min_share`` of their area inside a box (lon/lat tuple, or BNG shape)."""
+    wards = _bng(wards, "wards", "ward_code")
+    area = (gpd.GeoSeries([shapely.box(*box)], crs=WGS84).to_crs(BNG).iloc[0]
+            if isinstance(box, tuple) else box)
+    geoms = wards.geometry.to_numpy()
+    share = shapely.area(shapely.intersection(geoms, area)) / shapely.area(geoms)
+    return wards.assign(share_inside=share)[share >= min_share].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class WalkComparison:
+    """The same hub problem solved walking on a street network and walking crow-fly."""
+
+    wards: pd.DataFrame = field(repr=False)
+    """ward_code, ward_name, share_inside: the wards compared."""
+    sites: pd.DataFrame = field(repr=False)
+    """site_id, name, kind, cost: the candidates inside the extract."""
+    network: HubSolution | InfeasibilityReport
+    crowfly: HubSolution | InfeasibilityReport
+    pairs: pd.DataFrame = field(repr=False)
+    """ward_code, site_id, network_minutes, crowfly_minutes, difference (network - crow-fly)
+    for every pair within twice the limit in either model (NaN where one has no walk)."""
+    wards_compared: pd.DataFrame = field(repr=False)
+    """ward_code, network_site, network_minutes, crowfly_site, crowfly_minutes and
+    crowfly_site_network_minutes (the crow-fly model's hub walked on the streets)."""
+    limit_minutes: float = 20.0
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures: hubs and cost under each model, walk-time differences."""
+        def describe(result: HubSolution | InfeasibilityReport) -> dict[str, Any]:
+            if isinstance(result, InfeasibilityReport):
+                return {"status": "INFEASIBLE", "reason": result.reason, "message": result.message}
+            return {"status": result.status, "hubs": result.n_hubs, "cost": result.objective,
+                    "total_minutes": round(result.total_minutes, 1),
+                    "max_minutes": round(result.max_minutes, 1),
+                    "sites": sorted(result.open_sites["site_id"]),
+                    "uncovered": result.uncovered["ward_code"].tolist()}
+        both = self.pairs.dropna(subset=["network_minutes", "crowfly_minutes"])
+        positive = both[both["crowfly_minutes"] > 0]
+        too_far = self.wards_compared["crowfly_site_network_minutes"].fillna(np.inf) > self.limit_minutes + 1e-9
+        return {
+            "wards": len(self.wards),
+            "sites": len(self.sites),
+            "network": describe(self.network),
+            "crowfly": describe(self.crowfly),
+            "pairs_compared": len(both),
+            "median_difference_minutes": float(both["difference"].median()) if len(both) else math.nan,
+            "mean_abs_difference_minutes": float(both["difference"].abs().mean()) if len(both) else math.nan,
+            "median_ratio": float((positive["network_minutes"] / positive["crowfly_minutes"]).median())
+            if len(positive) else math.nan,
+            "crowfly_hubs_beyond_limit_on_streets": int(too_far.sum()),
+        }
+
+
+def compare_walk_models(
+    wards: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    network: OsmWalkNetwork,
+    *,
+    crowfly: WalkModel | None = None,
+    limit_minutes: float = 20.0,
+    to: Target = "boundary",
+    time_limit_s: float = 30.0,
+    **options: Any,
+) -> WalkComparison:
+    """Solve the hub model on the street network and crow-fly, for the same wards and sites.
+
+    Pass the wards the extract covers (see `wards_in_box`) and the candidates inside it. Each
+    model's answer is a `HubSolution`, or the `InfeasibilityReport` when it has none.
+    """
+    crowfly = crowfly or WalkModel(speed_kmh=network.speed_kmh)
+    wards = _bng(wards, "wards", "ward_code").sort_values("ward_code", kind="stable").reset_index(drop=True)
+    sites = _bng(sites, "sites", "site_id").sort_values("site_id", kind="stable").reset_index(drop=True)
+    options.setdefault("uncovered", "raise")
+    results: dict[str, HubSolution | InfeasibilityReport] = {}
+    for label, walk in (("network", network), ("crowfly", crowfly)):
+        model = HubSiting.from_geodataframes(wards, sites, walk, limit_minutes=limit_minutes, to=to, **options)
+        try:
+            results[label] = model.solve(time_limit_s=time_limit_s)
+        except InfeasibleError as exc:
+            results[label] = exc.report  # type: ignore[attr-defined]
+    wide = 2 * limit_minutes
+    on_streets = walk_matrix(wards, sites, network, limit_minutes=wide, to=to)
+    crow = walk_matrix(wards, sites, crowfly, limit_minutes=wide, to=to)
+    pairs = (on_streets.rename(columns={"minutes": "network_minutes"})
+             .merge(crow.rename(columns={"minutes": "crowfly_minutes"}), on=["ward_code", "site_id"], how="outer")
+             .sort_values(["ward_code", "site_id"], kind="stable").reset_index(drop=True))
+    pairs["difference"] = pairs["network_minutes"] - pairs["crowfly_minutes"]
+    ward_cols = [c for c in ("ward_code", "ward_name", "share_inside") if c in wards.columns]
+    site_cols = [c for c in ("site_id", "name", "kind", "cost") if c in sites.columns]
+    return WalkComparison(wards=pd.DataFrame(wards[ward_cols]), sites=pd.DataFrame(sites[site_cols]),
+                          network=results["network"], crowfly=results["crowfly"], pairs=pairs,
+                          wards_compared=_compare_assignments(results, pairs, wards["ward_code"]),
+                          limit_minutes=float(limit_minutes))
+
+
+def _compare_assignments(results: Mapping[str, HubSolution | InfeasibilityReport],
+                         pairs: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
+    table = pd.DataFrame({"ward_code": codes.astype(str).to_numpy()})
+    for label in ("network", "crowfly"):
+        result = results[label]
+        chosen = (result.assignment if isinstance(result, HubSolution)
+                  else pd.DataFrame(columns=["ward_code", "site_id", "minutes"]))
+        table = table.merge(chosen.rename(columns={"site_id": f"{label}_site", "minutes": f"{label}_minutes"}),
+                            on="ward_code", how="left")
+    walked = pairs.set_index(["ward_code", "site_id"])["network_minutes"]
+    table["crowfly_site_network_minutes"] = [
+        float(walked.get((w, s), np.nan)) if isinstance(s, str) else np.nan
+        for w, s in zip(table["ward_code"], table["crowfly_site"], strict=True)]
+    return table.sort_values("ward_code", kind="stable").reset_index(drop=True)
+
+
+def woodgreen_comparison(
+    data_dir: Path | str,
+    wards: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    network: OsmWalkNetwork | None = None,
+    min_share: float = 0.5,
+    **options: Any,
+) -> WalkComparison:
+    """Wood Green/Bowes Park: hubs on the real OSM walk network against crow-fly.
+
+    Uses the street extract `WOODGREEN_OSM`, the wards with at least ``min_share`` of their
+    area inside its box, and the candidate ``sites`` inside the box (sites beyond it cannot be
+    walked to on the extract). ``options`` go to `compare_walk_models` (limit_minutes, to,
+    max_hubs, time_limit_s, ...).
+    """
+    network = network or OsmWalkNetwork(Path(data_dir) / WOODGREEN_OSM)
+    box = gpd.GeoSeries([shapely.box(*WOODGREEN_BBOX)], crs=WGS84).to_crs(BNG).iloc[0]
+    local_wards = wards_in_box(wards, box, min_share=min_share)
+    sites = _bng(sites, "sites", "site_id")
+    local_sites = sites[shapely.intersects(box, sites.geometry.to_numpy())].reset_index(drop=True)
+    return compare_walk_models(local_wards, local_sites, network, **options)
