@@ -36,6 +36,7 @@ from siting.network.london import (
 from siting.network.transit import CACHE_VERSION, TransitNetwork
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 from siting.scenario import Scenario
+from siting.siting import HubSiting, HubSolution
 from siting.travel import Targets, Window, profile_search, summarise
 
 __all__ = ["MEASURES", "Analysis", "analyse"]
@@ -319,6 +320,15 @@ def _police_sites(counters: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def _street_network(scenario: Scenario, data_dir: Path) -> Any:
+    """The real OSM walk network the scenario names (for hub walks), or None for crow-fly."""
+    if not scenario.walking.network:
+        return None
+    from siting.network.walk import OsmWalkNetwork
+
+    return OsmWalkNetwork(data_dir / scenario.walking.network, speed_kmh=scenario.walking.speed_kmh)
+
+
 def _hub_plan(
     scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
     walk: WalkModel,
@@ -332,8 +342,6 @@ def _hub_plan(
                                      "minutes": pd.Series(dtype=float)})
     if not hubs_cfg.enabled:
         return empty_hubs, empty_assignment, {"enabled": False}
-    from siting.siting import HubSiting
-
     kinds = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
     extra = None
     if hubs_cfg.candidate_csv:
@@ -344,19 +352,31 @@ def _hub_plan(
     candidates = load_candidates(data_dir, kinds=kinds, area=area,
                                  police_sites=_police_sites(counters), extra_csv=extra)
     scope = wards if hubs_cfg.wards is None else wards[wards["ward_code"].isin(hubs_cfg.wards)]
+    street = _street_network(scenario, data_dir)
     model = HubSiting.from_geodataframes(
-        scope, candidates.sites, walk,
+        scope, candidates.sites, street or walk,
         limit_minutes=hubs_cfg.walk_limit_minutes, to=hubs_cfg.measure_to,
         max_hubs=hubs_cfg.max_hubs, must_open=hubs_cfg.must_open, forbidden=hubs_cfg.forbidden,
         capacity_wards=hubs_cfg.capacity_wards,
     )
     solution = model.solve(time_limit_s=hubs_cfg.time_limit_s)
-    return _hub_outputs(solution, candidates)
+    return _hub_outputs(solution, candidates.sites, candidates.dropped)
 
 
-def _hub_outputs(solution: Any, candidates: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
-    """Open hubs (with wards served and officers) and the ward assignment from a solution."""
-    raise NotImplementedError
+def _hub_outputs(
+    solution: HubSolution, candidates: gpd.GeoDataFrame, dropped: dict[str, int]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
+    """Open hubs (with wards served and officers) as points, the assignment, and solver figures."""
+    where = candidates.set_index("site_id").geometry
+    hubs = solution.open_sites.loc[:, ["site_id", "name", "kind", "cost", "wards_served", "officers"]]
+    hubs = gpd.GeoDataFrame(hubs, geometry=where.reindex(hubs["site_id"]).to_numpy(), crs=BNG)
+    figures = {
+        **solution.figures(),
+        "candidates": len(candidates),
+        "candidates_by_kind": {str(k): int(v) for k, v in candidates.groupby("kind").size().items()},
+        "candidates_dropped": dict(sorted(dropped.items())),
+    }
+    return hubs, solution.assignment, figures
 
 
 def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -132,6 +132,26 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_optimise(args: argparse.Namespace) -> int:
+    from siting.data import resolve_data_dir
+    from siting.optimise import optimise_alternatives, optimise_counters, write_outputs
+    from siting.scenario import load_scenario
+
+    data_dir = resolve_data_dir(args.data_dir)
+    scenario = load_scenario(args.scenario, data_dir=data_dir)
+    cache = Path(args.cache_dir)
+    if args.what == "counters":
+        plan: Any = optimise_counters(scenario, data_dir, cache_dir=cache, objective=args.objective)
+    else:
+        plan = optimise_alternatives(scenario, data_dir, cache_dir=cache, k=args.k,
+                                     threshold=args.threshold)
+    out_dir = Path(args.out) if args.out else scenario.out_dir
+    written = write_outputs(plan, out_dir)
+    print(plan.to_markdown())
+    print("\n".join(f"wrote {p}" for p in written))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="siting",
@@ -181,6 +201,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO")
     p.add_argument("--compare", nargs=2, metavar=("BASE", "OTHER"), help="map wards whose band changed")
     p.add_argument("--out", help="output HTML for --compare")
+    scenario_args(p, many=False)
+
+    p = add("optimise", _cmd_optimise, "Optimise the counter network: one 24/7 counter per borough, "
+            "or k low-cost alternatives for people far from a counter.")
+    p.add_argument("what", choices=["counters", "alternatives"])
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--objective", choices=["over45", "over60", "median"], default="over45",
+                   help="counters: what to minimise (default: population over 45 minutes)")
+    p.add_argument("--k", type=int, default=10, help="alternatives: how many extra sites (1..k)")
+    p.add_argument("--threshold", type=int, default=45, help="alternatives: minutes to bring people within")
+    p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
     scenario_args(p, many=False)
 
     add("counters", _cmd_counters, "List the front-counter registry (ids to use in scenarios).")
