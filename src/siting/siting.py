@@ -28,7 +28,6 @@ from siting.network.walk import OsmWalkNetwork, WalkModel
 
 __all__ = [
     "OFFICERS_PER_WARD",
-    "WOODGREEN_BBOX",
     "WOODGREEN_OSM",
     "HubSiting",
     "HubSolution",
@@ -45,9 +44,6 @@ log = logging.getLogger(__name__)
 
 OFFICERS_PER_WARD = 3
 """Officers based at a ward's hub: at least 2 DWOs and 1 PCSO per ward (the 2017 strategy)."""
-
-WOODGREEN_BBOX = (-0.15849, 51.59779, -0.09485, 51.63159)
-"""Lon/lat box of the Overpass query behind the Wood Green/Bowes Park street extract."""
 
 WOODGREEN_OSM = "osm/network/woodgreen_bowespark_highways_overpass.osm"
 """The Wood Green/Bowes Park street extract, relative to the data directory."""
@@ -1123,13 +1119,15 @@ def woodgreen_comparison(
 ) -> WalkComparison:
     """Wood Green/Bowes Park: hubs on the real OSM walk network against crow-fly.
 
-    Uses the street extract `WOODGREEN_OSM`, the wards with at least ``min_share`` of their
-    area inside its box, and the candidate ``sites`` inside the box (sites beyond it cannot be
-    walked to on the extract). ``options`` go to `compare_walk_models` (limit_minutes, to,
-    max_hubs, time_limit_s, ...).
+    Uses the street extract `WOODGREEN_OSM` and its core box (`OsmWalkNetwork.core_box`:
+    lon -0.1507 to -0.1009, lat 51.6006 to 51.6220, about 3.4 x 2.4 km, where every street is
+    present; the file's nodes reach further only along ways that cross the box's edge), the
+    wards with at least ``min_share`` of their area inside that box, and the candidate
+    ``sites`` inside it (sites beyond it cannot be walked to on the extract). ``options`` go to
+    `compare_walk_models` (limit_minutes, to, max_hubs, time_limit_s, ...).
     """
     network = network or OsmWalkNetwork(Path(data_dir) / WOODGREEN_OSM)
-    box = gpd.GeoSeries([shapely.box(*WOODGREEN_BBOX)], crs=WGS84).to_crs(BNG).iloc[0]
+    box = network.core_box
     local_wards = wards_in_box(wards, box, min_share=min_share)
     sites = _bng(sites, "sites", "site_id")
     local_sites = sites[shapely.intersects(box, sites.geometry.to_numpy())].reset_index(drop=True)

@@ -35,11 +35,12 @@ __all__ = [
     "walkable_edge",
 ]
 
-DEFAULT_CIRCUITY = 1.285
-"""Network / crow-fly distance ratio for walking in London, measured by `calibrate_circuity` on
-the Wood Green/Bowes Park and Clerkenwell OSM extracts with its defaults (20,000 node pairs
-300-2,000 m apart, seed 0): median 1.2850 (quartiles 1.193-1.417, mean 1.353; seed 1 gives
-1.2860). The data notes' earlier figure was 1.283."""
+DEFAULT_CIRCUITY = 1.287
+"""Network / crow-fly distance ratio for walking in London, measured by `calibrate_circuity` with
+its defaults on the Wood Green/Bowes Park and Clerkenwell OSM extracts (20,000 junction pairs
+300-2,000 m apart inside each extract's core box, seed 0): median 1.287, quartiles 1.195-1.427,
+mean 1.361 (seed 1: median 1.292; 250 m away from the box edges: 1.281). The data notes'
+earlier figure was 1.283."""
 
 _WALK_SPEED_KMH = 4.8
 
@@ -215,6 +216,35 @@ def _osm_bounds(path: Path) -> tuple[float, float, float, float] | None:
     return None
 
 
+def crs_is_geographic(crs: Any) -> bool:
+    """Whether a CRS (any pyproj input) is in degrees."""
+    from pyproj import CRS
+
+    return bool(CRS.from_user_input(crs).is_geographic)
+
+
+def _way_core_box(graph: Any, xs: np.ndarray, ys: np.ndarray, index: dict[Any, int]) -> tuple[float, float, float, float]:
+    """Smallest box holding at least one node of every way (from the edges' way ids)."""
+    rows = []
+    for u, v, data in graph.edges(data=True):
+        way = data.get("osmid")
+        if isinstance(way, list):
+            return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+        rows.append((way, index[u]))
+        rows.append((way, index[v]))
+    if not rows:
+        return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+    frame = pd.DataFrame(rows, columns=["way", "node"]).drop_duplicates()
+    frame["x"], frame["y"] = xs[frame["node"].to_numpy()], ys[frame["node"].to_numpy()]
+    per_way = frame.groupby("way").agg(x_min=("x", "min"), x_max=("x", "max"), y_min=("y", "min"), y_max=("y", "max"))
+    # Every way has a node inside the box: west <= each way's max x, east >= each way's min x.
+    west, east = float(per_way["x_max"].min()), float(per_way["x_min"].max())
+    south, north = float(per_way["y_max"].min()), float(per_way["y_min"].max())
+    if west >= east or south >= north:
+        return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+    return west, south, east, north
+
+
 class OsmWalkNetwork:
     """A walkable OSM street network in BNG, loaded once, for many shortest-walk queries.
 
@@ -273,7 +303,15 @@ class OsmWalkNetwork:
         self.node_xy: np.ndarray = xy[keep]
         self.node_osmid: np.ndarray = np.asarray(nodes, dtype=object)[keep]
         self._tree = cKDTree(self.node_xy)
-        self.bounds_lonlat = _osm_bounds(self.path)
+        box = _osm_bounds(self.path) if from_xml else None
+        self.core_box_lonlat: tuple[float, float, float, float] = box or _way_core_box(graph, xs, ys, index)
+        """(min x, min y, max x, max y) in the file's CRS where the extract is complete: the
+        file's <bounds>, else the smallest box holding a node of every way (an Overpass
+        ``way(bbox)`` answer also holds the parts of ways beyond its box)."""
+        ring = shapely.segmentize(shapely.box(*self.core_box_lonlat), 0.0005 if crs_is_geographic(crs) else 50.0)
+        to_bng = Transformer.from_crs(crs, BNG, always_xy=True)
+        self.core_box: shapely.Polygon = shapely.transform(ring, lambda c: np.column_stack(to_bng.transform(c[:, 0], c[:, 1])))
+        """`core_box_lonlat` in BNG: where walk times are complete (no streets missing)."""
 
     def __repr__(self) -> str:
         return (f"OsmWalkNetwork({self.path.name!r}, nodes={len(self.node_xy)}, "
@@ -450,17 +488,12 @@ def _sample_pairs(net: OsmWalkNetwork, eligible: np.ndarray, samples: int, min_m
 
 
 def _eligible_nodes(net: OsmWalkNetwork, margin_m: float) -> np.ndarray:
-    """Junction and dead-end nodes well inside the extract, where the network is complete."""
+    """Junction and dead-end nodes inside the extract's core box, where the network is complete."""
     junction = net.degree != 2
-    bounds = net.bounds_lonlat
-    if bounds is not None:
-        x0, y0 = Transformer.from_crs("EPSG:4326", BNG, always_xy=True).transform(bounds[0], bounds[1])
-        x1, y1 = Transformer.from_crs("EPSG:4326", BNG, always_xy=True).transform(bounds[2], bounds[3])
-        core = shapely.box(x0, y0, x1, y1)
-    else:
-        core = shapely.buffer(net.extent, -margin_m)
-    inside = shapely.contains_xy(core, net.node_xy[:, 0], net.node_xy[:, 1]) if not core.is_empty \
-        else np.zeros(len(net.node_xy), dtype=bool)
+    core = shapely.buffer(net.core_box, -margin_m) if margin_m > 0 else net.core_box
+    if core.is_empty:
+        return np.array([], dtype=np.int64)
+    inside = shapely.contains_xy(core, net.node_xy[:, 0], net.node_xy[:, 1])
     return np.flatnonzero(junction & inside)
 
 
@@ -471,14 +504,14 @@ def calibrate_circuity(
     seed: int = 0,
     min_m: float = 300.0,
     max_m: float = 2000.0,
-    margin_m: float = 250.0,
+    margin_m: float = 0.0,
 ) -> CircuityCalibration:
     """Measure the walking network / crow-fly distance ratio on one or more OSM extracts.
 
     Method: load each extract as an `OsmWalkNetwork` (walkable ways, largest connected part);
-    take junction and dead-end nodes (the nodes osmnx keeps when simplifying) that lie inside the
-    file's <bounds> or, without one, at least ``margin_m`` inside the convex hull of its nodes,
-    so that shortest paths are not lengthened by the missing streets beyond the extract's edge;
+    take junction and dead-end nodes (the nodes osmnx keeps when simplifying) inside the
+    extract's core box (`OsmWalkNetwork.core_box`, shrunk by ``margin_m``), where every street
+    is present, so that pairs are not lengthened by streets missing beyond the extract's edge;
     draw node pairs ``min_m``-``max_m`` apart uniformly at random (seeded), split among the files
     in proportion to their eligible pairs; ratio = Dijkstra network metres / straight-line metres
     (both in BNG). Reports the median (the robust figure used for `DEFAULT_CIRCUITY`), mean,
@@ -527,8 +560,10 @@ def calibrate_circuity(
         method=(
             "osmnx graph_from_xml (unsimplified, both directions), walkable ways per "
             "siting.network.walk.walkable_edge, largest connected part; junction/dead-end node "
-            f"pairs {min_m:.0f}-{max_m:.0f} m apart inside the extract (file <bounds>, else "
-            f"{margin_m:.0f} m inside the node hull), sampled uniformly (seed {seed}); ratio = "
+            f"pairs {min_m:.0f}-{max_m:.0f} m apart inside the extract's core box (file <bounds>, "
+            "else the smallest box holding a node of every way"
+            f"{f', shrunk by {margin_m:.0f} m' if margin_m > 0 else ''}), sampled uniformly "
+            f"(seed {seed}); ratio = "
             "scipy Dijkstra network metres / straight-line metres, both in EPSG:27700"
         ),
     )
