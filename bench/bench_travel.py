@@ -26,10 +26,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_travel_engine import brute_force, measure
 
-from siting.analysis import _feed_path, _targets
+from siting.analysis import _targets
 from siting.data import load_lsoas, load_wards, scenario_counters
+from siting.network.scenario_network import scenario_network
 from siting.network.transit import TransitNetwork
-from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 from siting.scenario import load_scenario
 from siting.travel import Window, profile_search
 
@@ -42,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data_dir = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))
     scenario = load_scenario(REPO / "scenarios" / "london-2017-final.yaml", data_dir=data_dir)
-    walk = WalkModel(scenario.walking.speed_kmh, scenario.walking.circuity or DEFAULT_CIRCUITY)
     lsoas, wards = load_lsoas(data_dir), load_wards(data_dir)
     # Ward origins: the population-weighted centre of each ward's LSOA centroids.
     centre = lsoas.assign(x=lsoas.geometry.x * lsoas.population, y=lsoas.geometry.y * lsoas.population)
@@ -59,12 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = Path(tmp)
 
         def build() -> TransitNetwork:
-            feed, _, _ = _feed_path(scenario, data_dir, cache)
-            return TransitNetwork.load_or_build(
-                feed, scenario.transit.service_date, start_s,
-                end_s + scenario.transit.max_trip_minutes * 60, walk,
-                transfer_max_minutes=scenario.transit.transfer_max_minutes,
-                min_change_seconds=round(scenario.transit.min_change_minutes * 60), cache_dir=cache)
+            return scenario_network(scenario, data_dir, cache)
 
         measure("network build (GTFS + connections), cold", build, rows)
         network = measure("network load from cache, warm", build, rows)

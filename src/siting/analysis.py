@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,14 +23,9 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
-from siting.network.london import (
-    LondonAssumptions,
-    build_london_gtfs,
-    describe_modes,
-    london_inputs,
-)
-from siting.network.transit import CACHE_VERSION, TransitNetwork
-from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
+from siting.network.scenario_network import scenario_feed, scenario_network, scenario_walk
+from siting.network.transit import TransitNetwork
+from siting.network.walk import WalkModel
 from siting.scenario import Scenario
 from siting.siting import HubSiting, HubSolution
 from siting.travel import Targets, Window, profile_search, summarise
@@ -92,61 +83,6 @@ class Analysis:
 
 # ---------------------------------------------------------------------------------------------
 # Running a scenario
-
-
-def _fingerprint(*parts: object) -> str:
-    """A short stable hash of the inputs of a cached artefact."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(repr(part).encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _file_stamp(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
-    return (path.name, stat.st_size, int(stat.st_mtime))
-
-
-def _feed_path(
-    scenario: Scenario, data_dir: Path, cache_dir: Path
-) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    """The GTFS feed to route on (building the modelled London feed when asked), modes, assumptions."""
-    transit = scenario.transit
-    if transit.feed != "london-modelled":
-        path = data_dir / transit.feed
-        modes = {"feed": transit.feed, "modelled": False,
-                 "note": "a GTFS timetable supplied by the user; modes are those of the feed"}
-        return path, modes, {}
-    source = str(scenario.source) if scenario.source else "scenario"
-    assumptions = LondonAssumptions().with_overrides(dict(transit.assumptions), source=source)
-    inputs = sorted(_file_stamp(p) for p in london_inputs(data_dir))
-    key = _fingerprint(CACHE_VERSION, assumptions, transit.service_date, inputs)
-    out = cache_dir / f"london-gtfs-{key}"
-    if not (out / "stop_times.txt").is_file():
-        tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=cache_dir))
-        try:
-            build_london_gtfs(data_dir, tmp, assumptions, service_date=transit.service_date)
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-    modes = {**describe_modes(out), "feed": f"london-modelled (inputs {key})"}
-    return out, modes, _jsonable(dataclasses.asdict(assumptions))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float | int | str | bool) or value is None:
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
 
 
 def _weighted(values: pd.Series, weights: pd.Series) -> float:
@@ -230,19 +166,11 @@ def analyse(
         lsoas = load_lsoas(data_dir, files)
         boroughs = load_boroughs(data_dir, files)
         counters = scenario_counters(scenario)
-        walk = WalkModel(speed_kmh=scenario.walking.speed_kmh,
-                         circuity=scenario.walking.circuity or DEFAULT_CIRCUITY)
+        walk = scenario_walk(scenario)
 
     with steps("building the transit network", timings, "network"):
-        feed, modes, london_assumptions = _feed_path(scenario, data_dir, cache_dir)
-        start_s, end_s = scenario.transit.window_seconds
-        network = TransitNetwork.load_or_build(
-            feed, scenario.transit.service_date, start_s,
-            end_s + scenario.transit.max_trip_minutes * 60, walk,
-            transfer_max_minutes=scenario.transit.transfer_max_minutes,
-            min_change_seconds=round(scenario.transit.min_change_minutes * 60),
-            cache_dir=cache_dir,
-        )
+        feed = scenario_feed(scenario, data_dir, cache_dir)
+        network = scenario_network(scenario, data_dir, cache_dir, feed)
 
     with steps("travel times to the counters", timings, "travel"):
         times = _travel_times(scenario, network, counters, lsoas)
@@ -265,12 +193,12 @@ def analyse(
         wards = _attach_hubs(wards, hubs, assignment)
 
     assumptions = {
-        "transit": _jsonable(scenario.transit.model_dump(mode="json")),
-        "walking": {**_jsonable(scenario.walking.model_dump(mode="json")), "circuity_used": walk.circuity},
-        "hubs": _jsonable(scenario.hubs.model_dump(mode="json")),
+        "transit": scenario.transit.model_dump(mode="json"),
+        "walking": {**scenario.walking.model_dump(mode="json"), "circuity_used": walk.circuity},
+        "hubs": scenario.hubs.model_dump(mode="json"),
         "thresholds": list(scenario.thresholds),
         "population": scenario.data.population,
-        "london_network": london_assumptions,
+        "london_network": feed.assumptions,
         "network": {"stops": int(network.n_stops), "connections": int(network.n_connections)},
     }
     return Analysis(
@@ -282,7 +210,7 @@ def analyse(
         hub_assignment=assignment,
         boroughs=boroughs,
         assumptions=assumptions,
-        modes=modes,
+        modes=feed.modes,
         hub_figures=hub_figures,
         timings=timings,
     )

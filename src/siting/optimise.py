@@ -56,7 +56,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -74,9 +73,8 @@ from scipy.spatial import cKDTree
 from siting._errors import InfeasibleError, ScenarioError
 from siting.candidates import load_candidates
 from siting.data import load_boroughs, load_counters, load_lsoas
-from siting.network.london import LondonAssumptions, build_london_gtfs, london_inputs
-from siting.network.transit import CACHE_VERSION, TransitNetwork, walk_seconds
-from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
+from siting.network.scenario_network import scenario_network as _scenario_network
+from siting.network.transit import TransitNetwork, walk_seconds
 from siting.scenario import Scenario
 from siting.travel import ALWAYS_CLOSE, ALWAYS_OPEN, Targets, Window, profile_search, summarise
 from siting.travel import _scan as _profile_scan
@@ -403,58 +401,10 @@ def site_times(
 # The scenario's network (same feed and cache as `siting run`)
 
 
-def _fingerprint(*parts: object) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(repr(part).encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _file_stamp(path: Path) -> tuple[str, int, int]:
-    stat = path.stat()
-    return (path.name, stat.st_size, int(stat.st_mtime))
-
-
-def _feed(scenario: Scenario, data_dir: Path, cache_dir: Path) -> Path:
-    """The scenario's GTFS: a user feed, or the modelled London feed built once into cache_dir.
-
-    Same cache folder name as `siting.analysis`, so `siting run` and the optimiser share it.
-    """
-    transit = scenario.transit
-    if transit.feed != "london-modelled":
-        return data_dir / transit.feed
-    source = str(scenario.source) if scenario.source else "scenario"
-    assumptions = LondonAssumptions().with_overrides(dict(transit.assumptions), source=source)
-    inputs = sorted(_file_stamp(p) for p in london_inputs(data_dir))
-    key = _fingerprint(CACHE_VERSION, assumptions, transit.service_date, inputs)
-    out = cache_dir / f"london-gtfs-{key}"
-    if not (out / "stop_times.txt").is_file():
-        temp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=cache_dir))
-        try:
-            build_london_gtfs(data_dir, temp, assumptions, service_date=transit.service_date)
-            if out.exists():
-                shutil.rmtree(out)
-            temp.rename(out)
-        finally:
-            if temp.exists():
-                shutil.rmtree(temp)
-    return out
-
-
 def scenario_network(scenario: Scenario, data_dir: Path,
                      cache_dir: Path = Path(".cache/siting")) -> TransitNetwork:
     """The transit network `siting run` routes the scenario on (built once, cached on disk)."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    walk = WalkModel(speed_kmh=scenario.walking.speed_kmh,
-                     circuity=scenario.walking.circuity or DEFAULT_CIRCUITY)
-    start_s, end_s = scenario.transit.window_seconds
-    return TransitNetwork.load_or_build(
-        _feed(scenario, Path(data_dir), cache_dir), scenario.transit.service_date, start_s,
-        end_s + scenario.transit.max_trip_minutes * 60, walk,
-        transfer_max_minutes=scenario.transit.transfer_max_minutes,
-        min_change_seconds=round(scenario.transit.min_change_minutes * 60), cache_dir=cache_dir)
+    return _scenario_network(scenario, Path(data_dir), Path(cache_dir))
 
 
 def _window(scenario: Scenario) -> Window:
