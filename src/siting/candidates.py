@@ -60,8 +60,8 @@ _NOT_A_STATION = re.compile(
 # station, so the named station is missing rather than here (SOURCES.md: Deptford = Peckham).
 _MISPLACED_FIRE = {"DEPTFORD": "PECKHAM"}
 
-_LONDON_BOX = (501_000.0, 155_000.0, 563_000.0, 202_000.0)
-_GB_BOX = (-10_000.0, -10_000.0, 700_000.0, 1_250_000.0)
+_GB_BOX = (50_000.0, 5_000.0, 700_000.0, 1_250_000.0)
+"""BNG box of Great Britain's land (Scilly to Shetland): rejects lon/lat written as metres."""
 
 
 class Candidates(NamedTuple):
@@ -428,7 +428,7 @@ def load_candidates(
     user_kinds = set(user["kind"]) if user is not None else set()
     for kind, cost in kinds.items():
         if kind not in BUILTIN_KINDS and kind != "user" and kind not in user_kinds:
-            close = difflib.get_close_matches(kind, [*BUILTIN_KINDS, "user"], n=1)
+            close = difflib.get_close_matches(kind, [*BUILTIN_KINDS, "user"], n=1, cutoff=0.5)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ScenarioError(
                 f"hubs.costs: unknown candidate kind {kind!r}.{hint} Choose from "
