@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= scenarios/london-2017-final.yaml
 export SITING_DATA_DIR ?= $(if $(wildcard ../shared/data/london),$(abspath ../shared/data/london),$(abspath data))
 
-.PHONY: install run test lint browser clean
+.PHONY: install run test lint check browser clean
 
 $(BIN)/siting: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ browser:
 lint: install
 	$(BIN)/ruff check src tests bench
 
+# Each scenario's coverage constraints (exit 1 names what breaks).
+check: install
+	$(BIN)/siting -q check scenarios/*.yaml
+
 test: install browser lint
 	$(BIN)/pytest
+	$(MAKE) check
 
 clean:
 	rm -rf $(VENV) .cache out maps/*.html
