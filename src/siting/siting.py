@@ -473,7 +473,7 @@ class HubSiting:
         if len(bad):
             row = table.iloc[bad[0]]
             raise DataError(f"cost matrix: ward {row['ward_code']}, site {row['site_id']}: minutes "
-                            f"{matrix['minutes'].iloc[bad[0]]!r} is not a number >= 0. "
+                            f"{matrix['minutes'].iloc[bad[0]]} is not a number >= 0. "
                             "Leave unreachable pairs out instead of writing NaN or inf.")
         unknown_sites = sorted(set(table["site_id"]) - set(site_frame["site_id"]))
         if unknown_sites:
@@ -788,7 +788,7 @@ class HubSiting:
             message = (
                 "Hub siting is infeasible because of hub capacity: even with every candidate open, "
                 f"the hubs within a {self.limit_minutes:g}-minute walk cannot take every ward's "
-                f"officers ({'; '.join(limits)}).{detail} Without capacities {plain} hubs would do. "
+                f"officers ({'; '.join(limits)}).{detail} Without capacities {_hubs(plain)} would do. "
                 "Fix: raise the capacities (hubs.capacity_wards or the candidate CSV's capacity "
                 "column), add candidate sites, or raise the walk limit."
             )
@@ -797,10 +797,11 @@ class HubSiting:
                                        min_hubs_proven=cap_proven, min_hubs_without_capacity=plain)
         if self.max_hubs is not None and with_cap > self.max_hubs:
             note = f" with the capacities ({plain} without them)" if capacitated and plain != with_cap else ""
+            allows = _hubs(self.max_hubs)
             message = (
-                f"Hub siting is infeasible: hubs.max_hubs allows {self.max_hubs} hubs, but covering "
-                f"every ward within a {self.limit_minutes:g}-minute walk needs {at_least}{with_cap} "
-                f"hubs{note}. Fix: raise max_hubs to {with_cap}, raise the walk limit, or add "
+                f"Hub siting is infeasible: hubs.max_hubs allows {allows}, but covering every ward "
+                f"within a {self.limit_minutes:g}-minute walk needs {at_least}{_hubs(with_cap)}{note}. "
+                f"Fix: raise max_hubs to {with_cap}, raise the walk limit, or add "
                 "candidate sites that cover more wards."
             )
             return InfeasibilityReport(reason="max_hubs", message=message, limit_minutes=self.limit_minutes,
@@ -809,7 +810,7 @@ class HubSiting:
         message = (
             f"Hub siting is infeasible: the must_open sites with max_hubs={self.max_hubs} and the "
             f"capacities leave no way to serve every ward (covering all wards needs {at_least}"
-            f"{with_cap} hubs on its own). Fix: shorten hubs.must_open or raise max_hubs."
+            f"{_hubs(with_cap)} on its own). Fix: shorten hubs.must_open or raise max_hubs."
         )
         return InfeasibilityReport(reason="must_open", message=message, limit_minutes=self.limit_minutes,
                                    uncovered=empty, max_hubs=self.max_hubs, min_hubs_needed=with_cap,
@@ -934,6 +935,10 @@ class HubSiting:
                 .sort_values("site_id", kind="stable").reset_index(drop=True))
 
 
+def _hubs(n: int | None) -> str:
+    return f"{n} hub" if n == 1 else f"{n} hubs"
+
+
 def _infeasible(report: InfeasibilityReport) -> InfeasibleError:
     error = InfeasibleError(report.message)
     error.report = report  # type: ignore[attr-defined]
@@ -954,7 +959,7 @@ def _site_table(sites: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
     bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
     if len(bad):
         i = int(bad[0])
-        raise DataError(f"sites: site {frame['site_id'].iloc[i]} has cost {frame['cost'].iloc[i]!r}; "
+        raise DataError(f"sites: site {frame['site_id'].iloc[i]} has cost {frame['cost'].iloc[i]}; "
                         "costs must be numbers >= 0.")
     capacity = (pd.to_numeric(frame["capacity"], errors="coerce") if "capacity" in frame
                 else pd.Series(np.nan, index=frame.index)).to_numpy(dtype=float)
