@@ -315,6 +315,6 @@ def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd
         on="ward_code", how="left",
     )
     joined["hub_site_id"] = joined["hub_site_id"].astype(object).fillna("").astype(str)
-    joined["hub_name"] = joined["hub_site_id"].map(names).fillna("").astype(str)
+    joined["hub_name"] = joined["hub_site_id"].map(names).astype(object).fillna("").astype(str)
     joined["hub_walk_minutes"] = joined["hub_walk_minutes"].astype(float)
     return joined
