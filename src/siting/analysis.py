@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from siting._crs import BNG
+from siting._errors import ScenarioError
 from siting.candidates import load_candidates
 from siting.data import (
     load_boroughs,
@@ -27,7 +29,7 @@ from siting.network.scenario_network import scenario_feed, scenario_network, sce
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import Scenario
-from siting.siting import HubSiting, HubSolution
+from siting.siting import HubSiting, HubSolution, compare_walk_models
 from siting.travel import Targets, Window, profile_search, summarise
 
 __all__ = ["MEASURES", "Analysis", "analyse"]
@@ -279,16 +281,43 @@ def _hub_plan(
     area = wards.geometry.union_all()
     candidates = load_candidates(data_dir, kinds=kinds, area=area,
                                  police_sites=_police_sites(counters), extra_csv=extra)
-    scope = wards if hubs_cfg.wards is None else wards[wards["ward_code"].isin(hubs_cfg.wards)]
+    scope = wards if hubs_cfg.wards is None else _ward_scope(scenario, wards)
+    options = {"max_hubs": hubs_cfg.max_hubs, "must_open": hubs_cfg.must_open,
+               "forbidden": hubs_cfg.forbidden, "capacity_wards": hubs_cfg.capacity_wards}
     street = _street_network(scenario, data_dir)
+    sites = candidates.sites
+    comparison: dict[str, Any] = {}
+    if street is not None:
+        # On a street extract only sites inside its complete core can be walked to.
+        sites = sites[sites.geometry.within(street.core_box)].reset_index(drop=True)
+        compared = compare_walk_models(scope, sites, street, crowfly=walk,
+                                       limit_minutes=hubs_cfg.walk_limit_minutes,
+                                       to=hubs_cfg.measure_to, time_limit_s=hubs_cfg.time_limit_s,
+                                       **options)
+        comparison = {"streets_vs_crowfly": compared.summary()}
     model = HubSiting.from_geodataframes(
-        scope, candidates.sites, street or walk,
-        limit_minutes=hubs_cfg.walk_limit_minutes, to=hubs_cfg.measure_to,
-        max_hubs=hubs_cfg.max_hubs, must_open=hubs_cfg.must_open, forbidden=hubs_cfg.forbidden,
-        capacity_wards=hubs_cfg.capacity_wards,
+        scope, sites, street or walk,
+        limit_minutes=hubs_cfg.walk_limit_minutes, to=hubs_cfg.measure_to, **options,
     )
     solution = model.solve(time_limit_s=hubs_cfg.time_limit_s)
-    return _hub_outputs(solution, candidates.sites, candidates.dropped)
+    hubs, assignment, figures = _hub_outputs(solution, sites, candidates.dropped)
+    figures["walk_model"] = (f"OSM street network {scenario.walking.network}" if street is not None
+                             else f"crow-fly x {walk.circuity} at {walk.speed_kmh} km/h")
+    return hubs, assignment, {**figures, **comparison}
+
+
+def _ward_scope(scenario: Scenario, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The wards named by hubs.wards; an unknown code is a scenario error naming the closest."""
+    known = set(wards["ward_code"])
+    for index, code in enumerate(scenario.hubs.wards or []):
+        if code not in known:
+            close = difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.6)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ScenarioError(
+                f"{scenario.source}: field `hubs.wards[{index}]`: unknown ward code {code!r}.{hint} "
+                "Use 2014 ward GSS codes (E05...), as in wards.csv of a run."
+            )
+    return wards[wards["ward_code"].isin(scenario.hubs.wards or [])]
 
 
 def _hub_outputs(
