@@ -1,0 +1,80 @@
+"""The command line end to end: run writes identical outputs twice; bad input exits 2 cleanly."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+from pathlib import Path
+
+import pytest
+
+from siting.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FINAL = REPO / "scenarios" / "london-2017-final.yaml"
+
+
+def _run(args: list[str], cwd: Path) -> int:
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return main(args)
+    finally:
+        os.chdir(here)
+
+
+def test_run_twice_gives_byte_identical_outputs(
+    tmp_path: Path, london_dir: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        code = _run(["-q", "run", str(FINAL), "--data-dir", str(london_dir), "--cache-dir",
+                     str(cache_dir)], tmp_path / name)
+        assert code == 0
+    out = capsys.readouterr().out
+    assert "london-2017-final: wrote out/london-2017-final/" in out
+    assert "36,509 people over 45 min" in out
+    a, b = (tmp_path / n / "out" / "london-2017-final" for n in ("a", "b"))
+    files = sorted(p.name for p in a.iterdir())
+    assert files == ["boroughs.csv", "hubs.csv", "lsoas.csv", "report.md", "summary.json", "wards.csv"]
+    _, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
+    assert mismatch == []
+    assert errors == []
+    maps = [tmp_path / n / "maps" / "london-2017-final.html" for n in ("a", "b")]
+    assert filecmp.cmp(*maps, shallow=False)
+
+
+def test_bad_scenario_exits_2_and_writes_nothing(
+    tmp_path: Path, london_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(FINAL.read_text().replace("charing-cross", "charing-crosss"))
+    code = _run(["run", str(bad), "--data-dir", str(london_dir), "--out", "out"], tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "unknown counter id 'charing-crosss'. Did you mean 'charing-cross'" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "maps").exists()
+
+
+def test_unknown_hub_ward_is_a_scenario_error(
+    tmp_path: Path, london_dir: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "wards.yaml"
+    scenario.write_text(f"extends: {FINAL}\nid: x\nhubs:\n  wards: [E05000267, E0500026]\n")
+    code = _run(["-q", "run", str(scenario), "--data-dir", str(london_dir), "--cache-dir",
+                 str(cache_dir), "--no-map"], tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "field `hubs.wards[1]`: unknown ward code 'E0500026'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["validate"], ["run"], ["check"], ["compare"], ["map"], ["optimise"],
+                    ["counters"], ["data", "fetch"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: siting" in capsys.readouterr().out
