@@ -19,10 +19,10 @@ Run: /work/venv/bin/python bench/bench_optimise.py [--scenario FILE] [--cache DI
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import os
 import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -38,30 +38,20 @@ from siting.network.transit import TransitNetwork
 from siting.scenario import load_scenario
 from siting.travel import Targets, profile_search, summarise
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _memory import peak_rss_mb, reset_peak_rss
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))
 
 
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e3
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
-
-
-def _reset_peak_rss() -> None:
-    # Linux: "5" resets the peak resident set size (VmHWM) to the current one.
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
 def measure(label: str, func: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
     """Run func once; record wall time and peak resident memory (numba and OR-Tools included)."""
-    _reset_peak_rss()
+    reset_peak_rss()
     start = time.perf_counter()
     result = func()
     wall = time.perf_counter() - start
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     rows.append({"step": label, "seconds": round(wall, 3), "peak_MB": round(peak)})
     print(f"  {label:<60} {wall:8.2f} s  {peak:7.0f} MB", flush=True)
     return result

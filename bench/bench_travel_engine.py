@@ -12,7 +12,6 @@ Run: /work/venv/bin/python bench/bench_travel_engine.py [--quick]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import sys
@@ -33,23 +32,13 @@ from siting.network.transit import TransitNetwork, walk_seconds
 from siting.network.walk import WalkModel
 from siting.travel import Targets, Window, profile_search
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _memory import peak_rss_mb, reset_peak_rss
+
 DATA = Path(os.environ.get("SITING_DATA_DIR", Path(__file__).resolve().parents[2] / "shared"
                            / "data" / "london"))
 INF = np.iinfo(np.int64).max
 SLOTS = 1 << 20
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e3
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
-
-
-def _reset_peak_rss() -> None:
-    # Linux: "5" resets the peak resident set size (VmHWM) to the current one.
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
 
 
 def measure(label: str, func: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
@@ -57,11 +46,11 @@ def measure(label: str, func: Callable[[], Any], rows: list[dict[str, Any]]) -> 
 
     Peak RSS (not tracemalloc) so that numba's own allocations are counted too.
     """
-    _reset_peak_rss()
+    reset_peak_rss()
     start = time.perf_counter()
     result = func()
     wall = time.perf_counter() - start
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     rows.append({"step": label, "wall_s": round(wall, 3), "peak_rss_MB": round(peak)})
     print(f"  {label:<55} {wall:8.3f} s  {peak:8.0f} MB", flush=True)
     return result

@@ -76,8 +76,16 @@ from siting.data import load_boroughs, load_counters, load_lsoas
 from siting.network.scenario_network import scenario_network as _scenario_network
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.scenario import Scenario
-from siting.travel import ALWAYS_CLOSE, ALWAYS_OPEN, Targets, Window, profile_search, summarise
-from siting.travel import _scan as _profile_scan
+from siting.travel import (
+    ALWAYS_CLOSE,
+    ALWAYS_OPEN,
+    Targets,
+    Window,
+    profile_search,
+    summarise,
+    walk_csr,
+)
+from siting.travel import profile_scan as _profile_scan
 
 __all__ = [
     "BASELINE_24H",
@@ -242,29 +250,16 @@ def _site_percentiles(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, c
     return out
 
 
-def _csr(network: TransitNetwork, xy_from: np.ndarray, xy_to: np.ndarray,
-         max_seconds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR by from-point of the to-points within max_seconds of walking (the engine's rule)."""
-    pairs = network.walk.pairs_within(xy_from, xy_to, (max_seconds + 1) / 60)
-    seconds = walk_seconds(network.walk, pairs["metres"].to_numpy())
-    keep = seconds <= max_seconds
-    i_from = pairs["i_from"].to_numpy()[keep]
-    offsets = np.zeros(len(xy_from) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(i_from, minlength=len(xy_from)), out=offsets[1:])
-    return (offsets, pairs["i_to"].to_numpy()[keep].astype(np.int64),
-            seconds[keep].astype(np.int64))
-
-
 def _compute_columns(network: TransitNetwork, origin_xy: np.ndarray, site_xy: np.ndarray,
                      window: Window, max_access_s: int, percentile: float) -> np.ndarray:
     """Percentile minutes (origins x sites) by one profile scan per site."""
     n_sites = len(site_xy)
-    acc_off, acc_stop, acc_sec = _csr(network, origin_xy, network.stop_xy, max_access_s)
+    acc_off, acc_stop, acc_sec = walk_csr(network, origin_xy, network.stop_xy, max_access_s)
     eg_off = np.zeros((n_sites, network.n_stops + 1), dtype=np.int64)
     eg_sec = []
     eg_base = np.zeros(n_sites + 1, dtype=np.int64)
     for c in range(n_sites):
-        offsets, _, seconds = _csr(network, network.stop_xy, site_xy[c:c + 1], max_access_s)
+        offsets, _, seconds = walk_csr(network, network.stop_xy, site_xy[c:c + 1], max_access_s)
         eg_off[c] = offsets
         eg_sec.append(seconds)
         eg_base[c + 1] = eg_base[c] + len(seconds)

@@ -49,8 +49,10 @@ __all__ = [
     "Profiles",
     "Targets",
     "Window",
+    "profile_scan",
     "profile_search",
     "summarise",
+    "walk_csr",
 ]
 
 ALWAYS_OPEN = -(1 << 40)
@@ -300,10 +302,14 @@ def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departure
 
 # --------------------------------------------------------------------------- public API
 
+profile_scan = _scan
+"""The numba backward profile scan kernel (arrays in, per-stop profiles out), for reuse."""
 
-def _walk_csr(network: TransitNetwork, xy_from: np.ndarray, xy_to: np.ndarray,
+
+
+def walk_csr(network: TransitNetwork, xy_from: np.ndarray, xy_to: np.ndarray,
               max_seconds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR (by from-point) of to-points with walk_seconds <= max_seconds."""
+    """CSR (by from-point) of to-points with walk_seconds <= max_seconds (the engine's walking rule)."""
     pairs = network.walk.pairs_within(xy_from, xy_to, (max_seconds + 1) / 60)
     seconds = walk_seconds(network.walk, pairs["metres"].to_numpy())
     keep = seconds <= max_seconds
@@ -339,7 +345,7 @@ class Profiles:
         """Served time (int64 s, -1 if never) and target index (-1) per origin x departure."""
         _check_window(self.network, window)
         origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
-        acc_off, acc_stop, acc_sec = _walk_csr(self.network, origins_xy,
+        acc_off, acc_stop, acc_sec = walk_csr(self.network, origins_xy,
                                                self.network.stop_xy, self.max_access_seconds)
         metres = np.hypot(origins_xy[:, None, 0] - self.targets.xy[None, :, 0],
                           origins_xy[:, None, 1] - self.targets.xy[None, :, 1])
@@ -397,7 +403,7 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
     if len(targets) == 0:
         raise ScenarioError("profile_search: no targets. Give at least one counter.")
     max_access_s = round(max_access_minutes * 60)
-    eg_off, eg_tgt, eg_sec = _walk_csr(network, network.stop_xy, targets.xy, max_access_s)
+    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s)
     boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
