@@ -9,8 +9,8 @@ boundary (crow-fly x DEFAULT_CIRCUITY at 4.8 km/h):
 - "every": the same plus open schools and places of worship: about 4,270 sites, all 630 wards
   coverable.
 
-Steps timed (wall seconds, peak resident memory of the process during the step, and of CBC's
-process for spopt): loading the candidates; building the sparse coverage matrix; CP-SAT on the
+Steps timed (wall seconds; peak resident memory of this process during the step, which
+includes what earlier steps left resident; for spopt also CBC's own process, polled): loading the candidates; building the sparse coverage matrix; CP-SAT on the
 scenario costs (phase 1, the cost) and with the walk-time tie-break (phase 2); CP-SAT on unit
 costs (the fewest hubs: the LSCP); spopt ``LSCP.from_cost_matrix`` + PuLP/CBC on the same
 matrix (dense, as spopt needs it), in the same run. Time limits apply to the unproven runs;
@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import os
 import re
-import resource
 import tempfile
 import threading
 import time
@@ -37,6 +36,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from _memory import peak_rss_mb, reset_peak_rss
 
 from siting._crs import BNG
 from siting._errors import InfeasibleError
@@ -49,19 +49,6 @@ DATA = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / 
 LIMIT = 20.0
 DEFAULT_KINDS = {"police": 1.0, "fire": 3.0, "library": 3.0, "hospital": 4.0}
 EVERY_KIND = {**DEFAULT_KINDS, "school": 5.0, "worship": 5.0}
-
-
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1e3
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
-
-
-def _reset_peak_rss() -> None:
-    # Linux: "5" resets the peak resident set size (VmHWM) to the current one.
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
 
 
 def _children_rss_mb(pid: int) -> float:
@@ -101,11 +88,11 @@ class ChildPeak:
 def measure(rows: list[dict[str, Any]], case: str, step: str, func: Callable[[], Any],
             describe: Callable[[Any], dict[str, Any]] | None = None) -> Any:
     """Run func once and add a row: wall time, peak memory, and what describe() says of the result."""
-    _reset_peak_rss()
+    reset_peak_rss()
     start = time.perf_counter()
     result = func()
     wall = time.perf_counter() - start
-    row = {"case": case, "step": step, "wall_s": wall, "peak_rss_mb": _peak_rss_mb(),
+    row = {"case": case, "step": step, "wall_s": wall, "peak_rss_mb": peak_rss_mb(),
            "status": "", "objective": np.nan, "bound": np.nan, "gap": np.nan, "note": ""}
     row.update(describe(result) if describe else {})
     rows.append(row)
