@@ -66,3 +66,9 @@ def test_baseline_has_more_counters_and_shorter_any_times(
     # 73 open counters before the strategy vs 36 after: nobody's nearest open counter got closer
     # except where a 24/7 swap moved it (Hayes, Kensington, Mitcham).
     assert base.mean() < final.mean()
+
+
+def test_validation_figures_are_reported(london_final: Analysis) -> None:
+    figures = london_final.validation
+    assert figures["spearman_ward_minutes_24h_vs_tfl_ptai_2015"] < -0.3
+    assert figures["spearman_ward_minutes_24h_vs_crowfly_distance_to_nearest_24h_counter"] > 0.6

@@ -21,6 +21,7 @@ from siting.candidates import load_candidates
 from siting.data import (
     load_boroughs,
     load_lsoas,
+    load_ptai,
     load_wards,
     scenario_counters,
     ward_population,
@@ -28,7 +29,7 @@ from siting.data import (
 from siting.network.scenario_network import scenario_feed, scenario_network, scenario_walk
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
-from siting.scenario import Scenario
+from siting.scenario import DataFiles, Scenario
 from siting.siting import HubSiting, HubSolution, compare_walk_models
 from siting.travel import Targets, Window, profile_search, summarise
 
@@ -79,6 +80,8 @@ class Analysis:
     """Which public-transport modes are modelled, how, and which are missing (JSON-able)."""
     hub_figures: dict[str, Any] = field(default_factory=dict)
     """Solver figures: status, objective, best bound, gap, solve seconds, hubs by kind."""
+    validation: dict[str, Any] = field(default_factory=dict)
+    """Checks of the travel times against independent data (e.g. Spearman rho with TfL PTAI)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
 
@@ -204,6 +207,7 @@ def analyse(
         "network": {"stops": int(network.n_stops), "connections": int(network.n_connections)},
     }
     return Analysis(
+        validation=_validation(data_dir, scenario.data, wards, counters),
         scenario=scenario,
         wards=gpd.GeoDataFrame(wards, geometry="geometry", crs=BNG),
         lsoas=gpd.GeoDataFrame(lsoas, geometry="geometry", crs=BNG),
@@ -216,6 +220,29 @@ def analyse(
         hub_figures=hub_figures,
         timings=timings,
     )
+
+
+def _validation(data_dir: Path, files: DataFiles, wards: gpd.GeoDataFrame,
+                counters: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Rank correlations of ward minutes with TfL's PTAI (expected negative) and with distance.
+
+    PTAI measures how well served a place is by public transport, so wards with better access
+    should reach a counter sooner; crow-fly distance to the nearest 24/7 counter should rise
+    with the minutes.
+    """
+    out: dict[str, Any] = {}
+    if (data_dir / files.ptai).is_file():
+        ptai = load_ptai(data_dir, files).merge(wards[["ward_code", "minutes_24h", "minutes_any"]], on="ward_code")
+        for measure in MEASURES:
+            rho = ptai["ptai"].rank().corr(ptai[f"minutes_{measure}"].rank())
+            out[f"spearman_ward_minutes_{measure}_vs_tfl_ptai_2015"] = round(float(rho), 3)
+    open_24h = counters[counters["status"] == "24h"]
+    if len(open_24h):
+        centres = wards.geometry.representative_point()
+        distance = centres.apply(lambda p: float(open_24h.distance(p).min()))
+        rho = distance.rank().corr(wards["minutes_24h"].rank())
+        out["spearman_ward_minutes_24h_vs_crowfly_distance_to_nearest_24h_counter"] = round(float(rho), 3)
+    return out
 
 
 class _Steps:

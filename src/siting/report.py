@@ -174,6 +174,7 @@ def summary(analysis: Analysis) -> dict[str, Any]:
         "measures": {m: _measure_summary(analysis, m) for m in MEASURES},
         "assumptions": analysis.assumptions,
         "modes": analysis.modes,
+        "validation": analysis.validation,
         "hubs": {
             "enabled": scenario.hubs.enabled,
             "count": len(hubs),
@@ -483,6 +484,11 @@ def render_markdown(
                 "lllr",
             )
 
+    if analysis.validation:
+        lines += ["", "## Checks against independent data", "",
+                  "Spearman rank correlations over the wards (PTAI: TfL's 2015 public transport "
+                  "access index; better access should mean shorter trips, so negative):", ""]
+        lines += [f"- {key.replace('_', ' ')}: {value:+.3f}" for key, value in sorted(analysis.validation.items())]
     lines += ["", "## Assumptions", "", *_assumptions(analysis.assumptions)]
     lines += ["", "## Known gaps in the data", "", "Not modelled:", "", *_gaps(analysis.modes)]
     modelled = _modelled(analysis.modes)
