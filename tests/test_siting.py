@@ -131,7 +131,7 @@ def test_uncovered_ward_raises_with_explanation() -> None:
     model = HubSiting.from_cost_matrix(matrix, hand_sites(), wards, uncovered="raise")
     with pytest.raises(InfeasibleError, match=(
             r"1 ward has no candidate site within a 20-minute walk:\n"
-            r"  - Five \(W5\): nearest candidate Site D \(D\) is 26\.4 min away; a limit of 26\.4 min would cover it\n"
+            r"  - Five \(W5\): nearest candidate Site D \(D\) is 26\.40 min away; a limit of 26\.4 min would cover it\n"
             r"Fix: add a candidate site in or near this ward \(hubs\.candidate_csv\), raise "
             r"hubs\.walk_limit_minutes to 26\.4, or leave it out")) as info:
         model.solve(time_limit_s=5)
@@ -148,7 +148,7 @@ def test_uncovered_ward_reported_and_rest_solved() -> None:
     solution = model.solve(time_limit_s=5)
     assert list(solution.open_sites["site_id"]) == ["A", "B"]
     assert solution.uncovered["ward_code"].tolist() == ["W5"]
-    assert "W5): nearest candidate Site E (E) is 31.0 min away" in solution.explain_uncovered()
+    assert "W5): nearest candidate Site E (E) is 31.00 min away" in solution.explain_uncovered()
     assert solution.figures()["wards_uncovered"] == ["W5"]
 
 
@@ -406,7 +406,7 @@ def test_london_three_wards_out_of_reach(london: dict) -> None:
     model = HubSiting.from_geodataframes(london["wards"], london["sites"], WalkModel(), uncovered="raise")
     with pytest.raises(InfeasibleError, match=(
             r"3 wards have no candidate site within a 20-minute walk:\n"
-            r"  - Goresbrook \(E05000033\): nearest candidate .* \(library:\d+\) is 2\d\.\d min away.*\n"
+            r"  - Goresbrook \(E05000033\): nearest candidate .* \(library:\d+\) is 2\d\.\d\d min away.*\n"
             r"  - Harrow Weald \(E05000290\): nearest candidate .*\n"
             r"  - Chessington South \(E05000405\): nearest candidate .*\n"
             r"Fix: add a candidate site in or near these wards")) as info:

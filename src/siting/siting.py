@@ -615,7 +615,7 @@ class HubSiting:
             else:
                 lines.append(
                     f"  - {row.ward_name} ({row.ward_code}): nearest candidate {row.nearest_name} "
-                    f"({row.nearest_site_id}) is {row.nearest_minutes:.1f} min away; a limit of "
+                    f"({row.nearest_site_id}) is {row.nearest_minutes:.2f} min away; a limit of "
                     f"{row.limit_needed:.1f} min would cover it"
                 )
         n = len(uncovered)
