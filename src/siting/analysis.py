@@ -131,7 +131,7 @@ def _targets(counters: gpd.GeoDataFrame) -> Targets:
 
 def _travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
-    lsoas: gpd.GeoDataFrame,
+    lsoas: gpd.GeoDataFrame, street: Any = None,
 ) -> pd.DataFrame:
     """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter."""
     targets = _targets(counters)
@@ -142,7 +142,8 @@ def _travel_times(
     out = lsoas[["lsoa_code"]].copy()
     for measure, selection in (("24h", targets.always_open), ("any", np.ones(len(targets), bool))):
         profiles = profile_search(network, targets.select(selection),
-                                  max_access_minutes=scenario.walking.max_access_minutes)
+                                  max_access_minutes=scenario.walking.max_access_minutes,
+                                  street=street)
         summary = summarise(profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), window), percentiles)
         summary = summary.rename(columns={"origin_id": "lsoa_code", "minutes_p50": f"minutes_{measure}",
                                           "nearest_counter": f"nearest_{measure}_counter"})
@@ -172,13 +173,14 @@ def analyse(
         boroughs = load_boroughs(data_dir, files)
         counters = scenario_counters(scenario)
         walk = scenario_walk(scenario)
+        street = _street_network(scenario, data_dir)
 
     with steps("building the transit network", timings, "network"):
         feed = scenario_feed(scenario, data_dir, cache_dir)
         network = scenario_network(scenario, data_dir, cache_dir, feed)
 
     with steps("travel times to the counters", timings, "travel"):
-        times = _travel_times(scenario, network, counters, lsoas)
+        times = _travel_times(scenario, network, counters, lsoas, street)
         lsoas = lsoas.merge(times, on="lsoa_code", how="left")
         for measure in MEASURES:
             for t in scenario.thresholds:
@@ -194,7 +196,7 @@ def analyse(
                 wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
 
     with steps("siting DWO hubs", timings, "hubs"):
-        hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk)
+        hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk, street)
         wards = _attach_hubs(wards, hubs, assignment)
 
     assumptions = {
@@ -278,7 +280,11 @@ def _police_sites(counters: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _street_network(scenario: Scenario, data_dir: Path) -> Any:
-    """The real OSM walk network the scenario names (for hub walks), or None for crow-fly."""
+    """The real OSM walk network the scenario names, or None: walks stay crow-fly.
+
+    Travel times use it for access, egress and all-the-way walks with both ends inside the
+    extract's complete core; the hub model walks on it for the wards it plans.
+    """
     if not scenario.walking.network:
         return None
     from siting.network.walk import OsmWalkNetwork
@@ -288,7 +294,7 @@ def _street_network(scenario: Scenario, data_dir: Path) -> Any:
 
 def _hub_plan(
     scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
-    walk: WalkModel,
+    walk: WalkModel, street: Any = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
     """Choose DWO hubs with CP-SAT; wards no candidate can reach are reported, not fatal."""
     hubs_cfg = scenario.hubs
@@ -311,7 +317,6 @@ def _hub_plan(
     scope = wards if hubs_cfg.wards is None else _ward_scope(scenario, wards)
     options = {"max_hubs": hubs_cfg.max_hubs, "must_open": hubs_cfg.must_open,
                "forbidden": hubs_cfg.forbidden, "capacity_wards": hubs_cfg.capacity_wards}
-    street = _street_network(scenario, data_dir)
     sites = candidates.sites
     comparison: dict[str, Any] = {}
     if street is not None:

@@ -34,9 +34,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from numba import njit, prange
 
 from siting._errors import ScenarioError
@@ -49,6 +51,7 @@ __all__ = [
     "Profiles",
     "Targets",
     "Window",
+    "direct_walk_seconds",
     "profile_scan",
     "profile_search",
     "summarise",
@@ -307,17 +310,55 @@ profile_scan = _scan
 
 
 
+def _inside(street: Any, xy: np.ndarray) -> np.ndarray:
+    """Which points lie in a street network's complete core (where its walk times hold)."""
+    if street is None or len(xy) == 0:
+        return np.zeros(len(xy), dtype=bool)
+    return shapely.contains_xy(street.core_box, xy[:, 0], xy[:, 1])
+
+
 def walk_csr(network: TransitNetwork, xy_from: np.ndarray, xy_to: np.ndarray,
-              max_seconds: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR (by from-point) of to-points with walk_seconds <= max_seconds (the engine's walking rule)."""
+             max_seconds: int, street: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR (by from-point) of to-points with walk_seconds <= max_seconds (the engine's walking rule).
+
+    With ``street`` (an `OsmWalkNetwork`), a walk whose two ends both lie in the street
+    extract's complete core is timed on the real streets; every other walk is crow-fly.
+    """
     pairs = network.walk.pairs_within(xy_from, xy_to, (max_seconds + 1) / 60)
+    i_from = pairs["i_from"].to_numpy()
+    i_to = pairs["i_to"].to_numpy()
     seconds = walk_seconds(network.walk, pairs["metres"].to_numpy())
+    in_from, in_to = _inside(street, xy_from), _inside(street, xy_to)
+    if in_from.any() and in_to.any():
+        crow = ~(in_from[i_from] & in_to[i_to])
+        from_idx, to_idx = np.flatnonzero(in_from), np.flatnonzero(in_to)
+        on_streets = street.pairs_within(xy_from[from_idx], xy_to[to_idx], (max_seconds + 1) / 60)
+        i_from = np.r_[i_from[crow], from_idx[on_streets["i_from"].to_numpy(dtype=np.int64)]]
+        i_to = np.r_[i_to[crow], to_idx[on_streets["i_to"].to_numpy(dtype=np.int64)]]
+        street_s = np.ceil(on_streets["minutes"].to_numpy(dtype=float) * 60.0 - 1e-9)
+        seconds = np.r_[seconds[crow], street_s.astype(np.int64)]
+        order = np.lexsort((i_to, i_from))
+        i_from, i_to, seconds = i_from[order], i_to[order], seconds[order]
     keep = seconds <= max_seconds
-    i_from = pairs["i_from"].to_numpy()[keep]
     offsets = np.zeros(len(xy_from) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(i_from, minlength=len(xy_from)), out=offsets[1:])
-    return (offsets, pairs["i_to"].to_numpy()[keep].astype(np.int64),
-            seconds[keep].astype(np.int64))
+    np.cumsum(np.bincount(i_from[keep], minlength=len(xy_from)), out=offsets[1:])
+    return offsets, i_to[keep].astype(np.int64), seconds[keep].astype(np.int64)
+
+
+def direct_walk_seconds(network: TransitNetwork, xy_from: np.ndarray, xy_to: np.ndarray,
+                        street: Any = None) -> np.ndarray:
+    """Dense (from x to) walking seconds all the way; on the streets where both ends are inside."""
+    metres = np.hypot(xy_from[:, None, 0] - xy_to[None, :, 0], xy_from[:, None, 1] - xy_to[None, :, 1])
+    seconds = walk_seconds(network.walk, metres).reshape(len(xy_from), len(xy_to))
+    in_from, in_to = _inside(street, xy_from), _inside(street, xy_to)
+    if in_from.any() and in_to.any():
+        from_idx, to_idx = np.flatnonzero(in_from), np.flatnonzero(in_to)
+        table = street.minutes_from(xy_from[from_idx], xy_to[to_idx])
+        ok = table["minutes"].notna().to_numpy()
+        rows = from_idx[table["i_from"].to_numpy(dtype=np.int64)[ok]]
+        cols = to_idx[table["i_to"].to_numpy(dtype=np.int64)[ok]]
+        seconds[rows, cols] = np.ceil(table["minutes"].to_numpy(dtype=float)[ok] * 60.0 - 1e-9)
+    return seconds
 
 
 @dataclass(frozen=True, eq=False)
@@ -335,6 +376,8 @@ class Profiles:
     length: np.ndarray
     dep: np.ndarray
     key: np.ndarray
+    street: Any = None
+    """An `OsmWalkNetwork` timing walks inside its extract's core on real streets (or None)."""
 
     @property
     def max_access_seconds(self) -> int:
@@ -345,12 +388,9 @@ class Profiles:
         """Served time (int64 s, -1 if never) and target index (-1) per origin x departure."""
         _check_window(self.network, window)
         origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
-        acc_off, acc_stop, acc_sec = walk_csr(self.network, origins_xy,
-                                               self.network.stop_xy, self.max_access_seconds)
-        metres = np.hypot(origins_xy[:, None, 0] - self.targets.xy[None, :, 0],
-                          origins_xy[:, None, 1] - self.targets.xy[None, :, 1])
-        direct = walk_seconds(self.network.walk, metres).reshape(len(origins_xy),
-                                                                 len(self.targets))
+        acc_off, acc_stop, acc_sec = walk_csr(self.network, origins_xy, self.network.stop_xy,
+                                              self.max_access_seconds, self.street)
+        direct = direct_walk_seconds(self.network, origins_xy, self.targets.xy, self.street)
         keys = _evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
                          self.targets.open_s, self.targets.close_s, window.departures,
                          self.start, self.length, self.dep, self.key)
@@ -398,12 +438,16 @@ def _check_window(network: TransitNetwork, window: Window) -> None:
 
 
 def profile_search(network: TransitNetwork, targets: Targets, *,
-                   max_access_minutes: float = 10.0) -> Profiles:
-    """One backward profile scan from all targets at once (see the module docstring)."""
+                   max_access_minutes: float = 10.0, street: Any = None) -> Profiles:
+    """One backward profile scan from all targets at once (see the module docstring).
+
+    ``street`` (an `OsmWalkNetwork`) times the access, egress and all-the-way walks whose two
+    ends lie in its extract's complete core on the real streets; the rest stay crow-fly.
+    """
     if len(targets) == 0:
         raise ScenarioError("profile_search: no targets. Give at least one counter.")
     max_access_s = round(max_access_minutes * 60)
-    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s)
+    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
     boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
@@ -416,7 +460,7 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
         int(network.min_change_seconds))
     return Profiles(network=network, targets=targets,
                     max_access_minutes=float(max_access_minutes), start=start, length=length,
-                    dep=dep, key=key)
+                    dep=dep, key=key, street=street)
 
 
 def _percentile(values: np.ndarray, offsets: np.ndarray, p: float) -> np.ndarray:
