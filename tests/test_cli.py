@@ -78,3 +78,18 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([*command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: siting" in capsys.readouterr().out
+
+
+def test_infeasible_hub_cap_exits_2_with_the_hubs_needed(
+    tmp_path: Path, london_dir: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Walking to each ward's population centre (not its nearest edge) needs far more hubs.
+    scenario = tmp_path / "centres.yaml"
+    scenario.write_text(f"extends: {FINAL}\nid: centres\nhubs:\n  measure_to: centroid\n  max_hubs: 150\n")
+    code = _run(["-q", "run", str(scenario), "--data-dir", str(london_dir), "--cache-dir",
+                 str(cache_dir), "--no-map"], tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "hubs.max_hubs allows 150 hubs, but covering every ward" in err
+    assert "raise max_hubs to" in err
+    assert not (tmp_path / "out").exists()

@@ -196,7 +196,8 @@ def analyse(
                 wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
 
     with steps("siting DWO hubs", timings, "hubs"):
-        hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk, street)
+        hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk, street,
+                                                  centres=_ward_centres(lsoas))
         wards = _attach_hubs(wards, hubs, assignment)
 
     assumptions = {
@@ -279,6 +280,17 @@ def _police_sites(counters: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def _ward_centres(lsoas: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Each ward's population centre: the population-weighted mean of its LSOA centroids."""
+    weights = lsoas["population"].clip(lower=1).to_numpy(dtype=float)
+    frame = pd.DataFrame({"ward_code": lsoas["ward_code"], "w": weights,
+                          "x": lsoas.geometry.x * weights, "y": lsoas.geometry.y * weights})
+    sums = frame.groupby("ward_code", sort=True)[["w", "x", "y"]].sum()
+    return gpd.GeoDataFrame({"ward_code": sums.index.to_numpy()},
+                            geometry=gpd.points_from_xy(sums["x"] / sums["w"], sums["y"] / sums["w"]),
+                            crs=BNG)
+
+
 def _street_network(scenario: Scenario, data_dir: Path) -> Any:
     """The real OSM walk network the scenario names, or None: walks stay crow-fly.
 
@@ -294,7 +306,7 @@ def _street_network(scenario: Scenario, data_dir: Path) -> Any:
 
 def _hub_plan(
     scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
-    walk: WalkModel, street: Any = None,
+    walk: WalkModel, street: Any = None, *, centres: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
     """Choose DWO hubs with CP-SAT; wards no candidate can reach are reported, not fatal."""
     hubs_cfg = scenario.hubs
@@ -315,7 +327,7 @@ def _hub_plan(
     candidates = load_candidates(data_dir, kinds=kinds, area=area,
                                  police_sites=_police_sites(counters), extra_csv=extra)
     scope = wards if hubs_cfg.wards is None else _ward_scope(scenario, wards)
-    options = {"max_hubs": hubs_cfg.max_hubs, "must_open": hubs_cfg.must_open,
+    options = {"centres": centres, "max_hubs": hubs_cfg.max_hubs, "must_open": hubs_cfg.must_open,
                "forbidden": hubs_cfg.forbidden, "capacity_wards": hubs_cfg.capacity_wards}
     sites = candidates.sites
     comparison: dict[str, Any] = {}

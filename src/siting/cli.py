@@ -75,6 +75,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if not args.no_map:
             map_path = analysis.scenario.map_path
             write_map(analysis, map_path, csv_href=os.path.relpath(out_dir / "wards.csv", map_path.parent))
+            _write_index(map_path.parent)
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
     return 0
@@ -89,6 +90,14 @@ def _headline(scenario_id: str, figures: dict[str, Any], out_dir: Path) -> str:
         if over:
             parts.append(f"  {label}: " + ", ".join(f"{int(v):,} people over {k} min" for k, v in over.items()))
     return "\n".join(parts)
+
+
+def _write_index(folder: Path) -> Path:
+    """maps/index.html listing every map in the folder (residents' entry point)."""
+    from siting.maps import write_index
+
+    index = folder / "index.html"
+    return write_index(sorted(p for p in folder.glob("*.html") if p != index), index)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -115,7 +124,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
-    from siting.maps import write_compare_map, write_index, write_map
+    from siting.maps import write_compare_map, write_map
 
     if args.compare:
         base, other = (_run_one(p, args) for p in args.compare)
@@ -126,27 +135,46 @@ def _cmd_map(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         analysis = _run_one(path, args)
         written.append(write_map(analysis, analysis.scenario.map_path))
-    index_path = Path("maps/index.html")
-    index = write_index(sorted(p for p in Path("maps").glob("*.html") if p != index_path), index_path)
+    index = _write_index(Path("maps"))
     print("\n".join(str(p) for p in [*written, index]))
     return 0
 
 
 def _cmd_optimise(args: argparse.Namespace) -> int:
+    from siting.analysis import analyse
     from siting.data import resolve_data_dir
+    from siting.maps import write_map
     from siting.optimise import optimise_alternatives, optimise_counters, write_outputs
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(args.scenario, data_dir=data_dir)
     cache = Path(args.cache_dir)
+    out_dir = Path(args.out) if args.out else scenario.out_dir
     if args.what == "counters":
         plan: Any = optimise_counters(scenario, data_dir, cache_dir=cache, objective=args.objective)
+        chosen = list(plan.plans["chosen"])
+        suffix, what = f"optimal-counters-{args.objective}", f"the optimal 24/7 counters ({args.objective})"
+        daytime = [c for c in scenario.counters.open_daytime if c not in chosen]
     else:
         plan = optimise_alternatives(scenario, data_dir, cache_dir=cache, k=args.k,
                                      threshold=args.threshold)
-    out_dir = Path(args.out) if args.out else scenario.out_dir
+        last = plan.table.iloc[-1]
+        extra = [s for s in str(last["sites"]).split(";") if s and not s.startswith("library:")]
+        chosen = [*scenario.counters.open_24h, *[s for s in extra if s not in scenario.counters.open_24h]]
+        suffix, what = f"alternatives-{args.threshold}min", f"{len(extra)} extra sites open all day"
+        daytime = [c for c in scenario.counters.open_daytime if c not in chosen]
     written = write_outputs(plan, out_dir)
+    # The map shows the plan as a scenario of its own, like `siting run` does.
+    variant = scenario.model_copy(update={
+        "id": f"{scenario.id}-{suffix}",
+        "title": f"{scenario.title}: {what}",
+        "counters": scenario.counters.model_copy(update={
+            "open_24h": chosen, "open_daytime": daytime,
+            "hours": {k: v for k, v in scenario.counters.hours.items() if k in daytime}}),
+    })
+    analysis = analyse(variant, data_dir, cache_dir=cache, progress=not args.quiet)
+    written.append(write_map(analysis, Path("maps") / f"{variant.id}.html"))
     print(plan.to_markdown())
     print("\n".join(f"wrote {p}" for p in written))
     return 0
