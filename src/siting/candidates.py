@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from siting._crs import BNG, WGS84
 from siting._errors import DataError, ScenarioError
+from siting._validate import check_columns, require_file
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -72,21 +73,12 @@ class Candidates(NamedTuple):
 
 
 def _require(path: Path) -> Path:
-    if not path.is_file():
-        raise DataError(
-            f"{path}: candidate site file not found. Check the data directory (SITING_DATA_DIR) "
-            "or leave this kind out of the scenario's hubs.candidates."
-        )
-    return path
+    return require_file(path, what="candidate site file", fix="Check the data directory (SITING_DATA_DIR) or leave this kind "
+                                   "out of the scenario's hubs.candidates.")
 
 
 def _need_columns(frame: pd.DataFrame, columns: list[str], path: Path | str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}. "
-            "Use the published file or rename the columns."
-        )
+    check_columns(frame, columns, source=path)
 
 
 def _points(frame: pd.DataFrame, x: np.ndarray, y: np.ndarray, crs: str) -> gpd.GeoDataFrame:

@@ -14,6 +14,7 @@ import shapely
 
 from siting._crs import BNG, WGS84
 from siting._errors import DataError
+from siting._validate import check_columns, check_crs, require_file
 from siting.scenario import DataFiles, Scenario, parse_window
 
 __all__ = [
@@ -53,35 +54,6 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     return path.resolve()
 
 
-def _require_file(path: Path) -> Path:
-    if not path.is_file():
-        raise DataError(
-            f"{path}: file not found. Check the data directory (SITING_DATA_DIR) and the "
-            "scenario's `data` section, or run `siting data fetch` to download it."
-        )
-    return path
-
-
-def check_columns(frame: pd.DataFrame, required: list[str], *, source: Path | str) -> None:
-    """Raise DataError naming the file and every required column it lacks."""
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{source}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, frame.columns))}. "
-            "Use the published file (see data/boundaries/README.md) or rename the columns."
-        )
-
-
-def check_crs(frame: gpd.GeoDataFrame, *, source: Path | str) -> None:
-    """Raise DataError when a layer has no CRS; distances need a stated CRS."""
-    if frame.crs is None:
-        raise DataError(
-            f"{source}: the layer has no coordinate reference system, so distances would be "
-            "meaningless. Save it with its CRS (e.g. EPSG:4326 for GeoJSON, EPSG:27700 for "
-            "British National Grid), or use set_crs() before writing it."
-        )
-
-
 def _to_bng(frame: gpd.GeoDataFrame, *, source: Path | str, id_column: str) -> gpd.GeoDataFrame:
     """Check CRS and geometry, repair invalid polygons (with a warning), and project to BNG."""
     check_crs(frame, source=source)
@@ -118,7 +90,7 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
 
 def load_wards(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
     """2014 wards (City merged) in BNG: ward_code, ward_name, borough, borough_code, geometry."""
-    path = _require_file(data_dir / files.wards)
+    path = require_file(data_dir / files.wards)
     raw = gpd.read_file(path, engine="pyogrio")
     check_columns(raw, ["GSS_Code", "Name", "Borough", "LB_GSS_Code"], source=path)
     wards = _to_bng(raw, source=path, id_column="GSS_Code")
@@ -133,7 +105,7 @@ def load_wards(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataF
 
 def load_boroughs(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
     """Borough outlines in BNG: borough_code, borough, geometry (33 with the City)."""
-    path = _require_file(data_dir / files.boroughs)
+    path = require_file(data_dir / files.boroughs)
     raw = gpd.read_file(path, engine="pyogrio")
     check_columns(raw, ["LB_GSS_Code", "Borough"], source=path)
     boroughs = _to_bng(raw, source=path, id_column="LB_GSS_Code")
@@ -147,7 +119,7 @@ def load_boroughs(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDa
 
 def load_lsoas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
     """LSOA population-weighted centroids in BNG with the scenario's population and 2014 ward."""
-    path = _require_file(data_dir / files.lsoas)
+    path = require_file(data_dir / files.lsoas)
     raw = pd.read_csv(path, dtype={"LSOA11CD": str, "ward14_code": str})
     pop_col = POPULATION_COLUMNS[files.population]
     check_columns(raw, ["LSOA11CD", "LSOA11NM", "LAD11CD", "ward14_code", pop_col, "E", "N"], source=path)
@@ -180,7 +152,7 @@ def ward_population(lsoas: pd.DataFrame) -> pd.Series:
 
 def load_ptai(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> pd.DataFrame:
     """TfL average PTAI 2015 per 2014 ward: ward_code, ptai, ptal."""
-    path = _require_file(data_dir / files.ptai)
+    path = require_file(data_dir / files.ptai)
     raw = pd.read_csv(path)
     check_columns(raw, ["Ward Code", "AvPTAI2015", "PTAL"], source=path)
     return raw.rename(columns={"Ward Code": "ward_code", "AvPTAI2015": "ptai", "PTAL": "ptal"})[
