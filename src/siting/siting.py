@@ -842,7 +842,8 @@ class HubSiting:
             coverage = self._uncovered_report(uncovered)
             if self.uncovered_mode == "raise":
                 raise _infeasible(coverage)
-            log.warning("%s", coverage.message)
+            log.warning("%s", coverage.message.replace(
+                "Hub siting is infeasible:", "Hubs are planned for the other wards, but", 1))
         report = self._must_open_report(uncovered)
         if report is not None:
             raise _infeasible(report)
