@@ -78,6 +78,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             _write_index(map_path.parent)
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
+        hub = analysis.hub_figures
+        if hub.get("status"):
+            # Solve time varies run to run, so it is printed here and kept out of the reports.
+            print(f"  DWO hubs: {hub['hubs']} (CP-SAT {hub['status']}, cost {hub['objective_cost']:g}, "
+                  f"bound {hub['best_bound']:g}, gap {hub['gap']:.1%}, walk tie-break "
+                  f"{hub.get('tie_break_status', '-')}, solved in {hub['solve_seconds']:.2f} s)")
     return 0
 
 
