@@ -132,7 +132,8 @@ class Transit(_Strict):
     percentiles: list[Annotated[int, Field(ge=1, le=99)]] = [50]
     max_trip_minutes: int = Field(default=180, ge=30, le=600)
     transfer_max_minutes: float = Field(default=5.0, ge=0, le=20)
-    min_change_minutes: float = Field(default=1.0, ge=0, le=15)
+    min_change_minutes: float | None = Field(default=None, ge=0, le=15)
+    """Time to change vehicle; None uses the London model's interchange time (0 for a user feed)."""
     assumptions: dict[str, Any] = {}
     """Overrides of the modelled London network's assumptions (see docs/london-network.md)."""
 

@@ -19,7 +19,7 @@ from siting.network.transit import CACHE_VERSION, TransitNetwork
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 from siting.scenario import Scenario
 
-__all__ = ["ScenarioFeed", "scenario_feed", "scenario_network", "scenario_walk"]
+__all__ = ["ScenarioFeed", "change_seconds", "scenario_feed", "scenario_network", "scenario_walk"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,10 @@ class ScenarioFeed:
     path: Path
     modes: dict[str, Any]
     assumptions: dict[str, Any]
+    boarding_allowance_s: dict[int, int] = dataclasses.field(default_factory=dict)
+    """TfL PTAL reliability allowance per GTFS route_type (seconds before departure)."""
+    change_seconds: int = 0
+    """Default time to change vehicle (the London model's interchange time)."""
 
 
 def _fingerprint(*parts: object) -> str:
@@ -87,7 +91,16 @@ def scenario_feed(scenario: Scenario, data_dir: Path, cache_dir: Path) -> Scenar
             if tmp.exists():
                 shutil.rmtree(tmp)
     modes = {**describe_modes(out), "feed": f"london-modelled (inputs {key})"}
-    return ScenarioFeed(out, modes, _jsonable(dataclasses.asdict(assumptions)))
+    # GTFS route types of the modelled feed: tram 0, tube/DLR 1, rail 2, bus 3, river 4.
+    allowance = {t: round(assumptions.reliability_min(t) * 60) for t in (0, 1, 2, 3, 4)}
+    return ScenarioFeed(out, modes, _jsonable(dataclasses.asdict(assumptions)), allowance,
+                        int(assumptions.interchange_s))
+
+
+def change_seconds(scenario: Scenario, feed: ScenarioFeed) -> int:
+    """Seconds to change vehicle: the scenario's setting, else the feed's default."""
+    minutes = scenario.transit.min_change_minutes
+    return feed.change_seconds if minutes is None else round(minutes * 60)
 
 
 def scenario_network(scenario: Scenario, data_dir: Path, cache_dir: Path,
@@ -99,6 +112,7 @@ def scenario_network(scenario: Scenario, data_dir: Path, cache_dir: Path,
         feed.path, scenario.transit.service_date, start_s,
         end_s + scenario.transit.max_trip_minutes * 60, scenario_walk(scenario),
         transfer_max_minutes=scenario.transit.transfer_max_minutes,
-        min_change_seconds=round(scenario.transit.min_change_minutes * 60),
+        min_change_seconds=change_seconds(scenario, feed),
+        boarding_allowance_s=feed.boarding_allowance_s,
         cache_dir=Path(cache_dir),
     )

@@ -59,8 +59,10 @@ def feed_digest(path: Path) -> str:
 
 
 def _key(feed_hash: str, date: dt.date, start_s: int, end_s: int, walk: WalkModel,
-         transfer_max_minutes: float, min_change_seconds: int) -> str:
+         transfer_max_minutes: float, min_change_seconds: int,
+         boarding_allowance_s: dict[int, int] | None = None) -> str:
     payload = {
+        "boarding_allowance_s": sorted((boarding_allowance_s or {}).items()),
         "version": CACHE_VERSION, "feed": feed_hash, "date": date.isoformat(),
         "start_s": int(start_s), "end_s": int(end_s), "speed_kmh": float(walk.speed_kmh),
         "circuity": float(walk.circuity), "transfer_max_minutes": float(transfer_max_minutes),
@@ -127,11 +129,15 @@ class TransitNetwork:
         *,
         transfer_max_minutes: float = 5.0,
         min_change_seconds: int = 0,
+        boarding_allowance_s: dict[int, int] | None = None,
         cache_key: str | None = None,
     ) -> TransitNetwork:
         """Build the network of hops departing in [start_s, end_s) on a service date.
 
         Trips of the previous service day are included with times shifted by -86400.
+        ``boarding_allowance_s`` (GTFS route_type -> seconds; TfL PTAL's reliability allowance)
+        makes a passenger be at the stop that long before a vehicle of that type departs: every
+        hop's boarding time is its departure minus the allowance (riding on is unaffected).
         """
         walk = walk or WalkModel()
         day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
@@ -144,7 +150,7 @@ class TransitNetwork:
         dep_stop = np.searchsorted(used, hops["dep_stop"])
         arr_stop = np.searchsorted(used, hops["arr_stop"])
         trip = hops["run"]
-        dep_time = hops["dep_time"]
+        dep_time = hops["dep_time"] - _allowance(feed, run_ids, boarding_allowance_s)[trip]
         arr_time = hops["arr_time"]
         positive = (arr_time > dep_time).astype(np.int8)
         order = np.lexsort((hops["position"], trip, positive, dep_time))
@@ -152,7 +158,7 @@ class TransitNetwork:
         key = cache_key
         if key is None:
             key = _key(feed_digest(feed.path), day, start_s, end_s, walk, transfer_max_minutes,
-                       min_change_seconds) if Path(feed.path).exists() else ""
+                       min_change_seconds, boarding_allowance_s) if Path(feed.path).exists() else ""
         return cls(
             stop_ids=stop_ids,
             stop_xy=stop_xy,
@@ -187,6 +193,7 @@ class TransitNetwork:
         *,
         transfer_max_minutes: float = 5.0,
         min_change_seconds: int = 0,
+        boarding_allowance_s: dict[int, int] | None = None,
         cache_dir: Path | str,
     ) -> TransitNetwork:
         """Load the network from cache_dir if its inputs are unchanged, else read, build, save.
@@ -201,7 +208,7 @@ class TransitNetwork:
             raise FeedError(f"GTFS feed {feed_path}: not found. Pass the path of a GTFS .zip "
                             "or of a folder holding its .txt files.")
         key = _key(feed_digest(feed_path), day, start_s, end_s, walk, transfer_max_minutes,
-                   min_change_seconds)
+                   min_change_seconds, boarding_allowance_s)
         cache_file = Path(cache_dir) / f"transit-{key[:24]}.npz"
         if cache_file.exists():
             try:
@@ -210,7 +217,8 @@ class TransitNetwork:
                 pass  # a truncated or older cache file: rebuild it below
         network = cls.build(read_feed(feed_path), day, start_s, end_s, walk,
                             transfer_max_minutes=transfer_max_minutes,
-                            min_change_seconds=min_change_seconds, cache_key=key)
+                            min_change_seconds=min_change_seconds,
+                            boarding_allowance_s=boarding_allowance_s, cache_key=key)
         network.save(cache_file)
         return network
 
@@ -249,6 +257,17 @@ class TransitNetwork:
             min_change_seconds=int(meta["min_change_seconds"]),
             cache_key=str(meta["cache_key"]),
         )
+
+
+def _allowance(feed: Feed, run_ids: np.ndarray, by_type: dict[int, int] | None) -> np.ndarray:
+    """Boarding allowance in seconds of each trip run, from its route's GTFS route_type."""
+    if not by_type:
+        return np.zeros(len(run_ids), dtype=np.int64)
+    trip_of_run = pd.Series(run_ids.astype(str)).str.replace(r"(@-?\d+)?(/-1d)?$", "", regex=True)
+    route_type = (feed.trips.drop_duplicates("trip_id").set_index("trip_id")["route_id"]
+                  .map(feed.routes.drop_duplicates("route_id").set_index("route_id")["route_type"]))
+    types = pd.to_numeric(route_type.reindex(trip_of_run.to_numpy()), errors="coerce")
+    return types.map(lambda t: by_type.get(int(t), 0) if pd.notna(t) else 0).to_numpy(dtype=np.int64)
 
 
 def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
