@@ -582,3 +582,21 @@ def test_closing_a_counter_never_shortens_a_trip(feeds_dir: Path, data: st.DataO
     after = profile_search(network, targets.select(np.arange(len(picks)) != closed)).served(
         origins, window)[0]
     assert (np.where(after < 0, big, after) >= np.where(before < 0, big, before)).all()
+
+
+def test_boarding_allowance_for_buses() -> None:
+    # PTAL's reliability allowance: be at the stop 120 s before a bus (route_type 3) leaves.
+    # From A at 07:58:00 t1 (08:00) is still caught: 08:00 - 120 s = 07:58 -> B 08:10, but the
+    # change at B to t2 (08:15) now needs 08:10 + 120 s <= 08:15: fine -> C 08:30 (32 min).
+    # From 07:58:01 t1 is missed; t1b (08:30) -> B 08:40, t2b (08:45, board by 08:43) -> C
+    # 09:00: 61 min 59 s. A tram allowance (route_type 0) changes nothing here.
+    net = TransitNetwork.build(read_feed(FIXTURES / "transfer"), "2024-01-03", hms("07:00:00"),
+                               hms("12:00:00"), SECOND_WALK, transfer_max_minutes=5.0,
+                               boarding_allowance_s={3: 120})
+    got = _times(net, _targets(_target(net, "C")), _xy(net, "A"), ["07:58:00", "07:58:01"])
+    assert got["minutes"].tolist() == [32.0, (9 * 3600 - hms("07:58:01")) / 60]
+    tram = TransitNetwork.build(read_feed(FIXTURES / "transfer"), "2024-01-03", hms("07:00:00"),
+                                hms("12:00:00"), SECOND_WALK, transfer_max_minutes=5.0,
+                                boarding_allowance_s={0: 120})
+    got = _times(tram, _targets(_target(tram, "C")), _xy(tram, "A"), ["07:58:01"])
+    assert got["minutes"].tolist() == [(hms("08:30:00") - hms("07:58:01")) / 60]
