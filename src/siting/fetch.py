@@ -1002,8 +1002,9 @@ def fetch_all(
                     "--data-dir."
                 ) from exc
             action: Action = "downloaded"
-            if mirror is not None:
-                origin = _mirror_url(mirror, src.path)
+            if mirror is not None or src.derive is None:
+                # A mirror serves the curated file itself; otherwise the upstream file is it.
+                origin = _mirror_url(mirror, src.path) if mirror is not None else src.url
                 _download(
                     origin,
                     dest,
@@ -1013,22 +1014,9 @@ def fetch_all(
                     bar=bar,
                     timeout=timeout,
                     total=src.bytes,
-                    mirror=True,
+                    mirror=mirror is not None,
                 )
                 verified: Verified = "sha256"
-            elif src.derive is None:
-                origin = src.url
-                _download(
-                    origin,
-                    dest,
-                    src=src,
-                    dest=dest,
-                    expected=src.sha256,
-                    bar=bar,
-                    timeout=timeout,
-                    total=src.bytes,
-                )
-                verified = "sha256"
             else:
                 origin = f"derived ({src.derive.function})"
                 verified = _derive(src, data_dir, by_name=by_name, bar=bar, timeout=timeout)
