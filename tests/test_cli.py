@@ -93,3 +93,18 @@ def test_infeasible_hub_cap_exits_2_with_the_hubs_needed(
     assert "hubs.max_hubs allows 150 hubs, but covering every ward" in err
     assert "raise max_hubs to" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_compare_baseline_to_final(
+    tmp_path: Path, london_dir: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = REPO / "scenarios" / "london-2016-baseline.yaml"
+    code = _run(["-q", "compare", str(base), str(FINAL), "--data-dir", str(london_dir),
+                 "--cache-dir", str(cache_dir), "--markdown", "compare.md"], tmp_path)
+    out = capsys.readouterr().out
+    assert code == 0
+    markdown = (tmp_path / "compare.md").read_text()
+    # Harefield crosses 60 minutes to a 24/7 counter once Hayes replaces Uxbridge.
+    assert "Harefield" in out
+    assert "Harefield" in markdown
+    assert "hayes" in markdown.lower()
