@@ -317,7 +317,7 @@ def _hub_plan(
                                      "minutes": pd.Series(dtype=float)})
     if not hubs_cfg.enabled:
         return empty_hubs, empty_assignment, {"enabled": False}
-    kinds = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
+    kinds: dict[str, float] = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
     extra = None
     if hubs_cfg.candidate_csv:
         base = scenario.source.parent if scenario.source else Path()
