@@ -24,8 +24,6 @@ import os
 import resource
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,22 +37,10 @@ from siting.scenario import load_scenario
 from siting.travel import Targets, profile_search, summarise
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _memory import peak_rss_mb, reset_peak_rss
+from _memory import measure
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))
-
-
-def measure(label: str, func: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
-    """Run func once; record wall time and peak resident memory (numba and OR-Tools included)."""
-    reset_peak_rss()
-    start = time.perf_counter()
-    result = func()
-    wall = time.perf_counter() - start
-    peak = peak_rss_mb()
-    rows.append({"step": label, "seconds": round(wall, 3), "peak_MB": round(peak)})
-    print(f"  {label:<60} {wall:8.2f} s  {peak:7.0f} MB", flush=True)
-    return result
 
 
 def lexicographic(minutes: np.ndarray, population: np.ndarray, cols: list[int],
@@ -142,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ref = measure(f"  baseline: public API, {len(rows)} counters one by one", reference, steps)
     for j, values in enumerate(ref):
         np.testing.assert_array_equal(values, minutes[:, j])
-    per_counter = steps[-1]["seconds"] / len(rows)
+    per_counter = steps[-1]["wall_s"] / len(rows)
     print(f"  identical minutes; public API {per_counter:.2f} s per counter -> "
           f"{per_counter * len(candidates):.0f} s for {len(candidates)} (extrapolated), "
           f"kernel {steps[-2]['seconds'] / len(candidates):.2f} s per counter")
@@ -167,14 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         choice: optimise.GroupChoice = measure(f"CP-SAT {objective}", solve, steps)
         status = choice.primary["status"] + (f" / tie-break {choice.tie_break['status']}"
                                              if choice.tie_break else "")
-        add(f"CP-SAT {objective}", list(choice.chosen), steps[-1]["seconds"], status)
+        add(f"CP-SAT {objective}", list(choice.chosen), steps[-1]["wall_s"], status)
         if objective == "over45":
             optimum = [candidates[c] for c in choice.chosen]
             print(f"  model: {choice.model_size}; primary {choice.primary}; "
                   f"tie-break {choice.tie_break}")
     local = measure("greedy + local search (over 45, then mean)",
                     lambda: greedy_local_search(minutes, population, groups, 45, cap), steps)
-    add("greedy + local search (over45)", local, steps[-1]["seconds"], "local optimum")
+    add("greedy + local search (over45)", local, steps[-1]["wall_s"], "local optimum")
 
     def exact() -> list[int]:
         rows = registry.set_index("counter_id").loc[sorted(optimum)]

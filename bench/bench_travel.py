@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_travel_engine import brute_force, measure
+from _memory import measure
+from bench_travel_engine import brute_force
 
 from siting.analysis import _targets
 from siting.data import load_lsoas, load_wards, scenario_counters

@@ -16,8 +16,6 @@ import os
 import resource
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,27 +31,12 @@ from siting.network.walk import WalkModel
 from siting.travel import Targets, Window, profile_search
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _memory import peak_rss_mb, reset_peak_rss
+from _memory import measure
 
 DATA = Path(os.environ.get("SITING_DATA_DIR", Path(__file__).resolve().parents[2] / "shared"
                            / "data" / "london"))
 INF = np.iinfo(np.int64).max
 SLOTS = 1 << 20
-
-
-def measure(label: str, func: Callable[[], Any], rows: list[dict[str, Any]]) -> Any:
-    """Run func once; record wall time and the process's peak resident memory during it.
-
-    Peak RSS (not tracemalloc) so that numba's own allocations are counted too.
-    """
-    reset_peak_rss()
-    start = time.perf_counter()
-    result = func()
-    wall = time.perf_counter() - start
-    peak = peak_rss_mb()
-    rows.append({"step": label, "wall_s": round(wall, 3), "peak_rss_MB": round(peak)})
-    print(f"  {label:<55} {wall:8.3f} s  {peak:8.0f} MB", flush=True)
-    return result
 
 
 # --------------------------------------------------------------------------- brute force
