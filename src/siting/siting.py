@@ -949,15 +949,21 @@ def _infeasible(report: InfeasibilityReport) -> InfeasibleError:
     return error
 
 
+def _id_table(rows: pd.DataFrame | Sequence[str], what: str, column: str) -> pd.DataFrame:
+    """A frame with a unique string id column, from a frame or a list of ids (DataError if not)."""
+    frame = pd.DataFrame(rows) if isinstance(rows, pd.DataFrame) else pd.DataFrame({column: list(rows)})
+    if column not in frame.columns:
+        raise DataError(f"{what}: missing column '{column}'; found {', '.join(map(str, frame.columns))}.")
+    frame = frame.assign(**{column: frame[column].astype(str)})
+    if frame[column].duplicated().any():
+        dup = frame.loc[frame[column].duplicated(), column].head(5).tolist()
+        raise DataError(f"{what}: duplicate {column} {', '.join(dup)}; ids must be unique.")
+    return frame
+
+
 def _site_table(sites: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
     """site_id, cost, capacity (+ name, kind when given), validated."""
-    frame = pd.DataFrame(sites) if isinstance(sites, pd.DataFrame) else pd.DataFrame({"site_id": list(sites)})
-    if "site_id" not in frame.columns:
-        raise DataError(f"sites: missing column 'site_id'; found {', '.join(map(str, frame.columns))}.")
-    frame = frame.assign(site_id=frame["site_id"].astype(str))
-    if frame["site_id"].duplicated().any():
-        dup = frame.loc[frame["site_id"].duplicated(), "site_id"].head(5).tolist()
-        raise DataError(f"sites: duplicate site_id {', '.join(dup)}; ids must be unique.")
+    frame = _id_table(sites, "sites", "site_id")
     cost = (pd.to_numeric(frame["cost"], errors="coerce") if "cost" in frame
             else pd.Series(1.0, index=frame.index)).to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
@@ -978,13 +984,7 @@ def _site_table(sites: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
 
 def _ward_table(wards: pd.DataFrame | Sequence[str], officers_per_ward: int) -> pd.DataFrame:
     """ward_code, officers (+ ward_name when given), validated."""
-    frame = pd.DataFrame(wards) if isinstance(wards, pd.DataFrame) else pd.DataFrame({"ward_code": list(wards)})
-    if "ward_code" not in frame.columns:
-        raise DataError(f"wards: missing column 'ward_code'; found {', '.join(map(str, frame.columns))}.")
-    frame = frame.assign(ward_code=frame["ward_code"].astype(str))
-    if frame["ward_code"].duplicated().any():
-        dup = frame.loc[frame["ward_code"].duplicated(), "ward_code"].head(5).tolist()
-        raise DataError(f"wards: duplicate ward_code {', '.join(dup)}; codes must be unique.")
+    frame = _id_table(wards, "wards", "ward_code")
     officers = (pd.to_numeric(frame["officers"], errors="coerce") if "officers" in frame
                 else pd.Series(float(officers_per_ward), index=frame.index)).to_numpy(dtype=float)
     if not np.isfinite(officers).all() or (officers < 0).any() or not np.allclose(officers, np.round(officers)):
