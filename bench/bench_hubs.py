@@ -1,4 +1,4 @@
-"""Benchmark: London-wide DWO hub siting, CP-SAT (siting.siting.HubSiting) against spopt's LSCP.
+"""Benchmark: London-wide DWO hub siting, CP-SAT (siting.hubs.HubSiting) against spopt's LSCP.
 
 For two candidate sets, all 630 wards (2014, City merged) and a 20-minute walk to the ward
 boundary (crow-fly x DEFAULT_CIRCUITY at 4.8 km/h):
@@ -41,8 +41,8 @@ from _memory import peak_rss_mb, reset_peak_rss
 from siting._crs import BNG
 from siting._errors import InfeasibleError
 from siting.candidates import load_candidates
+from siting.hubs import HubSiting, HubSolution, walk_matrix
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
-from siting.siting import HubSiting, HubSolution, walk_matrix
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))

@@ -26,11 +26,11 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
+from siting.hubs import HubSiting, HubSolution, compare_walk_models
 from siting.network.scenario_network import scenario_feed, scenario_network, scenario_walk
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
-from siting.siting import HubSiting, HubSolution, compare_walk_models
 from siting.travel import Targets, Window, profile_search, summarise
 
 __all__ = ["MEASURES", "Analysis", "analyse"]

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from siting._crs import BNG
 from siting._errors import DataError, InfeasibleError, ScenarioError
 from siting.candidates import load_candidates
-from siting.network.walk import OsmWalkNetwork, WalkModel
-from siting.siting import (
+from siting.hubs import (
     WOODGREEN_OSM,
     HubSiting,
     HubSolution,
@@ -28,6 +27,7 @@ from siting.siting import (
     walk_matrix,
     woodgreen_comparison,
 )
+from siting.network.walk import OsmWalkNetwork, WalkModel
 
 # ---------------------------------------------------------------------------- hand-worked case
 #
