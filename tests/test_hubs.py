@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -15,19 +16,19 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from siting._crs import BNG
+from siting._crs import BNG, WGS84
 from siting._errors import DataError, InfeasibleError, ScenarioError
 from siting.candidates import load_candidates
 from siting.hubs import (
-    WOODGREEN_OSM,
     HubSiting,
     HubSolution,
     InfeasibilityReport,
+    _bng,
     nearest_sites,
     walk_matrix,
-    woodgreen_comparison,
 )
 from siting.network.walk import OsmWalkNetwork, WalkModel
+from siting.walk_comparison import WalkComparison, compare_walk_models
 
 # ---------------------------------------------------------------------------- hand-worked case
 #
@@ -456,6 +457,52 @@ def test_london_minimum_hubs_equal_spopt_lscp(london: dict) -> None:
 
 
 # ---------------------------------------------------------------------------- Wood Green streets
+
+
+WOODGREEN_OSM = "osm/network/woodgreen_bowespark_highways_overpass.osm"
+"""The Wood Green/Bowes Park street extract, relative to the data directory (the case study of
+scenarios/woodgreen-streets.yaml)."""
+
+
+def wards_in_box(
+    wards: gpd.GeoDataFrame,
+    box: tuple[float, float, float, float] | shapely.Geometry,
+    *,
+    min_share: float = 0.5,
+) -> gpd.GeoDataFrame:
+    """Wards with at least ``min_share`` of their area inside a box (lon/lat tuple, or BNG shape)."""
+    wards = _bng(wards, "wards", "ward_code")
+    area = (gpd.GeoSeries([shapely.box(*box)], crs=WGS84).to_crs(BNG).iloc[0]
+            if isinstance(box, tuple) else box)
+    geoms = wards.geometry.to_numpy()
+    share = shapely.area(shapely.intersection(geoms, area)) / shapely.area(geoms)
+    return wards.assign(share_inside=share)[share >= min_share].reset_index(drop=True)
+
+
+def woodgreen_comparison(
+    data_dir: Path | str,
+    wards: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    network: OsmWalkNetwork | None = None,
+    min_share: float = 0.5,
+    **options: Any,
+) -> WalkComparison:
+    """Wood Green/Bowes Park: hubs on the real OSM walk network against crow-fly.
+
+    Uses the street extract `WOODGREEN_OSM` and its core box (`OsmWalkNetwork.core_box`:
+    lon -0.1507 to -0.1009, lat 51.6006 to 51.6220, about 3.4 x 2.4 km, where every street is
+    present; the file's nodes reach further only along ways that cross the box's edge), the
+    wards with at least ``min_share`` of their area inside that box, and the candidate
+    ``sites`` inside it (sites beyond it cannot be walked to on the extract). ``options`` go to
+    `compare_walk_models` (limit_minutes, to, max_hubs, time_limit_s, ...).
+    """
+    network = network or OsmWalkNetwork(Path(data_dir) / WOODGREEN_OSM)
+    box = network.core_box
+    local_wards = wards_in_box(wards, box, min_share=min_share)
+    sites = _bng(sites, "sites", "site_id")
+    local_sites = sites[shapely.intersects(box, sites.geometry.to_numpy())].reset_index(drop=True)
+    return compare_walk_models(local_wards, local_sites, network, **options)
 
 
 @pytest.fixture(scope="module")

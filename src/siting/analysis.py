@@ -26,12 +26,13 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
-from siting.hubs import HubSiting, HubSolution, compare_walk_models
+from siting.hubs import HubSiting, HubSolution
 from siting.network.scenario_network import scenario_feed, scenario_network, scenario_walk
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
 from siting.travel import Targets, Window, profile_search, summarise
+from siting.walk_comparison import compare_walk_models
 
 __all__ = ["MEASURES", "Analysis", "analyse"]
 

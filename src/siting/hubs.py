@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
@@ -22,31 +21,23 @@ import pandas as pd
 import shapely
 from ortools.sat.python import cp_model
 
-from siting._crs import BNG, WGS84
+from siting._crs import BNG
 from siting._errors import DataError, InfeasibleError, ScenarioError, SitingError
 from siting.network.walk import OsmWalkNetwork, WalkModel
 
 __all__ = [
     "OFFICERS_PER_WARD",
-    "WOODGREEN_OSM",
     "HubSiting",
     "HubSolution",
     "InfeasibilityReport",
-    "WalkComparison",
-    "compare_walk_models",
     "nearest_sites",
     "walk_matrix",
-    "wards_in_box",
-    "woodgreen_comparison",
 ]
 
 log = logging.getLogger(__name__)
 
 OFFICERS_PER_WARD = 3
 """Officers based at a ward's hub: at least 2 DWOs and 1 PCSO per ward (the 2017 strategy)."""
-
-WOODGREEN_OSM = "osm/network/woodgreen_bowespark_highways_overpass.osm"
-"""The Wood Green/Bowes Park street extract, relative to the data directory."""
 
 Walk: TypeAlias = WalkModel | OsmWalkNetwork
 Target: TypeAlias = Literal["boundary", "centroid"]
@@ -993,151 +984,3 @@ def _ward_table(wards: pd.DataFrame | Sequence[str], officers_per_ward: int) -> 
     out = frame.assign(officers=np.round(officers).astype(np.int64))
     keep = [c for c in ("ward_code", "ward_name", "officers") if c in out.columns]
     return out[keep].sort_values("ward_code", kind="stable").reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Street network against crow-fly (Wood Green)
-# --------------------------------------------------------------------------------------------
-
-def wards_in_box(
-    wards: gpd.GeoDataFrame,
-    box: tuple[float, float, float, float] | shapely.Geometry,
-    *,
-    min_share: float = 0.5,
-) -> gpd.GeoDataFrame:
-    """Wards with at least ``min_share`` of their area inside a box (lon/lat tuple, or BNG shape)."""
-    wards = _bng(wards, "wards", "ward_code")
-    area = (gpd.GeoSeries([shapely.box(*box)], crs=WGS84).to_crs(BNG).iloc[0]
-            if isinstance(box, tuple) else box)
-    geoms = wards.geometry.to_numpy()
-    share = shapely.area(shapely.intersection(geoms, area)) / shapely.area(geoms)
-    return wards.assign(share_inside=share)[share >= min_share].reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class WalkComparison:
-    """The same hub problem solved walking on a street network and walking crow-fly."""
-
-    wards: pd.DataFrame = field(repr=False)
-    """ward_code, ward_name, share_inside: the wards compared."""
-    sites: pd.DataFrame = field(repr=False)
-    """site_id, name, kind, cost: the candidates inside the extract."""
-    network: HubSolution | InfeasibilityReport
-    crowfly: HubSolution | InfeasibilityReport
-    pairs: pd.DataFrame = field(repr=False)
-    """ward_code, site_id, network_minutes, crowfly_minutes, difference (network - crow-fly)
-    for every pair within twice the limit in either model (NaN where one has no walk)."""
-    wards_compared: pd.DataFrame = field(repr=False)
-    """ward_code, network_site, network_minutes, crowfly_site, crowfly_minutes and
-    crowfly_site_network_minutes (the crow-fly model's hub walked on the streets)."""
-    limit_minutes: float = 20.0
-
-    def summary(self) -> dict[str, Any]:
-        """Headline figures: hubs and cost under each model, walk-time differences."""
-        def describe(result: HubSolution | InfeasibilityReport) -> dict[str, Any]:
-            if isinstance(result, InfeasibilityReport):
-                return {"status": "INFEASIBLE", "reason": result.reason, "message": result.message}
-            return {"status": result.status, "hubs": result.n_hubs, "cost": result.objective,
-                    "total_minutes": round(result.total_minutes, 1),
-                    "max_minutes": round(result.max_minutes, 1),
-                    "sites": sorted(result.open_sites["site_id"]),
-                    "uncovered": result.uncovered["ward_code"].tolist()}
-        both = self.pairs.dropna(subset=["network_minutes", "crowfly_minutes"])
-        positive = both[both["crowfly_minutes"] > 0]
-        too_far = self.wards_compared["crowfly_site_network_minutes"].fillna(np.inf) > self.limit_minutes + 1e-9
-        return {
-            "wards": len(self.wards),
-            "sites": len(self.sites),
-            "network": describe(self.network),
-            "crowfly": describe(self.crowfly),
-            "pairs_compared": len(both),
-            "median_difference_minutes": float(both["difference"].median()) if len(both) else math.nan,
-            "mean_abs_difference_minutes": float(both["difference"].abs().mean()) if len(both) else math.nan,
-            "median_ratio": float((positive["network_minutes"] / positive["crowfly_minutes"]).median())
-            if len(positive) else math.nan,
-            "crowfly_hubs_beyond_limit_on_streets": int(too_far.sum()),
-        }
-
-
-def compare_walk_models(
-    wards: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    network: OsmWalkNetwork,
-    *,
-    crowfly: WalkModel | None = None,
-    limit_minutes: float = 20.0,
-    to: Target = "boundary",
-    time_limit_s: float = 30.0,
-    **options: Any,
-) -> WalkComparison:
-    """Solve the hub model on the street network and crow-fly, for the same wards and sites.
-
-    Pass the wards the extract covers (see `wards_in_box`) and the candidates inside it. Each
-    model's answer is a `HubSolution`, or the `InfeasibilityReport` when it has none.
-    """
-    crowfly = crowfly or WalkModel(speed_kmh=network.speed_kmh)
-    wards = _bng(wards, "wards", "ward_code").sort_values("ward_code", kind="stable").reset_index(drop=True)
-    sites = _bng(sites, "sites", "site_id").sort_values("site_id", kind="stable").reset_index(drop=True)
-    options.setdefault("uncovered", "raise")
-    results: dict[str, HubSolution | InfeasibilityReport] = {}
-    for label, walk in (("network", network), ("crowfly", crowfly)):
-        model = HubSiting.from_geodataframes(wards, sites, walk, limit_minutes=limit_minutes, to=to, **options)
-        try:
-            results[label] = model.solve(time_limit_s=time_limit_s)
-        except InfeasibleError as exc:
-            results[label] = exc.report  # type: ignore[attr-defined]
-    wide = 2 * limit_minutes
-    on_streets = walk_matrix(wards, sites, network, limit_minutes=wide, to=to)
-    crow = walk_matrix(wards, sites, crowfly, limit_minutes=wide, to=to)
-    pairs = (on_streets.rename(columns={"minutes": "network_minutes"})
-             .merge(crow.rename(columns={"minutes": "crowfly_minutes"}), on=["ward_code", "site_id"], how="outer")
-             .sort_values(["ward_code", "site_id"], kind="stable").reset_index(drop=True))
-    pairs["difference"] = pairs["network_minutes"] - pairs["crowfly_minutes"]
-    ward_cols = [c for c in ("ward_code", "ward_name", "share_inside") if c in wards.columns]
-    site_cols = [c for c in ("site_id", "name", "kind", "cost") if c in sites.columns]
-    return WalkComparison(wards=pd.DataFrame(wards[ward_cols]), sites=pd.DataFrame(sites[site_cols]),
-                          network=results["network"], crowfly=results["crowfly"], pairs=pairs,
-                          wards_compared=_compare_assignments(results, pairs, wards["ward_code"]),
-                          limit_minutes=float(limit_minutes))
-
-
-def _compare_assignments(results: Mapping[str, HubSolution | InfeasibilityReport],
-                         pairs: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
-    table = pd.DataFrame({"ward_code": codes.astype(str).to_numpy()})
-    for label in ("network", "crowfly"):
-        result = results[label]
-        chosen = (result.assignment if isinstance(result, HubSolution)
-                  else pd.DataFrame(columns=["ward_code", "site_id", "minutes"]))
-        table = table.merge(chosen.rename(columns={"site_id": f"{label}_site", "minutes": f"{label}_minutes"}),
-                            on="ward_code", how="left")
-    walked = pairs.set_index(["ward_code", "site_id"])["network_minutes"]
-    table["crowfly_site_network_minutes"] = [
-        float(walked.get((w, s), np.nan)) if isinstance(s, str) else np.nan
-        for w, s in zip(table["ward_code"], table["crowfly_site"], strict=True)]
-    return table.sort_values("ward_code", kind="stable").reset_index(drop=True)
-
-
-def woodgreen_comparison(
-    data_dir: Path | str,
-    wards: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    *,
-    network: OsmWalkNetwork | None = None,
-    min_share: float = 0.5,
-    **options: Any,
-) -> WalkComparison:
-    """Wood Green/Bowes Park: hubs on the real OSM walk network against crow-fly.
-
-    Uses the street extract `WOODGREEN_OSM` and its core box (`OsmWalkNetwork.core_box`:
-    lon -0.1507 to -0.1009, lat 51.6006 to 51.6220, about 3.4 x 2.4 km, where every street is
-    present; the file's nodes reach further only along ways that cross the box's edge), the
-    wards with at least ``min_share`` of their area inside that box, and the candidate
-    ``sites`` inside it (sites beyond it cannot be walked to on the extract). ``options`` go to
-    `compare_walk_models` (limit_minutes, to, max_hubs, time_limit_s, ...).
-    """
-    network = network or OsmWalkNetwork(Path(data_dir) / WOODGREEN_OSM)
-    box = network.core_box
-    local_wards = wards_in_box(wards, box, min_share=min_share)
-    sites = _bng(sites, "sites", "site_id")
-    local_sites = sites[shapely.intersects(box, sites.geometry.to_numpy())].reset_index(drop=True)
-    return compare_walk_models(local_wards, local_sites, network, **options)
