@@ -34,7 +34,7 @@ from siting import optimise
 from siting.data import load_counters, load_lsoas
 from siting.network.transit import TransitNetwork
 from siting.scenario import load_scenario
-from siting.travel import Targets, profile_search, summarise
+from siting.travel import Targets, Window, profile_search, summarise
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _memory import measure
@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     lsoas = load_lsoas(DATA, scenario.data)
     population = lsoas["population"].to_numpy()
     cap = float(scenario.transit.max_trip_minutes)
+    start_s, end_s = scenario.transit.window_seconds
+    window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
     steps: list[dict[str, Any]] = []
     print(f"Scenario {scenario.id}: {len(candidates)} candidate counters, {len(lsoas):,} LSOAs, "
           f"window {scenario.transit.departure_window} every {scenario.transit.step_minutes} "
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             targets = Targets.from_arrays([cid], np.array([point]))
             profiles = profile_search(network, targets,
                                       max_access_minutes=scenario.walking.max_access_minutes)
-            frame = profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), optimise._window(scenario))
+            frame = profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), window)
             out.append(summarise(frame, (50,))["minutes_p50"].to_numpy())
         return out
 
@@ -168,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                                       np.column_stack([rows.geometry.x, rows.geometry.y]))
         frame = profile_search(network, targets,
                                max_access_minutes=scenario.walking.max_access_minutes).evaluate(
-            xy, lsoas["lsoa_code"].to_numpy(), optimise._window(scenario))
+            xy, lsoas["lsoa_code"].to_numpy(), window)
         p50 = summarise(frame, (50,))["minutes_p50"].to_numpy()
         return [int(population[np.isnan(p50) | (p50 > t)].sum()) for t in (45, 60)]
 

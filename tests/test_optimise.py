@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from siting import optimise
 from siting._errors import InfeasibleError, ScenarioError
-from siting.data import load_lsoas
+from siting.data import load_counters, load_lsoas
 from siting.network.gtfs import busiest_date, read_feed
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
@@ -224,7 +224,7 @@ def test_strategy_choices_match_the_scenario_files() -> None:
     assert len(STRATEGY_SWAPS) == 5
     baseline = yaml.safe_load((SCENARIOS / "london-2016-baseline.yaml").read_text())["counters"]
     open_2017 = set(baseline["open_24h"]) | set(baseline["open_daytime"])
-    registry = set(optimise.load_counters()["counter_id"])
+    registry = set(load_counters()["counter_id"])
     assert registry - open_2017 == set(optimise.NAMED_ONLY_IN_FINAL)
     assert len(open_2017) == 73
 
@@ -283,7 +283,7 @@ def test_site_times_match_the_engine_and_cache(feeds_dir: Path, tmp_path: Path,
     reached = ~np.isnan(nearest)
     assert (nearest[reached] >= exact[reached] - 1e-9).all()
     # A second call, in another order and with a subset, is served from the cache.
-    monkeypatch.setattr(optimise, "_compute_columns", _no_compute)
+    monkeypatch.setattr(optimise.matrix, "_compute_columns", _no_compute)
     again = site_times(network, origin_ids, origin_xy, site_ids[::-1][:3], site_xy[::-1][:3],
                        window, max_access_minutes=10.0, cache_dir=tmp_path)
     np.testing.assert_array_equal(again.minutes, got.minutes[:, [4, 3, 2]])
@@ -333,7 +333,7 @@ def quick_final(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 def test_london_optimum_beats_the_final_strategy(london_dir: Path, quick_final: tuple,
                                                  tmp_path: Path) -> None:
     scenario, cache = quick_final
-    registry = optimise.load_counters()
+    registry = load_counters()
     final = strategy_choices()["final"]
     borough_of = dict(zip(registry["counter_id"], registry["borough_gss"], strict=True))
     free = sorted(c for c in registry["counter_id"] if borough_of[c] in FEW_BOROUGHS)

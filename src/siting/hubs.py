@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 from ortools.sat.python import cp_model
 
+from siting._cpsat import make_solver, status_name
 from siting._crs import BNG
 from siting._errors import DataError, InfeasibleError, ScenarioError, SitingError
 from siting.network.walk import OsmWalkNetwork, WalkModel
@@ -284,11 +285,6 @@ def _integer_costs(costs: np.ndarray) -> tuple[np.ndarray, int]:
         if np.allclose(scaled, np.round(scaled), rtol=0, atol=tolerance):
             return np.round(scaled).astype(np.int64), 10**k
     return np.round(costs * 10**6).astype(np.int64), 10**6
-
-
-def _status_name(status: Any) -> str:
-    return {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE",
-            cp_model.INFEASIBLE: "INFEASIBLE", cp_model.MODEL_INVALID: "MODEL_INVALID"}.get(status, "UNKNOWN")
 
 
 def _reduce_cover(cover: dict[int, frozenset[int]], cost: np.ndarray, keep: set[int]) -> dict[int, frozenset[int]]:
@@ -733,16 +729,8 @@ class HubSiting:
 
     @staticmethod
     def _solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSolver:
-        solver = cp_model.CpSolver()
-        params = solver.parameters
-        params.num_workers = max(1, int(workers))
-        params.random_seed = int(seed)
-        params.linearization_level = 2
-        params.max_deterministic_time = max(0.01, float(time_limit_s))
-        params.max_time_in_seconds = 2.0 * max(0.01, float(time_limit_s)) + 5.0
-        if params.num_workers > 1:
-            params.interleave_search = True
-        return solver
+        return make_solver(time_limit_s, workers=workers, seed=seed, deterministic_time=True,
+                           linearization_level=2)
 
     def _min_hubs(self, a: dict[str, Any], *, capacity: bool, time_limit_s: float, workers: int,
                   seed: int) -> tuple[int | None, bool]:
@@ -849,10 +837,10 @@ class HubSiting:
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise SitingError(
                 f"Hub siting found no solution within {time_limit_s:g} s (CP-SAT status "
-                f"{_status_name(status)}). Raise hubs.time_limit_s, or make the model smaller "
+                f"{status_name(status)}). Raise hubs.time_limit_s, or make the model smaller "
                 "(fewer candidate kinds, or hubs.wards)."
             )
-        phase1 = _status_name(status)
+        phase1 = status_name(status)
         objective = round(solver.objective_value)
         bound = math.ceil(solver.best_objective_bound - 1e-9)
         opened = {s for s in range(len(y)) if solver.boolean_value(y[s])}
@@ -864,7 +852,7 @@ class HubSiting:
                                               cost_cap=objective, hint=opened)
             solver2 = self._solver(remaining, workers, seed)
             status2 = solver2.solve(model2)
-            tie_status = _status_name(status2)
+            tie_status = status_name(status2)
             if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 opened = {s for s in range(len(y2)) if solver2.boolean_value(y2[s])}
                 if capacity:

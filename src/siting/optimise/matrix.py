@@ -1,0 +1,346 @@
+"""Per-site travel-time matrix: one backward profile search per site, sites in parallel, cached.
+
+``t[i, c]`` is the median (p50) over the scenario's departure window of the public-transport
+minutes from origin i to site c alone (unreachable departures count as infinitely long, NaN when
+the median is unreachable), on the same network and engine as `siting run`. Sites are treated as
+always open. Columns are cached on disk keyed by the network, the origins and the window.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+
+from siting._errors import ScenarioError
+from siting.data import load_counters, load_lsoas
+from siting.network.scenario_network import scenario_network as _scenario_network
+from siting.network.transit import TransitNetwork, walk_seconds
+from siting.scenario import Scenario
+from siting.travel import ALWAYS_CLOSE, ALWAYS_OPEN, Window, walk_csr
+from siting.travel import profile_scan as _profile_scan
+
+__all__ = ["TimeMatrix", "per_counter_times", "scenario_network", "site_times"]
+
+log = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
+# Travel-time matrix: one profile search per site
+
+
+@dataclass(frozen=True, eq=False)
+class TimeMatrix:
+    """Median minutes from each origin to each site (NaN when unreachable), origins x sites."""
+
+    origin_ids: np.ndarray
+    site_ids: np.ndarray
+    minutes: np.ndarray
+
+    def columns(self, site_ids: Sequence[str]) -> np.ndarray:
+        """The (origins x len(site_ids)) block of the given sites, in that order."""
+        index = {s: j for j, s in enumerate(self.site_ids)}
+        return self.minutes[:, [index[s] for s in site_ids]]
+
+    def to_long(self, origin_column: str = "origin_id",
+                site_column: str = "site_id") -> pd.DataFrame:
+        """Long table origin, site, minutes, sorted by origin then site."""
+        n_o, n_s = self.minutes.shape
+        table = pd.DataFrame({
+            origin_column: np.repeat(self.origin_ids.astype(str), n_s),
+            site_column: np.tile(self.site_ids.astype(str), n_o),
+            "minutes": self.minutes.ravel(),
+        })
+        return table.sort_values([origin_column, site_column], kind="stable").reset_index(drop=True)
+
+
+@njit(cache=True)
+def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, prof_start, prof_len,
+                              prof_dep, prof_key, p, out, col):
+    """Per origin: the p-th percentile over departures of the minutes to one always-open site.
+
+    Matches `siting.travel.summarise` (linear interpolation, unreachable = +inf). Departures
+    ascend, so each access stop's profile (decreasing departures) is read by one backward merge.
+    """
+    n_origins = len(acc_off) - 1
+    n_dep = len(departures)
+    best = np.empty(n_dep, dtype=np.int64)
+    minutes = np.empty(n_dep, dtype=np.float64)
+    position = p / 100.0 * (n_dep - 1)
+    lo = int(np.floor(position))
+    frac = position - lo
+    hi = min(lo + 1, n_dep - 1)
+    never = np.iinfo(np.int64).max
+    for o in range(n_origins):
+        for it in range(n_dep):
+            best[it] = departures[it] + direct[o]
+        for a in range(acc_off[o], acc_off[o + 1]):
+            s = acc_stop[a]
+            walk = acc_sec[a]
+            first = prof_start[s]
+            j = prof_len[s] - 1
+            for it in range(n_dep):
+                t = departures[it] + walk
+                while j >= 0 and prof_dep[first + j] < t:
+                    j -= 1
+                if j < 0:
+                    break
+                key = prof_key[first + j]
+                if key != never:
+                    served = key >> 20
+                    if served < best[it]:
+                        best[it] = served
+        for it in range(n_dep):
+            minutes[it] = (best[it] - departures[it]) / 60.0
+        minutes.sort()
+        value = minutes[lo]
+        if frac > 0:
+            if np.isfinite(minutes[hi]):
+                value = minutes[lo] + frac * (minutes[hi] - minutes[lo])
+            else:
+                value = np.inf
+        out[o, col] = value if np.isfinite(value) else np.nan
+
+
+@njit(cache=True, parallel=True)
+def _site_percentiles(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+                      prof_start, fp_off, fp_to, fp_sec, eg_off, eg_base, eg_sec, min_change,
+                      acc_off, acc_stop, acc_sec, direct, departures, p):
+    """One profile scan per site (sites in parallel), each reduced to a percentile per origin."""
+    n_sites = eg_off.shape[0]
+    out = np.empty((len(acc_off) - 1, n_sites))
+    open_s = np.array([ALWAYS_OPEN], dtype=np.int64)
+    close_s = np.array([ALWAYS_CLOSE], dtype=np.int64)
+    for c in prange(n_sites):
+        first = eg_base[c]
+        last = eg_base[c + 1]
+        eg_tgt = np.zeros(last - first, dtype=np.int64)
+        eg_s = eg_sec[first:last].copy()
+        prof_len, prof_dep, prof_key = _profile_scan(
+            dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+            prof_start, fp_off, fp_to, fp_sec, eg_off[c].copy(), eg_tgt, eg_s, open_s, close_s,
+            min_change)
+        _percentile_of_departures(acc_off, acc_stop, acc_sec, direct[:, c].copy(), departures,
+                                  prof_start, prof_len, prof_dep, prof_key, p, out, c)
+    return out
+
+
+def _compute_columns(network: TransitNetwork, origin_xy: np.ndarray, site_xy: np.ndarray,
+                     window: Window, max_access_s: int, percentile: float) -> np.ndarray:
+    """Percentile minutes (origins x sites) by one profile scan per site."""
+    n_sites = len(site_xy)
+    acc_off, acc_stop, acc_sec = walk_csr(network, origin_xy, network.stop_xy, max_access_s)
+    eg_off = np.zeros((n_sites, network.n_stops + 1), dtype=np.int64)
+    eg_sec = []
+    eg_base = np.zeros(n_sites + 1, dtype=np.int64)
+    for c in range(n_sites):
+        offsets, _, seconds = walk_csr(network, network.stop_xy, site_xy[c:c + 1], max_access_s)
+        eg_off[c] = offsets
+        eg_sec.append(seconds)
+        eg_base[c + 1] = eg_base[c] + len(seconds)
+    metres = np.hypot(origin_xy[:, None, 0] - site_xy[None, :, 0],
+                      origin_xy[:, None, 1] - site_xy[None, :, 1])
+    direct = np.ascontiguousarray(walk_seconds(network.walk, metres).reshape(len(origin_xy),
+                                                                             n_sites))
+    boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
+    prof_start = np.zeros(network.n_stops + 1, dtype=np.int64)
+    np.cumsum(boardable, out=prof_start[1:])
+    return _site_percentiles(
+        network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
+        network.can_board, network.can_alight, len(network.run_ids), prof_start,
+        network.fp_offsets, network.fp_to, network.fp_seconds.astype(np.int64), eg_off, eg_base,
+        np.concatenate([*eg_sec, np.zeros(0, dtype=np.int64)]), int(network.min_change_seconds),
+        acc_off, acc_stop, acc_sec, direct, window.departures, float(percentile))
+
+
+_MATRIX_CACHE_VERSION = 1
+
+
+def _matrix_key(network: TransitNetwork, origin_ids: np.ndarray, origin_xy: np.ndarray,
+                window: Window, max_access_s: int, percentile: float) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps({
+        "version": _MATRIX_CACHE_VERSION, "network": network.cache_key,
+        "window": [window.start_s, window.end_s, window.step_s], "max_access_s": max_access_s,
+        "percentile": float(percentile)}, sort_keys=True).encode())
+    digest.update("\0".join(origin_ids).encode())
+    digest.update(np.ascontiguousarray(origin_xy, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:20]
+
+
+def _load_cached(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return data["site_ids"].astype(str), data["site_xy"], data["minutes"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _save_cached(path: Path, site_ids: np.ndarray, site_xy: np.ndarray,
+                 minutes: np.ndarray) -> None:
+    order = np.argsort(site_ids, kind="stable")
+    handle, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".npz", dir=path.parent)
+    os.close(handle)
+    try:
+        np.savez(temp, site_ids=site_ids[order].astype(str), site_xy=site_xy[order],
+                 minutes=minutes[:, order])
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def site_times(
+    network: TransitNetwork,
+    origin_ids: Sequence[str] | np.ndarray,
+    origin_xy: np.ndarray,
+    site_ids: Sequence[str] | np.ndarray,
+    site_xy: np.ndarray,
+    window: Window,
+    *,
+    max_access_minutes: float,
+    percentile: float = 50.0,
+    cache_dir: Path | str | None = None,
+    chunk: int = 16,
+) -> TimeMatrix:
+    """Percentile minutes over the window from every origin to every (always-open) site.
+
+    One backward profile search per site on the shared network, sites in parallel (numba
+    threads). Columns are cached in ``cache_dir`` in one .npz per (network cache key, origins,
+    window, walk limit, percentile), keyed inside by site id and coordinates, so a later call
+    computes only the sites it has not seen. Without a cache key (an in-memory network) or a
+    cache_dir nothing is cached.
+    """
+    origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
+    origin_xy = np.asarray(origin_xy, dtype=float).reshape(-1, 2)
+    site_ids = np.asarray(site_ids, dtype=object).astype(str)
+    site_xy = np.asarray(site_xy, dtype=float).reshape(-1, 2)
+    if len(origin_ids) != len(origin_xy) or len(site_ids) != len(site_xy):
+        raise ScenarioError(f"site_times: {len(origin_ids)} origin ids for {len(origin_xy)} points "
+                            f"and {len(site_ids)} site ids for {len(site_xy)} points; give one "
+                            "point per id.")
+    if len(set(site_ids)) != len(site_ids):
+        dup = sorted({s for s in site_ids if list(site_ids).count(s) > 1})
+        raise ScenarioError(f"site_times: site ids {', '.join(dup[:5])} are repeated; give each "
+                            "site once.")
+    if window.start_s < network.start_s or window.end_s > network.end_s or window.step_s <= 0:
+        raise ScenarioError(
+            f"site_times: departure window [{window.start_s}, {window.end_s}) s is outside the "
+            f"network's range [{network.start_s}, {network.end_s}) s. Build the network from the "
+            "window start to the window end plus the longest trip.")
+    max_access_s = round(max_access_minutes * 60)
+    path = None
+    known: dict[str, np.ndarray] = {}
+    cached_ids = np.zeros(0, dtype=str)
+    cached_xy = np.zeros((0, 2))
+    cached = np.zeros((len(origin_ids), 0))
+    if cache_dir is not None and network.cache_key:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        key = _matrix_key(network, origin_ids, origin_xy, window, max_access_s, percentile)
+        path = Path(cache_dir) / f"site-times-{key}.npz"
+        loaded = _load_cached(path)
+        if loaded is not None and loaded[2].shape[0] == len(origin_ids):
+            cached_ids, cached_xy, cached = loaded
+            for j, sid in enumerate(cached_ids):
+                known[sid] = cached_xy[j]
+    todo = [j for j, sid in enumerate(site_ids)
+            if sid not in known or not np.array_equal(known[sid], site_xy[j])]
+    if todo:
+        # drop stale columns (same id, moved site) before appending the fresh ones
+        stale = np.isin(cached_ids, site_ids[todo])
+        cached_ids, cached_xy, cached = cached_ids[~stale], cached_xy[~stale], cached[:, ~stale]
+        start = time.perf_counter()
+        for first in range(0, len(todo), chunk):
+            part = todo[first:first + chunk]
+            block = _compute_columns(network, origin_xy, site_xy[part], window, max_access_s,
+                                     percentile)
+            cached_ids = np.concatenate([cached_ids, site_ids[part]])
+            cached_xy = np.concatenate([cached_xy, site_xy[part]])
+            cached = np.concatenate([cached, block], axis=1)
+            if path is not None:
+                _save_cached(path, cached_ids, cached_xy, cached)
+            log.info("site travel times: %d/%d sites, %.1f s", min(first + chunk, len(todo)),
+                     len(todo), time.perf_counter() - start)
+    index = {sid: j for j, sid in enumerate(cached_ids)}
+    minutes = cached[:, [index[s] for s in site_ids]] if len(site_ids) else cached[:, :0]
+    return TimeMatrix(origin_ids=origin_ids, site_ids=site_ids,
+                      minutes=np.ascontiguousarray(minutes, dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario's network (same feed and cache as `siting run`)
+
+
+def scenario_network(scenario: Scenario, data_dir: Path,
+                     cache_dir: Path = Path(".cache/siting")) -> TransitNetwork:
+    """The transit network `siting run` routes the scenario on (built once, cached on disk)."""
+    return _scenario_network(scenario, Path(data_dir), Path(cache_dir))
+
+
+def _window(scenario: Scenario) -> Window:
+    start_s, end_s = scenario.transit.window_seconds
+    return Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
+
+
+def _check_ids(ids: Iterable[str], known: Iterable[str], what: str) -> list[str]:
+    known = sorted(set(known))
+    out = []
+    for cid in ids:
+        if cid not in known:
+            close = difflib.get_close_matches(cid, known, n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ScenarioError(f"{what}: unknown counter id {cid!r}.{hint} Counter ids are the "
+                                "registry's (siting/facts/counters.csv, `siting counters`).")
+        out.append(cid)
+    return sorted(set(out))
+
+
+def _plan_columns(ids: Sequence[str], index: Mapping[str, int]) -> list[int]:
+    """Column indices of the given site ids, in their order."""
+    return [index[c] for c in ids]
+
+
+def per_counter_times(
+    scenario: Scenario,
+    data_dir: Path,
+    *,
+    cache_dir: Path = Path(".cache/siting"),
+    counter_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Median minutes from every LSOA to EACH registry counter (not just the nearest one).
+
+    Long table lsoa_code, counter_id, minutes (the p50 over the scenario's departure window,
+    NaN when unreachable), sorted by lsoa_code then counter_id. Every counter is treated as
+    open 24/7. ``counter_ids`` defaults to the whole registry (77 counters).
+    """
+    registry = load_counters()
+    ids = _check_ids(counter_ids if counter_ids is not None else registry["counter_id"],
+                     registry["counter_id"], "per_counter_times")
+    matrix = _counter_matrix(scenario, Path(data_dir), Path(cache_dir), ids, registry)[0]
+    return matrix.to_long("lsoa_code", "counter_id")
+
+
+def _counter_matrix(scenario: Scenario, data_dir: Path, cache_dir: Path, ids: Sequence[str],
+                    registry: gpd.GeoDataFrame, network: TransitNetwork | None = None,
+                    ) -> tuple[TimeMatrix, gpd.GeoDataFrame, TransitNetwork]:
+    lsoas = load_lsoas(data_dir, scenario.data)
+    network = network or scenario_network(scenario, data_dir, cache_dir)
+    rows = registry.set_index("counter_id").loc[list(ids)]
+    matrix = site_times(
+        network, lsoas["lsoa_code"].to_numpy(),
+        np.column_stack([lsoas.geometry.x, lsoas.geometry.y]), np.asarray(ids),
+        np.column_stack([rows.geometry.x, rows.geometry.y]), _window(scenario),
+        max_access_minutes=scenario.walking.max_access_minutes, cache_dir=cache_dir)
+    return matrix, lsoas, network
