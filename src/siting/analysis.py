@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from siting._crs import BNG
 from siting._errors import ScenarioError
@@ -31,7 +33,7 @@ from siting.network.scenario_network import scenario_feed, scenario_network, sce
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
-from siting.travel import Targets, Window, profile_search, summarise
+from siting.travel import Targets, Window, profile_search
 from siting.walk_comparison import compare_walk_models
 
 __all__ = ["MEASURES", "Analysis", "analyse"]
@@ -91,31 +93,44 @@ class Analysis:
 # Running a scenario
 
 
-def _weighted(values: pd.Series, weights: pd.Series) -> float:
-    ok = values.notna()
-    if not ok.any() or weights[ok].sum() == 0:
-        return float(values[ok].mean()) if ok.any() else float("nan")
-    return float(np.average(values[ok], weights=weights[ok]))
-
-
 def _ward_measures(lsoas: pd.DataFrame, measure: str, thresholds: list[int]) -> pd.DataFrame:
-    """Per ward: population-weighted minutes, the counter most people reach, people over T."""
+    """Per ward: population-weighted minutes, the counter most people reach, people over T.
+
+    minutes_m: the population-weighted mean of the ward's reachable LSOAs (the plain mean when
+    their population is 0; NaN when none is reachable). nearest_m_counter: the counter with the
+    most people, ties to the lowest id ('' when none is reached). pop_over_T_m: people in LSOAs
+    over T minutes or unreachable. One pass of grouped sums (sorted by ward, each ward's LSOAs in
+    their original order, so every sum adds the same numbers in the same order as np.average).
+    """
     minutes = f"minutes_{measure}"
     nearest = f"nearest_{measure}_counter"
-    rows = []
-    for ward_code, group in lsoas.groupby("ward_code", sort=True):
-        by_counter = group.groupby(nearest, sort=True)["population"].sum()
-        row: dict[str, Any] = {
-            "ward_code": ward_code,
-            minutes: _weighted(group[minutes], group["population"]),
-            nearest: str(by_counter.sort_values(ascending=False, kind="stable").index[0])
-            if len(by_counter) else "",
-        }
-        for t in thresholds:
-            over = group[minutes].isna() | (group[minutes] > t)
-            row[f"pop_over_{t}_{measure}"] = int(group.loc[over, "population"].sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
+    frame = lsoas.loc[lsoas["ward_code"].notna(), ["ward_code", minutes, nearest, "population"]]
+    frame = frame.sort_values("ward_code", kind="stable")
+    codes = frame["ward_code"].to_numpy()
+    wards = np.unique(codes)
+    values = frame[minutes].to_numpy(dtype=float)
+    people = frame["population"].to_numpy()
+    ok = ~np.isnan(values)
+    ward_of = np.searchsorted(wards, codes)
+    # np.average per ward on plain arrays (its pairwise sums; np.add.reduceat rounds differently)
+    bounds = np.r_[np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]), len(codes)]
+    weighted = np.full(len(wards), np.nan)
+    for w, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        keep = ok[lo:hi]
+        if keep.any():
+            v, p = values[lo:hi][keep], people[lo:hi][keep]
+            weighted[w] = np.average(v, weights=p) if p.sum() != 0 else v.mean()
+    out = pd.DataFrame({"ward_code": wards, minutes: weighted})
+    by_counter = (frame.dropna(subset=[nearest])
+                  .groupby(["ward_code", nearest], sort=True)["population"].sum().reset_index()
+                  .sort_values(["ward_code", "population"], ascending=[True, False], kind="stable")
+                  .drop_duplicates("ward_code").set_index("ward_code")[nearest])
+    out[nearest] = by_counter.reindex(wards).fillna("").astype(str).to_numpy()
+    for t in thresholds:
+        over = ~ok | (values > t)
+        out[f"pop_over_{t}_{measure}"] = np.bincount(ward_of[over], weights=people[over],
+                                                     minlength=len(wards)).round().astype(np.int64)
+    return out
 
 
 def _targets(counters: gpd.GeoDataFrame) -> Targets:
@@ -145,7 +160,7 @@ def _travel_times(
         profiles = profile_search(network, targets.select(selection),
                                   max_access_minutes=scenario.walking.max_access_minutes,
                                   street=street)
-        summary = summarise(profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), window), percentiles)
+        summary = profiles.summarise(xy, lsoas["lsoa_code"].to_numpy(), window, percentiles)
         summary = summary.rename(columns={"origin_id": "lsoa_code", "minutes_p50": f"minutes_{measure}",
                                           "nearest_counter": f"nearest_{measure}_counter"})
         summary = summary.rename(columns={f"minutes_p{p:g}": f"minutes_{measure}_p{p:g}"
@@ -324,7 +339,7 @@ def _hub_plan(
         base = scenario.source.parent if scenario.source else Path()
         extra = base / hubs_cfg.candidate_csv
         kinds.setdefault("user", hubs_cfg.costs.get("user", 3.0))
-    area = wards.geometry.union_all()
+    area = _london_area(wards)
     candidates = load_candidates(data_dir, kinds=kinds, area=area,
                                  police_sites=_police_sites(counters), extra_csv=extra)
     scope = wards if hubs_cfg.wards is None else _ward_scope(scenario, wards)
@@ -349,6 +364,20 @@ def _hub_plan(
     figures["walk_model"] = (f"OSM street network {scenario.walking.network}" if street is not None
                              else f"crow-fly x {walk.circuity} at {walk.speed_kmh} km/h")
     return hubs, assignment, {**figures, **comparison}
+
+
+def _london_area(wards: gpd.GeoDataFrame) -> Any:
+    """The union of the ward polygons, by a coverage union (25x faster than union_all).
+
+    Wards tile London without overlaps, which is what a coverage union assumes; should they not
+    (the union's area short of the summed areas), fall back to the general union.
+    """
+    geoms = wards.geometry.to_numpy()
+    area = shapely.coverage_union_all(geoms)
+    total = float(shapely.area(geoms).sum())
+    if abs(area.area - total) > 1e-9 * max(total, 1.0) or not area.is_valid:
+        area = shapely.union_all(geoms)
+    return area
 
 
 def _ward_scope(scenario: Scenario, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -425,6 +425,24 @@ class Profiles:
         return table.sort_values(["origin_id", "departure_s"], kind="stable").reset_index(
             drop=True)
 
+    def summarise(self, origins_xy: np.ndarray, origin_ids: Sequence[str] | np.ndarray,
+                  window: Window, percentiles: Sequence[float] = (50,)) -> pd.DataFrame:
+        """``summarise(self.evaluate(...), percentiles)`` without building the long table.
+
+        Reads the (origins x departures) arrays directly: the same columns, values and order
+        (sorted by origin_id), in a fraction of the time and memory. Origin ids must be unique
+        (repeated ids fall back to the long table, which pools their departures).
+        """
+        origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
+        if len(np.unique(origin_ids)) != len(origin_ids):
+            return summarise(self.evaluate(origins_xy, origin_ids, window), percentiles)
+        served, target = self.served(origins_xy, window)
+        if len(origin_ids) != served.shape[0]:
+            raise ScenarioError(f"summarise: {len(origin_ids)} origin ids for {served.shape[0]} "
+                                "points. Give one id per origin.")
+        return summarise_served(served, target, window.departures, origin_ids, self.targets.ids,
+                                percentiles)
+
 
 def _check_window(network: TransitNetwork, window: Window) -> None:
     if window.step_s <= 0 or window.end_s <= window.start_s:
@@ -506,3 +524,42 @@ def summarise(times: pd.DataFrame, percentiles: Sequence[float] = (50,)) -> pd.D
     mode = counts.drop_duplicates("origin_id").set_index("origin_id")["counter_id"]
     out["nearest_counter"] = pd.Series(mode.reindex(out["origin_id"]).to_numpy(), dtype="str")
     return out.reset_index(drop=True)
+
+
+def summarise_served(served: np.ndarray, target: np.ndarray, departures: np.ndarray,
+                     origin_ids: Sequence[str] | np.ndarray, target_ids: Sequence[str] | np.ndarray,
+                     percentiles: Sequence[float] = (50,)) -> pd.DataFrame:
+    """`summarise` on the arrays of `Profiles.served` (origins x departures), one row per origin.
+
+    Same definitions: unreachable departures count as infinitely long (a percentile that falls
+    on them is NaN), linear interpolation, ``nearest_counter`` the most frequent target over
+    reachable departures with ties to the lowest id. Sorted by origin_id (ids unique).
+    """
+    served = np.asarray(served)
+    target = np.asarray(target)
+    origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
+    target_ids = np.asarray(target_ids, dtype=object).astype(str)
+    order = np.argsort(origin_ids, kind="stable")
+    served, target, origin_ids = served[order], target[order], origin_ids[order]
+    n_origins, n_dep = served.shape
+    reached = served >= 0
+    minutes = np.where(reached, (served - np.asarray(departures)[None, :]) / 60.0, np.inf)
+    minutes.sort(axis=1)
+    out = pd.DataFrame({"origin_id": origin_ids})
+    offsets = np.arange(n_origins + 1, dtype=np.int64) * n_dep
+    for p in percentiles:
+        result = _percentile(minutes.ravel(), offsets, float(p)) if n_dep else np.full(n_origins, np.inf)
+        out[f"minutes_p{p:g}"] = np.where(np.isfinite(result), result, np.nan)
+    # mode of the target over reachable departures; ties to the lowest id (targets ranked by id)
+    n_targets = len(target_ids)
+    rank = np.empty(n_targets, dtype=np.int64)
+    by_id = np.argsort(target_ids, kind="stable")
+    rank[by_id] = np.arange(n_targets)
+    rows = np.repeat(np.arange(n_origins), n_dep).reshape(n_origins, n_dep)[reached]
+    width = max(n_targets, 1)
+    counts = np.bincount(rows * width + rank[target[reached]],
+                         minlength=n_origins * width).reshape(n_origins, width)
+    best = counts.argmax(axis=1)
+    nearest = np.where(counts.max(axis=1) > 0, target_ids[by_id][best] if n_targets else "", None)
+    out["nearest_counter"] = pd.Series(nearest, dtype="str")
+    return out
