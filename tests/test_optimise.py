@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
+import stat
+import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -420,3 +424,48 @@ def test_london_alternatives(london_dir: Path, quick_final: tuple, tmp_path: Pat
                      "optimise-alternatives-45min.csv", "optimise-alternatives-45min.md",
                      "optimise-alternatives-45min.svg"]
     assert (tmp_path / "optimise-alternatives-45min.svg").read_text().startswith("<svg")
+
+
+# ---------------------------------------------------------------------------------------------
+# Output files and the progress bar
+
+
+def _small_plan() -> AlternativesPlan:
+    """A hand-made two-row alternatives plan (k = 1, 2) with two candidate sites."""
+    table = pd.DataFrame({"k": [1, 2], "sites": ["a", "a;b"], "names": ["A", "A;B"],
+                          "n_sites": [1, 2], "people_gained": [300, 450], "pop_over_45": [700, 550],
+                          "status": ["OPTIMAL", "OPTIMAL"], "gap": [0.0, 0.0]})
+    candidates = pd.DataFrame({"site_id": ["a", "b"], "name": ["A", "B"], "kind": "counter",
+                               "status": "closed", "alone": [300, 150]})
+    return AlternativesPlan(scenario_id="hand", threshold=45, base=("x",), total_population=1000,
+                            base_pop_over=1000, table=table, candidates=candidates, figures={})
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_outputs_get_ordinary_file_modes(tmp_path: Path, umask: int, mode: int) -> None:
+    # `siting run` writes with open(), so its files get 0o666 & ~umask; so must the optimiser's
+    # (tempfile.mkstemp alone would leave 0o600).
+    old = os.umask(umask)
+    try:
+        written = optimise.write_outputs(_small_plan(), tmp_path)
+    finally:
+        os.umask(old)
+    assert len(written) == 4
+    assert {stat.S_IMODE(p.stat().st_mode) for p in written} == {mode}
+    report = next(p for p in written if p.suffix == ".md").read_text(encoding="utf-8")
+    assert "| 2 | 2 | 450 | 550 | A; B |" in report
+
+
+def test_progress_bar_only_on_a_terminal(feeds_dir: Path, capfd: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    network = _newport(feeds_dir)
+    window = Window(7 * 3600, 7 * 3600 + 600, 300)
+    xy = network.stop_xy[:3] + 20.0
+    monkeypatch.delenv("CI", raising=False)
+    site_times(network, ["o1", "o2", "o3"], xy, ["s1", "s2"], xy[:2], window,
+               max_access_minutes=10.0, progress=True, chunk=1)
+    assert capfd.readouterr().err == ""  # stderr is a pipe here: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert optimise.matrix._Bar(True, 2, "x").enabled
+    monkeypatch.setenv("CI", "true")
+    assert not optimise.matrix._Bar(True, 2, "x").enabled

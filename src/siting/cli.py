@@ -158,13 +158,14 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
     cache = Path(args.cache_dir)
     out_dir = Path(args.out) if args.out else scenario.out_dir
     if args.what == "counters":
-        plan: Any = optimise_counters(scenario, data_dir, cache_dir=cache, objective=args.objective)
+        plan: Any = optimise_counters(scenario, data_dir, cache_dir=cache, objective=args.objective,
+                                      progress=not args.quiet)
         chosen = list(plan.plans["chosen"])
         suffix, what = f"optimal-counters-{args.objective}", f"the optimal 24/7 counters ({args.objective})"
         daytime = [c for c in scenario.counters.open_daytime if c not in chosen]
     else:
         plan = optimise_alternatives(scenario, data_dir, cache_dir=cache, k=args.k,
-                                     threshold=args.threshold)
+                                     threshold=args.threshold, progress=not args.quiet)
         last = plan.table.iloc[-1]
         extra = [s for s in str(last["sites"]).split(";") if s and not s.startswith("library:")]
         chosen = [*scenario.counters.open_24h, *[s for s in extra if s not in scenario.counters.open_24h]]

@@ -110,6 +110,7 @@ def optimise_alternatives(
     time_limit_s: float = 60.0,
     num_workers: int = 1,
     seed: int = 0,
+    progress: bool = False,
 ) -> AlternativesPlan:
     """Choose k extra sites (for k = 1..k) bringing most people within `threshold` minutes.
 
@@ -122,6 +123,8 @@ def optimise_alternatives(
         Also consider public libraries (OS OpenMap Local): those within ``library_reach_m`` of
         an LSOA centroid over the threshold, at most ``max_libraries`` (the closest), since each
         needs its own profile search (about a second).
+    progress
+        Show a progress bar while travel times to the sites are computed (on a terminal only).
     """
     data_dir = Path(data_dir)
     cache_dir = Path(cache_dir)
@@ -141,7 +144,8 @@ def optimise_alternatives(
     cands = [c for c in _check_ids(candidates, known, "optimise_alternatives: candidates")
              if c not in base]
     matrix, lsoas, network = _counter_matrix(scenario, data_dir, cache_dir,
-                                             sorted(set(base) | set(cands)), registry)
+                                             sorted(set(base) | set(cands)), registry,
+                                             progress=progress)
     population = lsoas["population"].to_numpy()
     base_near = nearest_minutes(matrix.minutes, _plan_columns(base, {c: j for j, c in
                                                                enumerate(matrix.site_ids)}))
@@ -164,7 +168,7 @@ def optimise_alternatives(
                 np.column_stack([lsoas.geometry.x, lsoas.geometry.y]),
                 libs["site_id"].to_numpy(), np.column_stack([libs.geometry.x, libs.geometry.y]),
                 _window(scenario), max_access_minutes=scenario.walking.max_access_minutes,
-                cache_dir=cache_dir)
+                cache_dir=cache_dir, progress=progress)
             minutes = np.concatenate([minutes, lib_times.minutes], axis=1)
             site_frame = pd.concat([site_frame, pd.DataFrame({
                 "site_id": libs["site_id"].to_numpy(), "name": libs["name"].astype(str).to_numpy(),

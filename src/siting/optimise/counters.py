@@ -229,6 +229,7 @@ def optimise_counters(
     time_limit_s: float = 120.0,
     num_workers: int = 1,
     seed: int = 0,
+    progress: bool = False,
 ) -> CounterPlan:
     """Choose one 24/7 counter per borough (CP-SAT), compared with the strategy's choices.
 
@@ -244,6 +245,8 @@ def optimise_counters(
         five swaps are costed when both 'baseline' and 'final' are given.
     exact
         Also evaluate every plan with one profile search to its counters (a few seconds each).
+    progress
+        Show a progress bar while the per-counter matrix is computed (on a terminal only).
     """
     data_dir = Path(data_dir)
     cache_dir = Path(cache_dir)
@@ -283,7 +286,8 @@ def optimise_counters(
     timings["setup"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    matrix, lsoas, network = _counter_matrix(scenario, data_dir, cache_dir, needed, registry)
+    matrix, lsoas, network = _counter_matrix(scenario, data_dir, cache_dir, needed, registry,
+                                             progress=progress)
     timings["matrix"] = time.perf_counter() - clock
     population = lsoas["population"].to_numpy()
     index = {c: j for j, c in enumerate(matrix.site_ids)}

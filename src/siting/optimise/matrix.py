@@ -13,16 +13,18 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from siting._errors import ScenarioError
 from siting.data import load_counters, load_lsoas
@@ -202,6 +204,48 @@ def _save_cached(path: Path, site_ids: np.ndarray, site_xy: np.ndarray,
             os.remove(temp)
 
 
+class _Bar:
+    """A rich progress bar on stderr when asked for and stderr is a terminal (not in CI); else silent."""
+
+    def __init__(self, enabled: bool, total: int, description: str) -> None:
+        self.enabled = bool(enabled) and sys.stderr.isatty() and not os.environ.get("CI")
+        self.total, self.description = total, description
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Bar:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), TextColumn("{task.fields[now]}"),
+                                      console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=self.total, now="")
+        return self
+
+    def label(self, text: str) -> None:
+        """Name what is being computed now."""
+        if self._progress is not None:
+            self._progress.update(self._task, now=text)
+
+    def advance(self, n: int) -> None:
+        """n more done."""
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
 def site_times(
     network: TransitNetwork,
     origin_ids: Sequence[str] | np.ndarray,
@@ -213,7 +257,8 @@ def site_times(
     max_access_minutes: float,
     percentile: float = 50.0,
     cache_dir: Path | str | None = None,
-    chunk: int = 16,
+    chunk: int | None = None,
+    progress: bool = False,
 ) -> TimeMatrix:
     """Percentile minutes over the window from every origin to every (always-open) site.
 
@@ -221,7 +266,9 @@ def site_times(
     threads). Columns are cached in ``cache_dir`` in one .npz per (network cache key, origins,
     window, walk limit, percentile), keyed inside by site id and coordinates, so a later call
     computes only the sites it has not seen. Without a cache key (an in-memory network) or a
-    cache_dir nothing is cached.
+    cache_dir nothing is cached. Sites are computed ``chunk`` at a time (default: twice the
+    numba threads), each chunk saved as it finishes; ``progress`` shows a bar per chunk on a
+    terminal (rich, on stderr; nothing in pipes or CI).
     """
     origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
     origin_xy = np.asarray(origin_xy, dtype=float).reshape(-1, 2)
@@ -262,17 +309,21 @@ def site_times(
         stale = np.isin(cached_ids, site_ids[todo])
         cached_ids, cached_xy, cached = cached_ids[~stale], cached_xy[~stale], cached[:, ~stale]
         start = time.perf_counter()
-        for first in range(0, len(todo), chunk):
-            part = todo[first:first + chunk]
-            block = _compute_columns(network, origin_xy, site_xy[part], window, max_access_s,
-                                     percentile)
-            cached_ids = np.concatenate([cached_ids, site_ids[part]])
-            cached_xy = np.concatenate([cached_xy, site_xy[part]])
-            cached = np.concatenate([cached, block], axis=1)
-            if path is not None:
-                _save_cached(path, cached_ids, cached_xy, cached)
-            log.info("site travel times: %d/%d sites, %.1f s", min(first + chunk, len(todo)),
-                     len(todo), time.perf_counter() - start)
+        step = max(1, int(chunk or 2 * get_num_threads()))
+        with _Bar(progress, len(todo), "travel times to each site") as bar:
+            for first in range(0, len(todo), step):
+                part = todo[first:first + step]
+                bar.label(", ".join(site_ids[part][:2]) + (", ..." if len(part) > 2 else ""))
+                block = _compute_columns(network, origin_xy, site_xy[part], window, max_access_s,
+                                         percentile)
+                cached_ids = np.concatenate([cached_ids, site_ids[part]])
+                cached_xy = np.concatenate([cached_xy, site_xy[part]])
+                cached = np.concatenate([cached, block], axis=1)
+                if path is not None:
+                    _save_cached(path, cached_ids, cached_xy, cached)
+                bar.advance(len(part))
+                log.info("site travel times: %d/%d sites, %.1f s", min(first + step, len(todo)),
+                         len(todo), time.perf_counter() - start)
     index = {sid: j for j, sid in enumerate(cached_ids)}
     minutes = cached[:, [index[s] for s in site_ids]] if len(site_ids) else cached[:, :0]
     return TimeMatrix(origin_ids=origin_ids, site_ids=site_ids,
@@ -333,8 +384,8 @@ def per_counter_times(
 
 
 def _counter_matrix(scenario: Scenario, data_dir: Path, cache_dir: Path, ids: Sequence[str],
-                    registry: gpd.GeoDataFrame, network: TransitNetwork | None = None,
-                    ) -> tuple[TimeMatrix, gpd.GeoDataFrame, TransitNetwork]:
+                    registry: gpd.GeoDataFrame, network: TransitNetwork | None = None, *,
+                    progress: bool = False) -> tuple[TimeMatrix, gpd.GeoDataFrame, TransitNetwork]:
     lsoas = load_lsoas(data_dir, scenario.data)
     network = network or scenario_network(scenario, data_dir, cache_dir)
     rows = registry.set_index("counter_id").loc[list(ids)]
@@ -342,5 +393,6 @@ def _counter_matrix(scenario: Scenario, data_dir: Path, cache_dir: Path, ids: Se
         network, lsoas["lsoa_code"].to_numpy(),
         np.column_stack([lsoas.geometry.x, lsoas.geometry.y]), np.asarray(ids),
         np.column_stack([rows.geometry.x, rows.geometry.y]), _window(scenario),
-        max_access_minutes=scenario.walking.max_access_minutes, cache_dir=cache_dir)
+        max_access_minutes=scenario.walking.max_access_minutes, cache_dir=cache_dir,
+        progress=progress)
     return matrix, lsoas, network

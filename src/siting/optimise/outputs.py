@@ -116,6 +116,13 @@ def _outputs(plan: CounterPlan | AlternativesPlan) -> dict[str, str]:
                     f"{type(plan).__name__}")
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_outputs(plan: CounterPlan | AlternativesPlan, out_dir: Path | str) -> list[Path]:
     """Write a plan's markdown, CSV tables (and the alternatives' SVG curve) into out_dir.
 
@@ -130,6 +137,8 @@ def write_outputs(plan: CounterPlan | AlternativesPlan, out_dir: Path | str) -> 
     for name, text in sorted(_outputs(plan).items()):
         handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
         try:
+            # mkstemp makes the file 0600; give it the mode an ordinary file gets (as `siting run`)
+            os.fchmod(handle, 0o666 & ~_umask())
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
             os.replace(temp, out_dir / name)
