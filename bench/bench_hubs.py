@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -140,6 +141,30 @@ def run_spopt(matrix: pd.DataFrame, time_limit: float) -> dict[str, Any]:
             "note": f"{round(objective)} hubs; CBC process peak {cbc.peak_mb:.0f} MB (polled)"}
 
 
+def run_highs(matrix: pd.DataFrame, time_limit: float) -> dict[str, Any]:
+    """The same LSCP as a 0-1 program for HiGHS (scipy.optimize.milp): min sum y, A y >= 1.
+
+    Built from the sparse (ward, site) pairs, as the CP-SAT model is; one thread.
+    """
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    wards = sorted(set(matrix["ward_code"]))
+    sites = sorted(set(matrix["site_id"]))
+    rows = pd.Index(wards).get_indexer(matrix["ward_code"])
+    cols = pd.Index(sites).get_indexer(matrix["site_id"])
+    cover = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(wards), len(sites)))
+    result = milp(np.ones(len(sites)), constraints=LinearConstraint(cover, lb=1, ub=np.inf),
+                  integrality=np.ones(len(sites)), bounds=Bounds(0, 1),
+                  options={"time_limit": time_limit, "presolve": True, "disp": False})
+    objective = float(result.fun) if result.x is not None else np.nan
+    bound = float(getattr(result, "mip_dual_bound", np.nan) or np.nan)
+    status = "OPTIMAL" if result.status == 0 else result.message
+    gap = 0.0 if result.status == 0 else (objective - bound) / objective if objective else np.nan
+    return {"status": status, "objective": objective, "bound": bound if result.status else objective,
+            "gap": gap, "note": f"{round(objective)} hubs" if np.isfinite(objective) else ""}
+
+
 def bench_case(rows: list[dict[str, Any]], case: str, kinds: dict[str, float], wards: gpd.GeoDataFrame,
                time_limit: float, spopt: bool) -> None:
     area = wards.geometry.union_all()
@@ -167,17 +192,23 @@ def bench_case(rows: list[dict[str, Any]], case: str, kinds: dict[str, float], w
         measure(rows, case, "all wards: infeasibility explained", explain,
                 lambda text: {"status": "INFEASIBLE", "note": text})
     scope = f"{len(covered)} wards"
-    costed = HubSiting.from_cost_matrix(matrix, sites.drop(columns="geometry"), covered, limit_minutes=LIMIT)
-    measure(rows, case, f"CP-SAT scenario costs, {scope}", lambda: costed.solve(time_limit_s=time_limit,
-                                                                                tie_break=False),
-            describe_solution)
+    # Every solver step below includes building its model from the same long matrix.
+    site_table = sites.drop(columns="geometry")
+
+    def costed() -> HubSiting:
+        return HubSiting.from_cost_matrix(matrix, site_table, covered, limit_minutes=LIMIT)
+
+    measure(rows, case, f"CP-SAT scenario costs, {scope}",
+            lambda: costed().solve(time_limit_s=time_limit, tie_break=False), describe_solution)
     measure(rows, case, f"CP-SAT costs + walk tie-break, {scope}",
-            lambda: costed.solve(time_limit_s=time_limit), describe_solution)
+            lambda: costed().solve(time_limit_s=time_limit), describe_solution)
     unit_sites = sorted(set(matrix["site_id"]))
-    unit = HubSiting.from_cost_matrix(matrix, unit_sites, covered, limit_minutes=LIMIT)
     measure(rows, case, f"CP-SAT fewest hubs (LSCP), {scope}",
-            lambda: unit.solve(time_limit_s=time_limit, tie_break=False),
+            lambda: HubSiting.from_cost_matrix(matrix, unit_sites, covered, limit_minutes=LIMIT)
+            .solve(time_limit_s=time_limit, tie_break=False),
             lambda s: describe_solution(s, unit=True))
+    measure(rows, case, f"HiGHS LSCP (scipy milp), {scope}", lambda: run_highs(matrix, time_limit),
+            lambda r: r)
     if spopt:
         measure(rows, case, f"spopt LSCP + CBC, {scope}", lambda: run_spopt(matrix, time_limit), lambda r: r)
 
@@ -188,6 +219,7 @@ def main() -> None:
                         help="seconds for each run that does not prove optimality (default 30)")
     parser.add_argument("--skip-every-spopt", action="store_true",
                         help="skip spopt on the ~4,270-site case (CBC does not prove it for minutes)")
+    parser.add_argument("--json", metavar="FILE", help="also write the Speed-table rows (bench/run_all.py)")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     wards = measure(rows, "all", "load wards",
@@ -202,14 +234,36 @@ def main() -> None:
     print(f"DWO hubs: {LIMIT:g}-minute walk to the ward boundary, crow-fly x {DEFAULT_CIRCUITY} at 4.8 km/h; "
           f"CP-SAT 1 worker, linearization 2, seed 0; time limit {args.time_limit:g} s\n")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
+    summary = []
     for case in ("default", "every"):
-        part = table[table["case"] == case]
-        build = part[part["step"].str.startswith(("load candidates", "coverage"))]["wall_s"].sum()
-        ours = part[part["step"].str.startswith("CP-SAT scenario")]["wall_s"].sum()
-        lscp = part[part["step"].str.startswith("CP-SAT fewest")]["wall_s"].sum()
-        theirs = part[part["step"].str.startswith("spopt")]["wall_s"].sum()
-        print(f"\n{case}: candidates + matrix {build:.2f} s; CP-SAT scenario costs {ours:.2f} s; "
-              f"CP-SAT LSCP {lscp:.2f} s" + (f" vs spopt LSCP {theirs:.2f} s" if theirs else ""))
+        part = table[table["case"] == case].set_index("step")
+
+        def pick(prefix: str, part: pd.DataFrame = part) -> pd.Series | None:
+            hits = part[part.index.str.startswith(prefix)]
+            return hits.iloc[0] if len(hits) else None
+
+        matrix = pick("coverage")
+        costs, tie = pick("CP-SAT scenario"), pick("CP-SAT costs + walk")
+        lscp, highs, spopt = pick("CP-SAT fewest"), pick("HiGHS"), pick("spopt")
+
+        def solved(row: pd.Series | None) -> str:
+            if row is None:
+                return "not run"
+            return f"{row['wall_s']:.2f} s ({row['status']}, {row['objective']:g})"
+
+        line = (f"{case}: matrix {matrix['wall_s']:.2f} s ({matrix['note']}); CP-SAT scenario costs "
+                f"{solved(costs)}, with walk tie-break {solved(tie)}; fewest hubs: CP-SAT {solved(lscp)} "
+                f"vs HiGHS {solved(highs)} vs spopt LSCP + CBC {solved(spopt)} (model build included)")
+        print("\n" + line)
+        summary.append({
+            "bench": "bench/bench_hubs.py", "workload": f"DWO hubs, 630 wards, {case} candidates "
+            f"({matrix['note'].split(' ward-site')[0]} pairs within {LIMIT:g} min)",
+            "figure": f"cheapest plan {solved(costs)}; + walk tie-break {solved(tie)}; "
+                      f"fewest hubs (LSCP) CP-SAT {solved(lscp)}",
+            "baseline": f"LSCP: HiGHS {solved(highs)}; spopt + CBC {solved(spopt)}",
+        })
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

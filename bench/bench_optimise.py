@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import resource
 import sys
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", default=None, help="cache dir (default: a fresh temp dir)")
     parser.add_argument("--reference-counters", type=int, default=3,
                         help="counters timed through the public API for the comparison")
+    parser.add_argument("--json", metavar="FILE", help="also write the Speed-table rows (bench/run_all.py)")
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario)
     cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="bench-optimise-"))
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     per_counter = steps[-1]["wall_s"] / len(rows)
     print(f"  identical minutes; public API {per_counter:.2f} s per counter -> "
           f"{per_counter * len(candidates):.0f} s for {len(candidates)} (extrapolated), "
-          f"kernel {steps[-2]['seconds'] / len(candidates):.2f} s per counter")
+          f"kernel {steps[-2]['wall_s'] / len(candidates):.2f} s per counter")
 
     groups = [borough_of[c] for c in candidates]
     final = optimise.strategy_choices()["final"]
@@ -184,7 +186,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"over-45 optimum, exact (median of the per-departure minimum): over 45 "
           f"{exact_over[0]:,}, over 60 {exact_over[1]:,}")
     print("chosen:", ", ".join(optimum))
-    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    print(f"process peak RSS: {peak:.0f} MB")
+    if args.json:
+        by_method = {row["method"]: row for row in results}
+        matrix = next(row for row in steps if row["step"].startswith("per-counter matrix"))
+        cpsat, local = by_method["CP-SAT over45"], by_method["greedy + local search (over45)"]
+        final = by_method["final strategy (evaluated)"]
+        reference_counters = len(rows)
+        table_rows = [
+            {"bench": "bench/bench_optimise.py",
+             "workload": f"per-counter matrix: {len(lsoas):,} LSOAs x {len(candidates)} counters x "
+                         f"{len(window.departures)} departures",
+             "figure": f"{matrix['wall_s']:.0f} s ({matrix['wall_s'] / len(candidates):.2f} s per counter, "
+                       f"sites in parallel), {matrix['peak_rss_MB']} MB peak",
+             "baseline": f"public API one counter at a time: {per_counter:.2f} s per counter "
+                         f"(~{per_counter * len(candidates):.0f} s for {len(candidates)}, extrapolated "
+                         f"from {reference_counters}); identical minutes"},
+            {"bench": "bench/bench_optimise.py",
+             "workload": "one 24/7 counter per borough, fewest people over 45 min (tie: mean minutes)",
+             "figure": f"CP-SAT {cpsat['status']} in {cpsat['seconds']:.1f} s: {cpsat['over_45']:,} over 45 "
+                       f"(matrix), {exact_over[0]:,} exact; final strategy {final['over_45']:,} (matrix)",
+             "baseline": f"greedy + local search {local['seconds']:.1f} s: {local['over_45']:,} over 45 "
+                         "(matrix)"},
+        ]
+        Path(args.json).write_text(json.dumps(table_rows, indent=1), encoding="utf-8")
     return 0
 
 
