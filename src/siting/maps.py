@@ -580,14 +580,17 @@ def _add_hub_layers(fmap: folium.Map, analysis: Analysis, wards: gpd.GeoDataFram
     ward_pos = {code: (float(rep[i, 0]), float(rep[i, 1])) for i, code in enumerate(wards["ward_code"])}
     served = (assignment.assign(_name=assignment["ward_code"].map(ward_rows["ward_name"]))
               .sort_values(["site_id", "minutes", "ward_code"], kind="stable"))
-    by_hub = dict(list(served.groupby("site_id", sort=True)))
+    # one pass over plain records (a pandas group and lookup per hub cost most of the map's time)
+    by_hub: dict[Any, list[dict[str, Any]]] = {}
+    for r in served.to_dict("records"):
+        by_hub.setdefault(r["site_id"], []).append(r)
+    borough = dict(zip(ward_rows.index, ward_rows["borough"], strict=True))
     latlon = _lonlat(hubs.geometry)
     items = []
     for i, row in enumerate(hubs.to_dict("records")):
-        group = by_hub.get(row["site_id"])
-        rows = [] if group is None else group.to_dict("records")
+        rows = by_hub.get(row["site_id"], [])
         listed = "".join(
-            f"<li>{_e(r['_name'])} ({_e(ward_rows['borough'].get(r['ward_code']))}): "
+            f"<li>{_e(r['_name'])} ({_e(borough.get(r['ward_code']))}): "
             f"{float(r['minutes']):.1f} min walk</li>" for r in rows)
         officers = "" if _missing(row.get("officers")) else f"; officers: {_int_text(row['officers'])}"
         kind = _KIND_TEXT.get(str(row.get("kind")), _e(row.get("kind")))
