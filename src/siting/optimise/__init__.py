@@ -51,10 +51,12 @@ from __future__ import annotations
 from siting.optimise.alternatives import AlternativesPlan, optimise_alternatives
 from siting.optimise.counters import (
     BASELINE_24H,
+    DEFAULT_CANDIDATE_RULE,
     NAMED_ONLY_IN_FINAL,
     STRATEGY_SWAPS,
     CounterPlan,
     Objective,
+    default_candidates,
     optimise_counters,
     strategy_choices,
 )
@@ -71,6 +73,7 @@ from siting.optimise.outputs import write_outputs
 
 __all__ = [
     "BASELINE_24H",
+    "DEFAULT_CANDIDATE_RULE",
     "NAMED_ONLY_IN_FINAL",
     "STRATEGY_SWAPS",
     "AlternativesPlan",
@@ -80,6 +83,7 @@ __all__ = [
     "Objective",
     "TimeMatrix",
     "choose_one_per_group",
+    "default_candidates",
     "max_cover",
     "nearest_minutes",
     "optimise_alternatives",
