@@ -469,3 +469,14 @@ def test_progress_bar_only_on_a_terminal(feeds_dir: Path, capfd: pytest.CaptureF
     assert optimise.matrix._Bar(True, 2, "x").enabled
     monkeypatch.setenv("CI", "true")
     assert not optimise.matrix._Bar(True, 2, "x").enabled
+
+
+def test_default_candidates_are_the_commands() -> None:
+    # The final strategy opens 4 counters the 2016 list did not have (Church Street, Grenfell,
+    # Pinner, Ruislip): 73 + 4 = 77 candidates. The 2016 baseline opens none of them: 73.
+    final = optimise.default_candidates(load_scenario(SCENARIOS / "london-2017-final.yaml"))
+    baseline = optimise.default_candidates(load_scenario(SCENARIOS / "london-2016-baseline.yaml"))
+    assert len(final) == 77
+    assert set(final) - set(baseline) == set(optimise.NAMED_ONLY_IN_FINAL)
+    assert len(baseline) == 73
+    assert final == sorted(final)
