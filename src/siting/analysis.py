@@ -20,6 +20,7 @@ from siting._errors import ScenarioError
 from siting.candidates import load_candidates
 from siting.data import (
     load_boroughs,
+    load_lsoa_areas,
     load_lsoas,
     load_ptai,
     load_wards,
@@ -84,6 +85,8 @@ class Analysis:
     """Checks of the travel times against independent data (e.g. Spearman rho with TfL PTAI)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
+    lsoa_areas: gpd.GeoDataFrame | None = None
+    """LSOA outlines (lsoa_code, geometry; EPSG:27700) for the map's zoomed-in layer, if loaded."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +225,7 @@ def analyse(
         modes=feed.modes,
         hub_figures=hub_figures,
         timings=timings,
+        lsoa_areas=load_lsoa_areas(data_dir, files),
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "counter_hours",
     "load_boroughs",
     "load_counters",
+    "load_lsoa_areas",
     "load_lsoas",
     "load_ptai",
     "load_wards",
@@ -140,6 +141,22 @@ def load_lsoas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataF
             geometry=gpd.points_from_xy(raw["E"], raw["N"]),
             crs=BNG,
         )
+        .sort_values("lsoa_code", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def load_lsoa_areas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame | None:
+    """LSOA outlines in BNG (lsoa_code, geometry) for the map's zoomed-in layer; None if unset."""
+    if files.lsoa_areas is None:
+        return None
+    path = require_file(data_dir / files.lsoa_areas)
+    raw = gpd.read_file(path, engine="pyogrio", columns=["LSOA11CD"])
+    check_columns(raw, ["LSOA11CD"], source=path)
+    areas = _to_bng(raw, source=path, id_column="LSOA11CD")
+    return (
+        areas.rename(columns={"LSOA11CD": "lsoa_code"})
+        .loc[:, ["lsoa_code", "geometry"]]
         .sort_values("lsoa_code", kind="stable")
         .reset_index(drop=True)
     )

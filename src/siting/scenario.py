@@ -80,6 +80,8 @@ class DataFiles(_Strict):
     lsoas: str = "boundaries/london_lsoa_2011_pwc_population.csv"
     boroughs: str = "boundaries/london_boroughs_2014_from_wards.geojson"
     ptai: str = "boundaries/tfl_ward2014_avptai2015.csv"
+    lsoa_areas: str | None = "boundaries/london_lsoa_2011_gen20.geojson"
+    """LSOA outlines drawn on the map when zoomed in (None: the map shows wards only)."""
     population: Literal["census2011", "mid2019"] = "census2011"
 
 
@@ -461,7 +463,8 @@ def _paragraph(path: Path, details: list[str]) -> str:
 
 def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
     problems = []
-    named = {f"data.{k}": v for k, v in scenario.data.model_dump().items() if k != "population"}
+    named = {f"data.{k}": v for k, v in scenario.data.model_dump().items()
+             if k != "population" and v is not None}
     if scenario.transit.feed != "london-modelled":
         named["transit.feed"] = scenario.transit.feed
     if scenario.walking.network:
