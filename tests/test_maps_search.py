@@ -113,7 +113,8 @@ def test_lsoa_layer_bands_and_outlines() -> None:
     lon, lat = to_wgs.transform([530_000, 530_500, 530_500, 530_000], [180_000, 180_000, 181_000, 181_000])
     expected = np.array(sorted(zip(lat, lon, strict=True)))
     assert np.abs(np.array(sorted(ring[:4])) - expected).max() < 1e-5
-    assert ring[0] == ring[-1] and len(ring) == 5  # a closed square
+    assert ring[0] == ring[-1]  # a closed square
+    assert len(ring) == 5
 
 
 def test_ward_table_embedded_as_a_download() -> None:
@@ -134,3 +135,20 @@ def test_new_sites_have_their_own_layer_and_icon() -> None:
     plain = render_html(build_map(tiny_analysis()))
     assert "New sites proposed by the plan" not in plain
     assert "Daytime-only front counters (1)" in plain
+
+
+def test_compare_map_lists_every_setting_that_differs() -> None:
+    from siting.maps import build_compare_map
+
+    base = tiny_analysis()
+    evening = base.scenario.model_copy(update={
+        "id": "tiny-evening",
+        "transit": base.scenario.transit.model_copy(update={"departure_window": "19:00-22:00"})})
+    other = dataclasses.replace(tiny_analysis(scenario_id="tiny-evening"), scenario=evening)
+    page = render_html(build_compare_map(base, other))
+    assert "Settings that differ besides the counters" in page
+    # the row is in the (JSON-encoded) info panel: setting, base value, compared value in bold
+    assert ("transit.departure_window\\u003c/code\\u003e\\u003c/td\\u003e\\u003ctd\\u003e"
+            "07:00-10:00\\u003c/td\\u003e\\u003ctd\\u003e\\u003cb\\u003e19:00-22:00") in page
+    same = render_html(build_compare_map(base, tiny_analysis(scenario_id="tiny-other")))
+    assert "The two scenarios differ only in their counters." in same

@@ -32,7 +32,7 @@ from folium.utilities import JsCode
 
 from siting._crs import BNG, WGS84
 from siting._errors import DataError
-from siting.analysis import MEASURES, Analysis
+from siting.analysis import MEASURES, Analysis, setting_differences
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 
 __all__ = [
@@ -1038,13 +1038,26 @@ def build_compare_map(base: Analysis, other: Analysis, *, csv_href: str | None =
         "<p><b>Travel-time band to the nearest…</b></p>"
         "<table><tr><th></th><th class=\"num\">worse</th>"
         f"<th class=\"num\">better</th><th class=\"num\">same</th></tr>{''.join(rows)}</table>"
-        f"{over_table}<details><summary>The two scenarios</summary>"
+        f"{over_table}{_settings_table(base, other)}<details><summary>The two scenarios</summary>"
         f"<p><b>Base:</b> {_e(base.scenario.title)} (<code>{_e(base.scenario.id)}</code>). "
         f"{_e(base.scenario.description)}</p>"
         f"<p><b>Compared:</b> {_e(other.scenario.title)} (<code>{_e(other.scenario.id)}</code>). "
         f"{_e(other.scenario.description)}</p></details>"
         f"{_csv_link(csv_href)}{_sources_html(other)}</div></details>")
     return _finish(fmap, tiles, legend, info)
+
+
+def _settings_table(base: Analysis, other: Analysis) -> str:
+    """The settings besides the counters that differ (window, feed, date, walking...), shown
+    open: a comparison is only fair when the reader sees everything that changed."""
+    diff = setting_differences(base, other)
+    if diff.empty:
+        return "<p>The two scenarios differ only in their counters.</p>"
+    rows = "".join(f"<tr><td><code>{_e(r.setting)}</code></td><td>{_e(r.before)}</td>"
+                   f"<td><b>{_e(r.after)}</b></td></tr>" for r in diff.itertuples())
+    return ("<p><b>Settings that differ besides the counters</b></p>"
+            f"<table class=\"siting-settings\"><tr><th>setting</th><th>{_e(base.scenario.id)}</th>"
+            f"<th>{_e(other.scenario.id)}</th></tr>{rows}</table>")
 
 
 def write_compare_map(base: Analysis, other: Analysis, path: Path | str, *,
