@@ -51,14 +51,19 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _run_one(path: str, args: argparse.Namespace) -> Any:
-    """Validate a scenario and analyse it (shared by run, map and compare)."""
-    from siting.analysis import analyse
+    """Validate a scenario and analyse it, or reuse its stored Analysis (run, map and compare)."""
     from siting.data import resolve_data_dir
+    from siting.reuse import analyse_or_reuse
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(path, data_dir=data_dir)
-    return analyse(scenario, data_dir, cache_dir=Path(args.cache_dir), progress=not args.quiet)
+    analysis, reused = analyse_or_reuse(scenario, data_dir, cache_dir=Path(args.cache_dir),
+                                        progress=not args.quiet)
+    if reused and not args.quiet:
+        print(f"{scenario.id}: reusing the stored analysis (same scenario settings, data and "
+              f"code; in {args.cache_dir})", file=sys.stderr)
+    return analysis
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
