@@ -86,7 +86,7 @@ def test_altered_entry_is_recomputed_with_a_warning(counted: list[str], data_dir
     stored = folder / "wards.parquet"
     stored.write_bytes(stored.read_bytes()[:-100])  # truncated, as by a crash or a full disk
     with caplog.at_level(logging.WARNING, logger="siting.reuse"):
-        again, reused = reuse.analyse_or_reuse(scenario, data_dir, cache_dir=tmp_path / "c")
+        _, reused = reuse.analyse_or_reuse(scenario, data_dir, cache_dir=tmp_path / "c")
     assert not reused
     assert "wards.parquet does not match its manifest" in caplog.text
     assert counted == ["tiny", "tiny"]

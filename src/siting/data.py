@@ -18,6 +18,7 @@ from siting._validate import check_columns, check_crs, require_file
 from siting.scenario import DataFiles, Scenario, parse_window
 
 __all__ = [
+    "DATA_DIR_CANDIDATES",
     "POPULATION_COLUMNS",
     "check_columns",
     "check_crs",
@@ -28,7 +29,6 @@ __all__ = [
     "load_lsoas",
     "load_ptai",
     "load_wards",
-    "DATA_DIR_CANDIDATES",
     "resolve_data_dir",
     "scenario_counters",
     "ward_population",
