@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
+import os
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -256,7 +258,8 @@ class _Steps:
     """Times each step and shows a spinner on long ones (rich, only when progress is on)."""
 
     def __init__(self, progress: bool) -> None:
-        self.progress = progress
+        # only in a terminal: pipes, logs and CI stay quiet (the timings still go to -v logging)
+        self.progress = progress and sys.stderr.isatty() and not os.environ.get("CI")
 
     @contextlib.contextmanager
     def __call__(self, label: str, timings: dict[str, float], key: str) -> Iterator[None]:
