@@ -27,7 +27,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         base = tiny_analysis()
         return Analysis(**{**base.__dict__, "scenario": scenario})
 
-    monkeypatch.setattr(reuse, "analyse", fake)
+    monkeypatch.setattr("siting.analysis.analyse", fake)
     return calls
 
 
