@@ -571,15 +571,47 @@ def _polyline(coords: np.ndarray) -> str:
     return "".join(out)
 
 
+def _polylines(rings: Sequence[np.ndarray]) -> list[str]:
+    """`_polyline` of many rings at once, vectorised (the same text, ring by ring)."""
+    if not rings:
+        return []
+    sizes = np.array([len(r) for r in rings], dtype=np.int64)
+    coords = np.concatenate([np.asarray(r, dtype=float).reshape(-1, 2) for r in rings])
+    scaled = np.round(coords[:, [1, 0]] * 1e5).astype(np.int64)
+    deltas = np.diff(scaled, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    deltas[starts] = scaled[starts]  # each ring starts from zero
+    values = deltas.ravel()
+    zigzag = np.where(values < 0, ~(values << 1), values << 1)
+    chunks = np.ones(len(zigzag), dtype=np.int64)  # 5-bit chunks: 1 + shifts while >= 0x20
+    rest = zigzag >> 5
+    while (rest > 0).any():
+        chunks += rest > 0
+        rest >>= 5
+    width = int(chunks.max())
+    k = np.arange(width)
+    parts = (zigzag[:, None] >> (5 * k)) & 0x1F
+    parts |= np.where(k[None, :] < chunks[:, None] - 1, 0x20, 0)
+    text = (parts[k[None, :] < chunks[:, None]] + 63).astype(np.uint8).tobytes().decode("ascii")
+    ends = np.cumsum(np.add.reduceat(chunks, 2 * starts))
+    return [text[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)]
+
+
 def _encoded_polygons(geoms: gpd.GeoSeries, tolerance_m: float) -> list[list[list[str]]]:
     """Display-only polygons as [polygon][ring] encoded polylines (simplified in BNG, WGS84)."""
     simplified = geoms.simplify(tolerance_m, preserve_topology=True).to_crs(WGS84)
-    out = []
+    shape: list[list[int]] = []
+    rings: list[np.ndarray] = []
     for geom in simplified:
         polygons = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
-        out.append([[_polyline(np.asarray(ring.coords)) for ring in (p.exterior, *p.interiors)]
-                    for p in polygons if not p.is_empty])
-    return out
+        counts = []
+        for p in polygons:
+            if not p.is_empty:
+                counts.append(1 + len(p.interiors))
+                rings += [shapely.get_coordinates(ring) for ring in (p.exterior, *p.interiors)]
+        shape.append(counts)
+    encoded = iter(_polylines(rings))
+    return [[[next(encoded) for _ in range(n)] for n in counts] for counts in shape]
 
 
 def _add_lsoa_layer(fmap: folium.Map, analysis: Analysis) -> None:
