@@ -373,6 +373,13 @@ class HubSiting:
     ``interleave_search`` so runs stay deterministic. The time limit is CP-SAT's deterministic
     time (about seconds) so a run that stops early is reproducible; a wall-clock cap of twice the
     limit (+5 s) guards against runaway runs. An unproven phase 1 reports its ``gap``.
+    The walk tie-break costs most (final scenario: about 2 CPU-s against 0.15 s for the cost):
+    with the cost capped at its optimum its LP bound is 367,742 hundredths of a minute against
+    an optimum of 380,944, so the search must close the gap. Measured alternatives were no
+    faster: HiGHS on the same radius model (about 2 s), linearization 0 or 1 (no proof in 30 s),
+    core, LB-tree or objective-LB search, fixing sites by LP reduced cost (10 of 610 fixed), and
+    dominance between sites (7 of 610); the wards form one connected component, so the model
+    does not split either.
 
     Wards that no candidate reaches within the limit make the model infeasible: with
     ``uncovered='raise'`` solve() raises `InfeasibleError` naming each ward, its nearest
