@@ -264,7 +264,10 @@ def _validation(data_dir: Path, files: DataFiles, wards: gpd.GeoDataFrame,
     open_24h = counters[counters["status"] == "24h"]
     if len(open_24h):
         centres = wards.geometry.representative_point()
-        distance = centres.apply(lambda p: float(open_24h.distance(p).min()))
+        # one broadcast distance matrix (wards x counters) instead of a GeoSeries call per ward
+        distance = pd.Series(shapely.distance(centres.to_numpy()[:, None],
+                                              open_24h.geometry.to_numpy()[None, :]).min(axis=1),
+                             index=centres.index)
         rho = distance.rank().corr(wards["minutes_24h"].rank())
         out["spearman_ward_minutes_24h_vs_crowfly_distance_to_nearest_24h_counter"] = round(float(rho), 3)
     return out
