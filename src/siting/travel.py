@@ -51,8 +51,10 @@ __all__ = [
     "Profiles",
     "Targets",
     "Window",
+    "change_costs",
     "direct_walk_seconds",
     "profile_scan",
+    "profile_scan_changes",
     "profile_search",
     "summarise",
     "walk_csr",
@@ -173,32 +175,49 @@ def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) ->
 
 @njit(cache=True, inline="always")
 def _query(prof_dep: np.ndarray, prof_key: np.ndarray, start: int, length: int, t: int) -> int:
-    """Key of the entry with the least departure >= t (entries have decreasing departures)."""
+    """Key of the entry with the least departure >= t (entries have decreasing departures).
+
+    Galloping from the last-appended entry (the least departure): in a backward scan the
+    answer is nearly always among the last few entries, so this costs O(log distance).
+    """
     if length == 0 or prof_dep[start] < t:
         return _INF
-    lo = 0
-    hi = length - 1
-    while lo < hi:
-        mid = (lo + hi + 1) >> 1
-        if prof_dep[start + mid] >= t:
+    last = start + length - 1
+    if prof_dep[last] >= t:
+        return prof_key[last]
+    # prof_dep[last] < t <= prof_dep[start]: gallop back for an index with departure >= t.
+    step = 1
+    hi = last  # departure < t
+    lo = last - 1
+    while lo > start and prof_dep[lo] < t:
+        hi = lo
+        step <<= 1
+        lo = max(start, last - step)
+    # Now prof_dep[lo] >= t > prof_dep[hi]: find the last index with departure >= t.
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if prof_dep[mid] >= t:
             lo = mid
         else:
-            hi = mid - 1
-    return prof_key[start + lo]
+            hi = mid
+    return prof_key[lo]
 
 
 @njit(cache=True)
-def _alight_value(v, a, min_change, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
-                  fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s):
+def _alight_value(v, a, change_s, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
+                  fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s):
     best = _INF
     for e in range(eg_off[v], eg_off[v + 1]):
         key = _served_key(a + eg_sec[e], eg_tgt[e], open_s, close_s)
         best = min(best, key)
-    best = min(best, _query(prof_dep, prof_key, prof_start[v], prof_len[v], a + min_change))
+    change = change_s[v]
+    if change >= 0:
+        best = min(best, _query(prof_dep, prof_key, prof_start[v], prof_len[v], a + change))
     for f in range(fp_off[v], fp_off[v + 1]):
         w = fp_to[f]
-        best = min(best, _query(prof_dep, prof_key, prof_start[w], prof_len[w],
-                                a + fp_sec[f] + min_change))
+        if prof_len[w] > 0:
+            best = min(best, _query(prof_dep, prof_key, prof_start[w], prof_len[w],
+                                    a + fp_total[f]))
     return best
 
 
@@ -220,9 +239,12 @@ def _insert(u, d, key, prof_start, prof_len, prof_dep, prof_key):
 
 
 @njit(cache=True)
-def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-          prof_start, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
-          min_change):
+def _scan_changes(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+                  prof_start, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s,
+                  change_s, iterate):
+    """The backward profile scan; a change costs change_s[v] at stop v (-1: impossible) and
+    fp_total[f] along footpath f. ``iterate``: some change can take 0 s, so zero-duration hops
+    are iterated to a fixed point."""
     n_stops = len(prof_start) - 1
     prof_len = np.zeros(n_stops, dtype=np.int64)
     prof_dep = np.empty(prof_start[n_stops], dtype=np.int32)
@@ -242,8 +264,8 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
             key = best_trip[tr]
             if can_alight[k]:
                 key = min(key, _alight_value(
-                    arr_stop[k], arr_time[k], min_change, prof_start, prof_len, prof_dep,
-                    prof_key, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s))
+                    arr_stop[k], arr_time[k], change_s, prof_start, prof_len, prof_dep,
+                    prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s))
             best_trip[tr] = key
             if can_board[k] and key < _INF:
                 _insert(dep_stop[k], d, key, prof_start, prof_len, prof_dep, prof_key)
@@ -263,9 +285,9 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                     key = best_trip[tr] if tr != prev_trip else prev_key
                     if can_alight[m]:
                         key = min(key, _alight_value(
-                            arr_stop[m], arr_time[m], min_change, prof_start, prof_len,
-                            prof_dep, prof_key, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec,
-                            open_s, close_s))
+                            arr_stop[m], arr_time[m], change_s, prof_start, prof_len,
+                            prof_dep, prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt,
+                            eg_sec, open_s, close_s))
                     if key < local[m]:
                         local[m] = key
                         changed = True
@@ -274,12 +296,24 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                                     prof_key)
                     prev_trip = tr
                     prev_key = local[m]
-                if not changed or min_change > 0:
+                if not changed or not iterate:
                     break
             for m in range(high, low - 1, -1):
                 best_trip[trip[m]] = local[m]
         i = j
     return prof_len, prof_dep, prof_key
+
+
+@njit(cache=True)
+def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+          prof_start, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
+          min_change):
+    """The scan with one change time everywhere (footpath f costs fp_sec[f] + min_change)."""
+    change_s = np.full(len(prof_start) - 1, min_change, dtype=np.int64)
+    fp_total = fp_sec.astype(np.int64) + min_change
+    return _scan_changes(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
+                         n_trips, prof_start, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec,
+                         open_s, close_s, change_s, min_change == 0)
 
 
 @njit(cache=True, parallel=True)
@@ -306,7 +340,20 @@ def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departure
 # --------------------------------------------------------------------------- public API
 
 profile_scan = _scan
-"""The numba backward profile scan kernel (arrays in, per-stop profiles out), for reuse."""
+"""The numba backward profile scan kernel with one global change time (arrays in, per-stop
+profiles out), for reuse. It ignores per-stop change times from transfers.txt
+(``network.stop_change_s``); `profile_scan_changes` with `change_costs` honours them."""
+
+profile_scan_changes = _scan_changes
+"""The numba backward profile scan kernel with per-stop change times and whole footpath costs
+(see `change_costs`)."""
+
+
+def change_costs(network: TransitNetwork) -> tuple[np.ndarray, np.ndarray]:
+    """Per-stop change seconds (-1: no change there) and whole per-footpath change seconds."""
+    change_s = network.stop_change_s.astype(np.int64)
+    fp_total = network.fp_seconds.astype(np.int64) + int(network.min_change_seconds)
+    return change_s, fp_total
 
 
 
@@ -452,12 +499,13 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
     n_trips = len(network.run_ids)
-    length, dep, key = _scan(
+    change_s, fp_total = change_costs(network)
+    iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
+    length, dep, key = _scan_changes(
         network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
         network.can_board, network.can_alight, n_trips, start,
-        network.fp_offsets, network.fp_to, network.fp_seconds.astype(np.int64),
-        eg_off, eg_tgt, eg_sec, targets.open_s, targets.close_s,
-        int(network.min_change_seconds))
+        network.fp_offsets, network.fp_to, fp_total,
+        eg_off, eg_tgt, eg_sec, targets.open_s, targets.close_s, change_s, iterate)
     return Profiles(network=network, targets=targets,
                     max_access_minutes=float(max_access_minutes), start=start, length=length,
                     dep=dep, key=key, street=street)
