@@ -32,7 +32,7 @@ so the result is exact, not only up to ties.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +53,13 @@ __all__ = [
     "Window",
     "change_costs",
     "direct_walk_seconds",
+    "draw_networks",
     "profile_scan",
     "profile_scan_changes",
     "profile_search",
+    "served_over_draws",
     "summarise",
+    "summarise_served",
     "walk_csr",
 ]
 
@@ -319,21 +322,51 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
 @njit(cache=True, parallel=True)
 def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
               prof_len, prof_dep, prof_key):
+    """Best key per origin x departure (departures ascending).
+
+    One merge walk per access stop: its profile (decreasing departures) is walked from the
+    least departure upwards while the departures ascend, instead of a search per departure.
+    Walking straight to a 24/7 target does not depend on the departure, so only targets with
+    hours are evaluated per departure.
+    """
     n_origins = len(acc_off) - 1
     n_dep = len(departures)
     n_targets = len(open_s)
     out = np.empty((n_origins, n_dep), dtype=np.int64)
     for o in prange(n_origins):
+        # The best 24/7 target on foot: least walk, ties to the lowest index.
+        walk_best = _INF
+        walk_c = -1
+        for c in range(n_targets):
+            if open_s[c] == ALWAYS_OPEN and close_s[c] == ALWAYS_CLOSE and (
+                    direct_sec[o, c] < walk_best):
+                walk_best = direct_sec[o, c]
+                walk_c = c
         for it in range(n_dep):
             tau = departures[it]
             best = _INF
+            if walk_c >= 0:
+                best = (tau + walk_best) * _SLOTS + walk_c
             for c in range(n_targets):
-                best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
-            for a in range(acc_off[o], acc_off[o + 1]):
-                s = acc_stop[a]
-                best = min(best, _query(prof_dep, prof_key, prof_start[s], prof_len[s],
-                                        tau + acc_sec[a]))
+                if open_s[c] != ALWAYS_OPEN or close_s[c] != ALWAYS_CLOSE:
+                    best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
             out[o, it] = best
+        for a in range(acc_off[o], acc_off[o + 1]):
+            s = acc_stop[a]
+            n = prof_len[s]
+            if n == 0:
+                continue
+            first = prof_start[s]
+            walk = acc_sec[a]
+            j = first + n - 1
+            for it in range(n_dep):
+                t = departures[it] + walk
+                while j >= first and prof_dep[j] < t:
+                    j -= 1
+                if j < first:
+                    break
+                if prof_key[j] < out[o, it]:
+                    out[o, it] = prof_key[j]
     return out
 
 
@@ -431,12 +464,20 @@ class Profiles:
         """The access/egress walking limit in whole seconds."""
         return round(self.max_access_minutes * 60)
 
-    def served(self, origins_xy: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
-        """Served time (int64 s, -1 if never) and target index (-1) per origin x departure."""
+    def served(self, origins_xy: np.ndarray, window: Window, *,
+               access: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Served time (int64 s, -1 if never) and target index (-1) per origin x departure.
+
+        ``access`` is the origins' `walk_csr` to the network's stops, if already computed
+        (it depends only on the origins, the stops and the access limit).
+        """
         _check_window(self.network, window)
         origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
-        acc_off, acc_stop, acc_sec = walk_csr(self.network, origins_xy, self.network.stop_xy,
-                                              self.max_access_seconds, self.street)
+        if access is None:
+            access = walk_csr(self.network, origins_xy, self.network.stop_xy,
+                              self.max_access_seconds, self.street)
+        acc_off, acc_stop, acc_sec = access
         direct = direct_walk_seconds(self.network, origins_xy, self.targets.xy, self.street)
         keys = _evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
                          self.targets.open_s, self.targets.close_s, window.departures,
@@ -509,6 +550,95 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
     return Profiles(network=network, targets=targets,
                     max_access_minutes=float(max_access_minutes), start=start, length=length,
                     dep=dep, key=key, street=street)
+
+
+def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[TransitNetwork]:
+    """The networks to pool: ``draws`` phase draws, or the network itself if nothing is phased.
+
+    A feed without exact_times=0 frequencies is an exact timetable, so one pass is exact.
+    Each draw is built when the iteration reaches it, so memory does not grow with draws.
+    """
+    if draws < 1:
+        raise ScenarioError(f"transit.draws is {draws}. Use at least 1 Monte Carlo draw.")
+    if network.n_phased_entries == 0:
+        yield network
+        return
+    for index in range(draws):
+        yield network.draw(seed, index)
+
+
+def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
+                      origins_xy: np.ndarray, window: Window, *, draws: int, seed: int,
+                      max_access_minutes: float, street: Any = None
+                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Served times and targets per measure, pooled over the phase draws.
+
+    For each named target set: (served, target), each (origins, draws x departures) with the
+    departures of draw 0 first (see `Profiles.served`). The origins' access walks are found
+    once and reused by every draw and measure. Each draw is built when needed and dropped
+    after its scans.
+    """
+    origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
+    max_access_s = round(max_access_minutes * 60)
+    access = walk_csr(network, origins_xy, network.stop_xy, max_access_s, street)
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in targets}
+    for drawn in draw_networks(network, draws, seed):
+        for name, chosen in targets.items():
+            profiles = profile_search(drawn, chosen, max_access_minutes=max_access_minutes,
+                                      street=street)
+            parts[name].append(profiles.served(origins_xy, window, access=access))
+    return {name: (np.concatenate([p[0] for p in got], axis=1),
+                   np.concatenate([p[1] for p in got], axis=1)) for name, got in parts.items()}
+
+
+def summarise_served(served: np.ndarray, target: np.ndarray, departures: np.ndarray,
+                     origin_ids: Sequence[str] | np.ndarray, target_ids: np.ndarray,
+                     percentiles: Sequence[float] = (50,)) -> pd.DataFrame:
+    """`summarise` for served arrays (origins x samples): percentiles and the modal counter.
+
+    ``departures`` gives each sample's departure time (it repeats once per draw), so the
+    percentiles are over (departure minute x draw). Same rules as `summarise`: unreachable
+    samples count as infinitely long, linear interpolation, the modal counter with ties to
+    the lowest id. Sorted by origin_id.
+    """
+    origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
+    n_origins, n_samples = served.shape
+    if len(departures) != n_samples or len(origin_ids) != n_origins:
+        raise ScenarioError(f"summarise_served: {n_origins} x {n_samples} samples for "
+                            f"{len(origin_ids)} origins and {len(departures)} departures.")
+    seconds = np.where(served >= 0, served - np.asarray(departures)[None, :], _INF)
+    out = pd.DataFrame({"origin_id": origin_ids})
+    positions = {p: p / 100.0 * (n_samples - 1) for p in percentiles}
+    kth = sorted({int(np.floor(x)) for x in positions.values()}
+                 | {min(int(np.floor(x)) + 1, n_samples - 1) for x in positions.values()})
+    part = np.partition(seconds, kth, axis=1) if n_samples else seconds
+    for p, position in positions.items():
+        lo = int(np.floor(position))
+        hi = min(lo + 1, n_samples - 1)
+        frac = position - lo
+        v_lo = part[:, lo].astype(float)
+        v_hi = part[:, hi].astype(float)
+        v_lo[part[:, lo] == _INF] = np.inf
+        v_hi[part[:, hi] == _INF] = np.inf
+        value = v_lo.copy()
+        if frac > 0:
+            finite = np.isfinite(v_hi)
+            value[finite] = v_lo[finite] + frac * (v_hi[finite] - v_lo[finite])
+            value[~finite] = np.inf
+        out[f"minutes_p{p:g}"] = np.where(np.isfinite(value), value / 60.0, np.nan)
+    # Modal counter over reached samples; columns in id order so argmax ties go to the lowest id.
+    n_targets = len(target_ids)
+    reached = served >= 0
+    rows = np.broadcast_to(np.arange(n_origins)[:, None], served.shape)[reached]
+    counts = np.bincount(rows * n_targets + target[reached].astype(np.int64),
+                         minlength=n_origins * n_targets).reshape(n_origins, n_targets)
+    by_id = np.argsort(np.asarray(target_ids).astype(str), kind="stable")
+    best = by_id[np.argmax(counts[:, by_id], axis=1)] if n_targets else np.zeros(n_origins, int)
+    nearest = np.asarray(target_ids, dtype=object)[best].astype(object) if n_targets else (
+        np.full(n_origins, None, dtype=object))
+    nearest[~reached.any(axis=1)] = np.nan
+    out["nearest_counter"] = pd.Series(nearest, dtype="str")
+    return out.sort_values("origin_id", kind="stable").reset_index(drop=True)
 
 
 def _percentile(values: np.ndarray, offsets: np.ndarray, p: float) -> np.ndarray:

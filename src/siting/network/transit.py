@@ -560,7 +560,9 @@ def _transfer_rules(feed: Feed, stop_ids: np.ndarray, stop_xy: np.ndarray, walk:
     i_to = index.get_indexer(column("to_stop_id").to_numpy())
     use = (i_from >= 0) & (i_to >= 0) & (kind <= 3) & ~vehicle_specific
     i_from, i_to, kind, seconds = i_from[use], i_to[use], kind[use].astype(int), seconds[use]
-    metres = np.hypot(*(stop_xy[i_from] - stop_xy[i_to]).T) if len(i_from) else np.zeros(0)
+    if not len(i_from):
+        return change, empty
+    metres = np.hypot(*(stop_xy[i_from] - stop_xy[i_to]).T)
     walk_s = walk_seconds(walk, metres)
     total = np.select([kind == 0, kind == 1, kind == 2],
                       [walk_s + min_change, walk_s, np.nan_to_num(seconds).astype(np.int64)],
