@@ -28,7 +28,17 @@ from siting._errors import FeedError, ScenarioError
 from siting.network.gtfs import Feed, busiest_date, read_feed, service_ids_on
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.network.walk import WalkModel
-from siting.travel import Targets, Window, profile_search, served_over_draws, summarise
+from siting.travel import (
+    Targets,
+    Window,
+    change_costs,
+    profile_scan_changes,
+    profile_search,
+    profile_search_many,
+    served_over_draws,
+    summarise,
+    walk_csr,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gtfs"
 SECOND_WALK = WalkModel(speed_kmh=3.6, circuity=1.0)
@@ -760,3 +770,36 @@ def test_bad_transfers_are_named(tmp_path: Path) -> None:
         _transfer_network(tmp_path, ["B,B,7,,"])
     with pytest.raises(FeedError, match=r"transfers.txt: line 3: transfer_type 2 needs"):
         _transfer_network(tmp_path, ["B,B,0,,", "B,B2,2,,"])
+
+
+@pytest.mark.parametrize("min_change", [0, 60])
+def test_both_measures_in_one_pass_equal_separate_scans(feeds_dir: Path, min_change: int) -> None:
+    network, targets, origins, _, _ = _real_case(
+        feeds_dir / "newport-20230613_gtfs.zip", min_change, 5)
+    window = Window(hms("07:00:00"), hms("10:00:00"), 60)
+    sets = [targets.select(targets.always_open), targets, targets.select([2, 3])]
+    together = profile_search_many(network, sets, max_access_minutes=10.0)
+    for chosen, found in zip(sets, together, strict=True):
+        alone = profile_search(network, chosen, max_access_minutes=10.0)
+        assert np.array_equal(found.length, alone.length)
+        assert np.array_equal(found.served(origins, window)[0], alone.served(origins, window)[0])
+        assert np.array_equal(found.served(origins, window)[1], alone.served(origins, window)[1])
+
+
+def test_layered_scan_equals_the_single_target_set_kernel(feeds_dir: Path) -> None:
+    # profile_search runs the layered kernel; the single-set kernel (profile_scan_changes, kept
+    # for optimise) must give the same profiles.
+    network, targets, _, _, _ = _real_case(feeds_dir / "chester-20230816-small_gtfs.zip", 0, 9)
+    found = profile_search(network, targets, max_access_minutes=10.0)
+    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, 600)
+    change_s, fp_total = change_costs(network)
+    length, dep, key = profile_scan_changes(
+        network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
+        network.can_board, network.can_alight, len(network.run_ids), found.start,
+        network.fp_offsets, network.fp_to, fp_total, eg_off, eg_tgt, eg_sec, targets.open_s,
+        targets.close_s, change_s, True)
+    assert np.array_equal(length, found.length)
+    for s in range(network.n_stops):
+        part = slice(found.start[s], found.start[s] + length[s])
+        assert np.array_equal(dep[part], found.dep[part])
+        assert np.array_equal(key[part], found.key[part])

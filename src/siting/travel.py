@@ -12,9 +12,15 @@ Semantics (all integer seconds; a walk leg lasts ``walk_seconds`` = ceil(walk mi
   boards a hop departing s at >= tau + access; or walks straight to a target (any distance).
 * Staying on a trip is free. Alighting at v at time t (drop_off_type != 1), they can walk to a
   target within ``max_access_minutes`` (arrive t + egress), board another hop departing v at
-  >= t + min_change_seconds, or walk a footpath v->w and board at w at
-  >= t + footpath seconds + min_change_seconds (a change always costs the change time).
+  >= t + change(v), or walk a footpath v->w and board at w at >= t + change(v->w). change(v)
+  is transfers.txt's time for v->v, else the network's ``min_change_seconds`` (a feed may
+  forbid changing at v); change(v->w) is transfers.txt's time for v->w, else the crow-fly
+  walk + ``min_change_seconds`` (see `siting.network.transit._transfer_rules`).
   At most one footpath between two vehicles; no footpath right after access or before egress.
+* Frequency-based services (frequencies.txt, exact_times=0) have no timetable, only a headway:
+  each draw of `TransitNetwork.draw` gives every frequency entry a random phase, and
+  `served_over_draws` pools the draws, so reported percentiles are over (departure minute x
+  draw), as R5 reports over its Monte Carlo iterations.
 * A target open [open_s, close_s) serves an arrival at t at t if open, at open_s if earlier,
   never if t >= close_s (24/7 targets serve at t). The result for (origin, tau) is the least
   (served time, target index) pair: ties go to the lowest target index.
@@ -57,6 +63,7 @@ __all__ = [
     "profile_scan",
     "profile_scan_changes",
     "profile_search",
+    "profile_search_many",
     "served_over_draws",
     "summarise",
     "summarise_served",
@@ -307,6 +314,151 @@ def _scan_changes(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_a
     return prof_len, prof_dep, prof_key
 
 
+@njit(cache=True, inline="always")
+def _query_layer(prof_dep, prof_key, layer, start, length, t):
+    """`_query` on one layer of (entry, layer) arrays."""
+    if length == 0 or prof_dep[start, layer] < t:
+        return _INF
+    last = start + length - 1
+    if prof_dep[last, layer] >= t:
+        return prof_key[last, layer]
+    step = 1
+    hi = last
+    lo = last - 1
+    while lo > start and prof_dep[lo, layer] < t:
+        hi = lo
+        step <<= 1
+        lo = max(start, last - step)
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if prof_dep[mid, layer] >= t:
+            lo = mid
+        else:
+            hi = mid
+    return prof_key[lo, layer]
+
+
+@njit(cache=True)
+def _alight_layers(v, a, out, change_s, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
+                   fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s):
+    """Alighting value at stop v at time a for every layer (target set), into out."""
+    n_layers = out.shape[0]
+    for layer in range(n_layers):
+        best = _INF
+        for e in range(eg_off[layer, v], eg_off[layer, v + 1]):
+            best = min(best, _served_key(a + eg_sec[e], eg_tgt[e], open_s[layer],
+                                         close_s[layer]))
+        out[layer] = best
+    change = change_s[v]
+    if change >= 0:
+        for layer in range(n_layers):
+            out[layer] = min(out[layer], _query_layer(prof_dep, prof_key, layer, prof_start[v],
+                                                      prof_len[v, layer], a + change))
+    for f in range(fp_off[v], fp_off[v + 1]):
+        w = fp_to[f]
+        t = a + fp_total[f]
+        for layer in range(n_layers):
+            n = prof_len[w, layer]
+            if n > 0:
+                out[layer] = min(out[layer], _query_layer(prof_dep, prof_key, layer,
+                                                          prof_start[w], n, t))
+
+
+@njit(cache=True, inline="always")
+def _insert_layer(u, layer, d, key, prof_start, prof_len, prof_dep, prof_key):
+    s = prof_start[u]
+    n = prof_len[u, layer]
+    if n > 0:
+        last = s + n - 1
+        if prof_dep[last, layer] == d:
+            if key < prof_key[last, layer]:
+                prof_key[last, layer] = key
+            return
+        if key >= prof_key[last, layer]:
+            return
+    prof_dep[s + n, layer] = d
+    prof_key[s + n, layer] = key
+    prof_len[u, layer] = n + 1
+
+
+@njit(cache=True)
+def _scan_layers(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+                 prof_start, fp_off, fp_to, fp_total, change_s, iterate, eg_off, eg_tgt, eg_sec,
+                 open_s, close_s):
+    """`_scan_changes` for several target sets (layers) in one pass over the connections.
+
+    Layer l has egress CSR ``eg_off[l]`` (into eg_tgt/eg_sec) and hours ``open_s[l]``,
+    ``close_s[l]``. The connection stream, the footpath lists and the change times are read
+    once for all layers; profiles are (entry, layer) so one stop's layers share cache lines.
+    Each layer's result equals its own `_scan_changes`.
+    """
+    n_layers = eg_off.shape[0]
+    n_stops = len(prof_start) - 1
+    prof_len = np.zeros((n_stops, n_layers), dtype=np.int64)
+    prof_dep = np.empty((prof_start[n_stops], n_layers), dtype=np.int32)
+    prof_key = np.empty((prof_start[n_stops], n_layers), dtype=np.int64)
+    best_trip = np.full((n_trips, n_layers), _INF, dtype=np.int64)
+    local = np.empty((len(dep_time), n_layers), dtype=np.int64)
+    value = np.empty(n_layers, dtype=np.int64)
+    i = len(dep_time) - 1
+    while i >= 0:
+        d = dep_time[i]
+        j = i
+        while j >= 0 and dep_time[j] == d:
+            j -= 1
+        # Positive-duration hops first: their alighting values only need departures > d.
+        k = i
+        while k > j and arr_time[k] > d:
+            tr = trip[k]
+            if can_alight[k]:
+                _alight_layers(arr_stop[k], arr_time[k], value, change_s, prof_start, prof_len,
+                               prof_dep, prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt,
+                               eg_sec, open_s, close_s)
+                for layer in range(n_layers):
+                    if value[layer] < best_trip[tr, layer]:
+                        best_trip[tr, layer] = value[layer]
+            if can_board[k]:
+                for layer in range(n_layers):
+                    key = best_trip[tr, layer]
+                    if key < _INF:
+                        _insert_layer(dep_stop[k], layer, d, key, prof_start, prof_len,
+                                      prof_dep, prof_key)
+            k -= 1
+        # Zero-duration hops (trip, position descending): iterate while entries at d improve.
+        low = j + 1
+        high = k
+        if high >= low:
+            for m in range(low, high + 1):
+                for layer in range(n_layers):
+                    local[m, layer] = _INF
+            while True:
+                changed = False
+                for m in range(high, low - 1, -1):
+                    tr = trip[m]
+                    same = m < high and trip[m + 1] == tr
+                    if can_alight[m]:
+                        _alight_layers(arr_stop[m], arr_time[m], value, change_s, prof_start,
+                                       prof_len, prof_dep, prof_key, fp_off, fp_to, fp_total,
+                                       eg_off, eg_tgt, eg_sec, open_s, close_s)
+                    for layer in range(n_layers):
+                        key = local[m + 1, layer] if same else best_trip[tr, layer]
+                        if can_alight[m]:
+                            key = min(key, value[layer])
+                        if key < local[m, layer]:
+                            local[m, layer] = key
+                            changed = True
+                            if can_board[m]:
+                                _insert_layer(dep_stop[m], layer, d, key, prof_start, prof_len,
+                                              prof_dep, prof_key)
+                if not changed or not iterate:
+                    break
+            for m in range(high, low - 1, -1):
+                for layer in range(n_layers):
+                    best_trip[trip[m], layer] = local[m, layer]
+        i = j
+    return prof_len, prof_dep, prof_key
+
+
 @njit(cache=True)
 def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
           prof_start, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
@@ -532,24 +684,51 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
     ``street`` (an `OsmWalkNetwork`) times the access, egress and all-the-way walks whose two
     ends lie in its extract's complete core on the real streets; the rest stay crow-fly.
     """
-    if len(targets) == 0:
-        raise ScenarioError("profile_search: no targets. Give at least one counter.")
+    return profile_search_many(network, [targets], max_access_minutes=max_access_minutes,
+                               street=street)[0]
+
+
+def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets], *,
+                        max_access_minutes: float = 10.0, street: Any = None) -> list[Profiles]:
+    """`profile_search` for several target sets (e.g. both measures) in one connection pass."""
+    if not target_sets:
+        raise ScenarioError("profile_search: no target sets given.")
+    for targets in target_sets:
+        if len(targets) == 0:
+            raise ScenarioError("profile_search: no targets. Give at least one counter.")
     max_access_s = round(max_access_minutes * 60)
-    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
+    n_layers = len(target_sets)
+    eg_off = np.zeros((n_layers, network.n_stops + 1), dtype=np.int64)
+    eg_tgt, eg_sec = [], []
+    base = 0
+    for layer, targets in enumerate(target_sets):
+        off, tgt, sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
+        eg_off[layer] = off + base
+        eg_tgt.append(tgt)
+        eg_sec.append(sec)
+        base += len(tgt)
+    width = max(len(t) for t in target_sets)
+    open_s = np.full((n_layers, width), ALWAYS_OPEN, dtype=np.int64)
+    close_s = np.full((n_layers, width), ALWAYS_CLOSE, dtype=np.int64)
+    for layer, targets in enumerate(target_sets):
+        open_s[layer, :len(targets)] = targets.open_s
+        close_s[layer, :len(targets)] = targets.close_s
     boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
-    n_trips = len(network.run_ids)
     change_s, fp_total = change_costs(network)
     iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
-    length, dep, key = _scan_changes(
+    length, dep, key = _scan_layers(
         network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
-        network.can_board, network.can_alight, n_trips, start,
-        network.fp_offsets, network.fp_to, fp_total,
-        eg_off, eg_tgt, eg_sec, targets.open_s, targets.close_s, change_s, iterate)
-    return Profiles(network=network, targets=targets,
-                    max_access_minutes=float(max_access_minutes), start=start, length=length,
-                    dep=dep, key=key, street=street)
+        network.can_board, network.can_alight, len(network.run_ids), start,
+        network.fp_offsets, network.fp_to, fp_total, change_s, iterate, eg_off,
+        np.concatenate(eg_tgt), np.concatenate(eg_sec), open_s, close_s)
+    return [Profiles(network=network, targets=targets,
+                     max_access_minutes=float(max_access_minutes), start=start,
+                     length=np.ascontiguousarray(length[:, layer]),
+                     dep=np.ascontiguousarray(dep[:, layer]),
+                     key=np.ascontiguousarray(key[:, layer]), street=street)
+            for layer, targets in enumerate(target_sets)]
 
 
 def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[TransitNetwork]:
@@ -582,11 +761,13 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     max_access_s = round(max_access_minutes * 60)
     access = walk_csr(network, origins_xy, network.stop_xy, max_access_s, street)
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in targets}
+    names = list(targets)
     for drawn in draw_networks(network, draws, seed):
-        for name, chosen in targets.items():
-            profiles = profile_search(drawn, chosen, max_access_minutes=max_access_minutes,
-                                      street=street)
-            parts[name].append(profiles.served(origins_xy, window, access=access))
+        # Both measures (all target sets) in one pass over the drawn connections.
+        profiles = profile_search_many(drawn, [targets[n] for n in names],
+                                       max_access_minutes=max_access_minutes, street=street)
+        for name, found in zip(names, profiles, strict=True):
+            parts[name].append(found.served(origins_xy, window, access=access))
     return {name: (np.concatenate([p[0] for p in got], axis=1),
                    np.concatenate([p[1] for p in got], axis=1)) for name, got in parts.items()}
 

@@ -80,6 +80,9 @@ def _key(feed_hash: str, date: dt.date, start_s: int, end_s: int, walk: WalkMode
 class TransitNetwork:
     """Connections of one service day in [start_s, end_s), with stops in EPSG:27700.
 
+    Stops (``stop_ids``, ``stop_xy``) are numbered along a Z-order curve of their position,
+    not by stop_id, for memory locality in the scan and the lookups.
+
     Connections (one per vehicle hop between consecutive stops of a trip run) are sorted by
     departure time, then zero-duration hops first, then trip, then position in the trip: the
     order the profile search needs. ``trip`` indexes ``run_ids`` (a trip run: a trip_id, a
@@ -231,8 +234,14 @@ class TransitNetwork:
         used = np.unique(np.concatenate([hops["dep_stop"], hops["arr_stop"]]))
         stop_ids = hops["stop_names"][used].astype(str)
         stop_xy = _project_stops(feed, stop_ids)
-        dep_stop = np.searchsorted(used, hops["dep_stop"])
-        arr_stop = np.searchsorted(used, hops["arr_stop"])
+        # Stops numbered along a Z-order curve: footpath neighbours and one origin's access
+        # stops get nearby numbers, so the scan's and the lookup's reads share cache lines.
+        spatial = _z_order(stop_xy)
+        used, stop_ids, stop_xy = used[spatial], stop_ids[spatial], stop_xy[spatial]
+        number = np.full(len(hops["stop_names"]), -1, dtype=np.int64)
+        number[used] = np.arange(len(used))
+        dep_stop = number[hops["dep_stop"]]
+        arr_stop = number[hops["arr_stop"]]
         trip = hops["run"]
         dep_time = hops["dep_time"] - _allowance(feed, run_ids, boarding_allowance_s)[trip]
         arr_time = hops["arr_time"]
@@ -490,6 +499,24 @@ def _drawn_order(dep_time, trip, tie_order, run_shift, run_valid, start_s, end_s
                 order[count[t]] = i
                 count[t] += 1
     return order
+
+
+def _z_order(xy: np.ndarray) -> np.ndarray:
+    """Order of points along a Z-order (Morton) curve on a 65,536-cell grid, ties stable."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    low = xy.min(axis=0)
+    span = max(float((xy.max(axis=0) - low).max()), 1.0)
+    cells = np.minimum((xy - low) / span * 65535.0, 65535.0).astype(np.uint64)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    code = spread(cells[:, 0]) | (spread(cells[:, 1]) << np.uint64(1))
+    return np.argsort(code, kind="stable")
 
 
 def _project_stops(feed: Feed, stop_ids: np.ndarray) -> np.ndarray:
