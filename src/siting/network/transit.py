@@ -26,7 +26,7 @@ from siting.network.walk import WalkModel
 
 __all__ = ["CACHE_VERSION", "TransitNetwork", "feed_digest", "walk_seconds"]
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bump when the network arrays or their meaning change, so old cache files are not reused."""
 
 DAY_S = 86_400
