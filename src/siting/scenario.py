@@ -121,7 +121,7 @@ class Counters(_Strict):
         return "closed"
 
 
-DEFAULT_DRAWS = 10
+DEFAULT_DRAWS = 16
 """Default Monte Carlo phase draws (transit.draws), chosen by measurement: docs/travel-model.md."""
 
 
