@@ -26,7 +26,14 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
-from siting.network.scenario_network import scenario_feed, scenario_network, scenario_walk
+from siting.network.scenario_network import (
+    scenario_feed,
+    scenario_network,
+    scenario_service,
+    scenario_walk,
+    travel_settings,
+)
+from siting.network.service import check_study_area, study_area_coverage
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
@@ -177,7 +184,9 @@ def analyse(
 
     with steps("building the transit network", timings, "network"):
         feed = scenario_feed(scenario, data_dir, cache_dir)
-        network = scenario_network(scenario, data_dir, cache_dir, feed)
+        service = scenario_service(scenario, feed, cache_dir) if feed.path else None
+        network = scenario_network(scenario, data_dir, cache_dir, feed, service)
+        coverage = _study_area(scenario, network, lsoas, walk, feed.label)
 
     with steps("travel times to the counters", timings, "travel"):
         times = _travel_times(scenario, network, counters, lsoas, street)
@@ -208,6 +217,9 @@ def analyse(
         "population": scenario.data.population,
         "london_network": feed.assumptions,
         "network": {"stops": int(network.n_stops), "connections": int(network.n_connections)},
+        "travel_model": travel_settings(scenario),
+        "feed_service": service.facts() if service else {"feed": "none (walk-only study)"},
+        "study_area": coverage,
     }
     return Analysis(
         validation=_validation(data_dir, scenario.data, wards, counters),
@@ -223,6 +235,23 @@ def analyse(
         hub_figures=hub_figures,
         timings=timings,
     )
+
+
+def _study_area(scenario: Scenario, network: TransitNetwork, lsoas: pd.DataFrame,
+                walk: WalkModel, feed_label: str) -> dict[str, Any]:
+    """Share of wards (and people) with a stop served in the window within the access limit;
+    StudyAreaNotServedError when there is none (unless the study is walk-only by request)."""
+    if scenario.transit.walk_only:
+        return {"walk_only": True}
+    origins = pd.DataFrame({"ward_code": lsoas["ward_code"].to_numpy(),
+                            "population": lsoas["population"].to_numpy(dtype=float),
+                            "x": lsoas.geometry.x.to_numpy(), "y": lsoas.geometry.y.to_numpy()})
+    coverage = study_area_coverage(network.stop_xy, origins, walk,
+                                   scenario.walking.max_access_minutes)
+    check_study_area(coverage, scenario.transit.feed,
+                     source=str(scenario.source) if scenario.source else "scenario")
+    return {**coverage, "stops": f"stops of {feed_label} served by a departure from "
+                                 f"{scenario.transit.departure_window} onwards"}
 
 
 def _validation(data_dir: Path, files: DataFiles, wards: gpd.GeoDataFrame,

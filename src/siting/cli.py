@@ -31,6 +31,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_network_export(args: argparse.Namespace) -> int:
+    from siting.data import resolve_data_dir
+    from siting.network.export import export_network
+    from siting.scenario import load_scenario
+
+    data_dir = resolve_data_dir(args.data_dir)
+    scenario = load_scenario(args.scenario, data_dir=data_dir)
+    written = export_network(scenario, data_dir, Path(args.cache_dir), Path(args.file))
+    print(f"wrote {written} (GTFS of {scenario.id}'s network, transit.feed "
+          f"{scenario.transit.feed!r})")
+    return 0
+
+
 def _cmd_counters(args: argparse.Namespace) -> int:
     from siting.data import load_counters
 
@@ -249,6 +262,20 @@ def _parser() -> argparse.ArgumentParser:
     scenario_args(p, many=False)
 
     add("counters", _cmd_counters, "List the front-counter registry (ids to use in scenarios).")
+
+    network = sub.add_parser("network", help="Work with a scenario's transit network.",
+                             description="Work with a scenario's transit network.")
+    network_sub = network.add_subparsers(dest="network_command", required=True, metavar="ACTION")
+    p = network_sub.add_parser("export", help="Write the scenario's network as a plain GTFS zip.",
+                               description="Write the scenario's network (the modelled London "
+                               "network, built if needed) as a plain GTFS zip with "
+                               "frequencies.txt and transfers.txt, for R5, OpenTripPlanner or "
+                               "gtfs-kit.")
+    p.set_defaults(func=_cmd_network_export)
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("file", metavar="FILE.zip")
+    p.add_argument("--cache-dir", default=".cache/siting", help="network cache (default .cache/siting)")
+    data_dir_arg(p)
 
     data = sub.add_parser("data", help="Get the open data.", description="Get the open data.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
