@@ -27,6 +27,7 @@ from siting.data import (
     ward_population,
 )
 from siting.network.scenario_network import (
+    origins,
     scenario_feed,
     scenario_network,
     scenario_service,
@@ -243,10 +244,7 @@ def _study_area(scenario: Scenario, network: TransitNetwork, lsoas: pd.DataFrame
     StudyAreaNotServedError when there is none (unless the study is walk-only by request)."""
     if scenario.transit.walk_only:
         return {"walk_only": True}
-    origins = pd.DataFrame({"ward_code": lsoas["ward_code"].to_numpy(),
-                            "population": lsoas["population"].to_numpy(dtype=float),
-                            "x": lsoas.geometry.x.to_numpy(), "y": lsoas.geometry.y.to_numpy()})
-    coverage = study_area_coverage(network.stop_xy, origins, walk,
+    coverage = study_area_coverage(network.stop_xy, origins(lsoas), walk,
                                    scenario.walking.max_access_minutes)
     check_study_area(coverage, scenario.transit.feed,
                      source=str(scenario.source) if scenario.source else "scenario")

@@ -25,9 +25,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data_dir) if not args.no_data else None
     for path in args.scenarios:
         scenario = load_scenario(path, data_dir=data_dir)
+        served = ""
+        if data_dir is not None:
+            from siting.network.scenario_network import check_service
+
+            facts = check_service(scenario, data_dir, Path(args.cache_dir))
+            if "study_area" in facts:
+                served = (f", service {facts['service_hours']} on {facts['service_date']}, "
+                          f"{facts['study_area']['share_wards_served']:.1%} of wards near a stop")
         print(f"ok  {path}  ({scenario.id}: {len(scenario.counters.open_24h)} 24/7, "
               f"{len(scenario.counters.open_daytime)} daytime counters, "
-              f"{len(scenario.constraints)} constraints)")
+              f"{len(scenario.constraints)} constraints{served})")
     return 0
 
 
@@ -221,7 +229,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("validate", _cmd_validate, "Check scenario files; exit 0 if all are valid, 2 if not.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     data_dir_arg(p)
-    p.add_argument("--no-data", action="store_true", help="do not check that data files exist")
+    p.add_argument("--no-data", action="store_true", help="do not check that data files exist "
+                   "(nor the transit service, which needs them)")
+    p.add_argument("--cache-dir", default=".cache/siting", help="network cache, where the "
+                   "modelled network is built once to read its service hours (default .cache/siting)")
 
     def scenario_args(p: argparse.ArgumentParser, *, many: bool = True) -> None:
         if many:

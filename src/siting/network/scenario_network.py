@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from siting._errors import FeedError, ScenarioError
 from siting.network.london import (
@@ -28,8 +29,10 @@ from siting.network.service import (
     FeedService,
     check_connections,
     check_date,
+    check_study_area,
     check_window,
     feed_service,
+    study_area_coverage,
 )
 from siting.network.transit import CACHE_VERSION, TransitNetwork, feed_digest
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
@@ -45,7 +48,9 @@ __all__ = [
     "ScenarioFeed",
     "boarding_allowances",
     "change_seconds",
+    "check_service",
     "london_assumptions",
+    "origins",
     "scenario_feed",
     "scenario_network",
     "scenario_service",
@@ -274,3 +279,37 @@ def scenario_network(scenario: Scenario, data_dir: Path, cache_dir: Path,
     in_window = int(np.count_nonzero((departs >= window[0]) & (departs < window[1])))
     check_connections(in_window, service, scenario.transit.departure_window, source=source)
     return network
+
+
+def origins(lsoas: pd.DataFrame) -> pd.DataFrame:
+    """The points travel times start from (LSOA population-weighted centroids) with their
+    ward_code and population, as plain x, y columns in EPSG:27700."""
+    return pd.DataFrame({"ward_code": lsoas["ward_code"].to_numpy(),
+                         "population": lsoas["population"].to_numpy(dtype=float),
+                         "x": lsoas.geometry.x.to_numpy(), "y": lsoas.geometry.y.to_numpy()})
+
+
+def check_service(scenario: Scenario, data_dir: Path, cache_dir: Path) -> dict[str, Any]:
+    """Every check of the scenario's transit that needs no travel computation (`siting validate`).
+
+    The feed's calendar covers the service date, its trips run in the departure window, each
+    of its route types has a reliability allowance, and a stop of the feed is within the access
+    limit of the study area. The modelled London feed is built (or reused from cache_dir) to
+    read its real service hours. Returns the feed's facts and the study area's coverage.
+    """
+    from siting.data import load_lsoas
+
+    feed = scenario_feed(scenario, Path(data_dir), Path(cache_dir))
+    if feed.path is None:
+        return {"feed": "none (walk-only study)"}
+    service = scenario_service(scenario, feed, Path(cache_dir))
+    source = _source(scenario)
+    check_date(service, source=source)
+    check_window(service, scenario.transit.window_seconds, scenario.transit.departure_window,
+                 source=source)
+    boarding_allowances(scenario, service.route_types, feed.label)
+    coverage = study_area_coverage(np.asarray(service.stop_xy, dtype=float),
+                                   origins(load_lsoas(Path(data_dir), scenario.data)),
+                                   scenario_walk(scenario), scenario.walking.max_access_minutes)
+    check_study_area(coverage, scenario.transit.feed, source=source)
+    return {**service.facts(), "study_area": coverage}
