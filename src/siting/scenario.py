@@ -438,7 +438,9 @@ def _suggest(value: str, choices: Iterable[str]) -> str:
 def _explain(error: Mapping[str, Any]) -> str:
     loc = tuple(error["loc"])
     # pydantic puts the discriminator tag into loc for unions; drop it from the shown path
-    shown = tuple(p for p in loc if p not in CONSTRAINT_KINDS)
+    # (only a tag right after a list index: `hubs.max_hubs` is a field, not a tag)
+    shown = tuple(p for i, p in enumerate(loc)
+                  if not (p in CONSTRAINT_KINDS and i and isinstance(loc[i - 1], int)))
     path = _field_path(shown)
     kind = error["type"]
     value = error.get("input")
