@@ -397,3 +397,32 @@ def test_exported_london_network_gives_the_same_figures(london_dir: Path, cache_
         for name in ("stops", "routes", "trips", "frequencies", "transfers"):
             lines = archive.read(f"{name}.txt").decode("utf-8").count("\n") - 1
             assert len(getattr(feed, name)) == lines
+
+
+def test_report_states_the_feed_the_window_and_the_settings() -> None:
+    from siting.network.scenario_network import travel_settings
+    from siting.report import _travel_model
+
+    scenario = _scenario(transit={"departure_window": "07:00-10:00", "min_change_minutes": 1.5})
+    assumptions = {
+        "transit": scenario.transit.model_dump(mode="json"),
+        "travel_model": travel_settings(scenario),
+        "feed_service": {"feed": "feeds/tiny.zip", "calendar": {"first_date": "2024-01-01",
+                                                                "last_date": "2024-01-31"},
+                         "busiest_date": "2024-01-01", "service_date": "2024-01-02",
+                         "trips_on_service_date": 3, "service_hours": "06:00-09:00",
+                         "first_departure_s": 6 * 3600, "last_departure_s": 9 * 3600,
+                         "route_types": [3, 200, 1]},
+        "study_area": {"wards": 4, "wards_served": 3, "share_wards_served": 0.75,
+                       "share_population_served": 0.5, "access_radius_m": 745.9},
+    }
+    text = "\n".join(_travel_model(assumptions))
+    assert "its calendar runs 2024-01-01 to 2024-01-31 (busiest date 2024-01-01)" in text
+    assert "trips depart 06:00-09:00" in text
+    # the window runs an hour past the last departure (09:00 < 10:00)
+    assert "ends after the last trip departure (09:00)" in text
+    assert "3 of 4 wards (75.0%) and 50.0% of people" in text
+    # route types 3 and 200 are both buses, 1 is subway: one line per mode used
+    assert "bus 2, subway 0.75. Source: TfL, Assessing transport connectivity" in text
+    assert "**Change of vehicle**: 1.5 min" in text
+    assert "4.8 km/h on crow-fly distance times 1.287" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,6 +34,7 @@ from siting.network.service import (
     check_window,
     feed_service,
     study_area_coverage,
+    window_beyond_service,
 )
 from siting.network.transit import CACHE_VERSION, TransitNetwork, feed_digest
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
@@ -57,6 +59,8 @@ __all__ = [
     "scenario_walk",
     "travel_settings",
 ]
+
+log = logging.getLogger(__name__)
 
 MOVED_ASSUMPTIONS: dict[str, str] = {
     "bus_reliability_min": "transit.reliability_minutes.bus",
@@ -267,6 +271,10 @@ def scenario_network(scenario: Scenario, data_dir: Path, cache_dir: Path,
     check_date(service, source=source)
     window = scenario.transit.window_seconds
     check_window(service, window, scenario.transit.departure_window, source=source)
+    beyond = window_beyond_service(service.first_departure_s, service.last_departure_s, window)
+    if beyond:
+        log.warning("%s: transit.departure_window %s %s; those minutes can only use trips "
+                    "already under way, or walk.", source, scenario.transit.departure_window, beyond)
     network = TransitNetwork.load_or_build(
         feed.path, scenario.transit.service_date, window[0],
         window[1] + scenario.transit.max_trip_minutes * 60, scenario_walk(scenario),

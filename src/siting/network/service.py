@@ -39,6 +39,7 @@ __all__ = [
     "feed_service",
     "study_area_coverage",
     "summarise_feed",
+    "window_beyond_service",
 ]
 
 DAY_S = 86_400
@@ -95,7 +96,8 @@ class FeedService:
                                             "last_date": self.last_date},
             "busiest_date": self.busiest_date, "service_date": self.service_date,
             "trips_on_service_date": self.trips_on_date,
-            "service_hours": self.hours, "stops": self.stops,
+            "service_hours": self.hours, "first_departure_s": self.first_departure_s,
+            "last_departure_s": self.last_departure_s, "stops": self.stops,
             "route_types": list(self.route_types),
         }
 
@@ -280,6 +282,20 @@ def study_area_coverage(stop_xy: np.ndarray, origins: pd.DataFrame, walk: WalkMo
         "share_population_served": round(float(population[served].sum()) / total, 4)
         if total else 0.0,
     }
+
+
+def window_beyond_service(first: int | None, last: int | None,
+                          window: tuple[int, int]) -> str | None:
+    """A clause when part of the departure window lies outside the first..last trip departures
+    (those minutes can only use trips already under way, or walk), else None."""
+    if first is None or last is None:
+        return None
+    parts = []
+    if window[0] < first:
+        parts.append(f"starts before the first trip departure ({clock(first)})")
+    if window[1] > last + 60:
+        parts.append(f"ends after the last trip departure ({clock(last)})")
+    return " and ".join(parts) or None
 
 
 def check_study_area(coverage: dict[str, Any], feed: str, *, source: str) -> None:
