@@ -426,3 +426,19 @@ def test_report_states_the_feed_the_window_and_the_settings() -> None:
     assert "bus 2, subway 0.75. Source: TfL, Assessing transport connectivity" in text
     assert "**Change of vehicle**: 1.5 min" in text
     assert "4.8 km/h on crow-fly distance times 1.287" in text
+
+
+def test_feed_summary_cache_is_verified(tiny_feed: Path, tmp_path: Path) -> None:
+    from siting.network.service import feed_service
+
+    day = dt.date(2024, 1, 1)
+    first = feed_service(tiny_feed, day, label="tiny", cache_dir=tmp_path, digest="abc")
+    (cached,) = tmp_path.glob("service-abc-20240101-*.json")
+    assert feed_service(tiny_feed, day, label="tiny", cache_dir=tmp_path, digest="abc") == first
+    # a damaged but parseable entry (the hour edited) is detected and recomputed
+    text = cached.read_text()
+    assert '"first_departure_s": 25200' in text  # 07:00
+    cached.write_text(text.replace('"first_departure_s": 25200', '"first_departure_s": 3600'))
+    assert feed_service(tiny_feed, day, label="tiny", cache_dir=tmp_path, digest="abc") == first
+    cached.write_text(cached.read_text()[:40])  # truncated
+    assert feed_service(tiny_feed, day, label="tiny", cache_dir=tmp_path, digest="abc") == first

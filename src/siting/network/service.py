@@ -8,7 +8,9 @@ with a named error instead of reporting a walk-only result as a public-transport
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,8 +44,10 @@ __all__ = [
     "window_beyond_service",
 ]
 
+log = logging.getLogger(__name__)
+
 DAY_S = 86_400
-_SERVICE_VERSION = 1
+_SERVICE_VERSION = 2
 """Bump when FeedService's fields or meaning change, so cached summaries are recomputed."""
 
 
@@ -199,17 +203,26 @@ def feed_service(path: Path, service_date: dt.date, *, label: str,
                       / f"service-{digest[:20]}-{service_date:%Y%m%d}-v{_SERVICE_VERSION}.json")
         if cache_file.is_file():
             try:
-                raw = json.loads(cache_file.read_text(encoding="utf-8"))
+                stored = json.loads(cache_file.read_text(encoding="utf-8"))
+                text = json.dumps(stored["summary"], sort_keys=True)
+                if hashlib.sha256(text.encode()).hexdigest() != stored["sha256"]:
+                    raise ValueError("content hash differs")
+                raw = stored["summary"]
                 raw["route_types"] = tuple(raw["route_types"])
                 raw["stop_xy"] = tuple(tuple(p) for p in raw["stop_xy"])
                 return FeedService(**{**raw, "feed": label})
-            except (OSError, ValueError, TypeError, KeyError):
-                pass  # unreadable or older summary: recompute it below
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                log.warning("%s: cached feed summary unusable (%s); reading the feed again",
+                            cache_file, exc)
     summary = summarise_feed(read_feed(path), service_date, label=label)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(summary), sort_keys=True), encoding="utf-8")
+        text = json.dumps(asdict(summary), sort_keys=True)
+        # the content hash is checked on load, so a damaged summary is never used
+        tmp.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(),
+                                   "summary": json.loads(text)}, sort_keys=True),
+                       encoding="utf-8")
         tmp.replace(cache_file)
     return summary
 
