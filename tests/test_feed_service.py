@@ -241,6 +241,8 @@ def test_old_london_overrides_point_to_the_scenario_setting(key: str, new: str) 
     ("transit: {reliability_minutes: {bus: .nan}}", r"reliability_minutes\.bus = nan"),
     ("transit: {min_change_minutes: .inf}", r"transit\.min_change_minutes"),
     ("walking: {circuity: .nan}", r"walking\.circuity"),
+    ("hubs: {must_open: [fire:1], forbidden: [fire:1]}",
+     r"field `hubs\.forbidden`: fire:1 is also in hubs\.must_open"),
 ])
 def test_absurd_settings_are_scenario_errors(tmp_path: Path, yaml_text: str, message: str) -> None:
     path = tmp_path / "s.yaml"
@@ -442,3 +444,20 @@ def test_feed_summary_cache_is_verified(tiny_feed: Path, tmp_path: Path) -> None
     assert feed_service(tiny_feed, day, label="tiny", cache_dir=tmp_path, digest="abc") == first
     cached.write_text(cached.read_text()[:40])  # truncated
     assert feed_service(tiny_feed, day, label="tiny", cache_dir=tmp_path, digest="abc") == first
+
+
+@pytest.mark.london
+def test_validate_checks_hub_site_ids_without_running(london_dir: Path, cache_dir: Path,
+                                                      tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # 'police:colindal' is a typo of the registry's counter id 'colindale' (siting counters)
+    path = _extends(tmp_path, "typo", "hubs: {must_open: ['police:colindal']}\n")
+    assert main(["validate", "--data-dir", str(london_dir), "--cache-dir", str(cache_dir),
+                 str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "field `hubs.must_open[0]`: unknown site id 'police:colindal'. Did you mean " \
+           "'police:colindale'" in err
+    wards = _extends(tmp_path, "wards", "hubs: {wards: [E0500000]}\n")
+    assert main(["validate", "--data-dir", str(london_dir), "--cache-dir", str(cache_dir),
+                 str(wards)]) == 2
+    assert "field `hubs.wards[0]`: unknown ward code 'E0500000'" in capsys.readouterr().err

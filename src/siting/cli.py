@@ -27,9 +27,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         scenario = load_scenario(path, data_dir=data_dir)
         served = ""
         if data_dir is not None:
+            from siting.analysis import check_hub_inputs
             from siting.network.scenario_network import check_service
 
             facts = check_service(scenario, data_dir, Path(args.cache_dir))
+            check_hub_inputs(scenario, data_dir)
             if "study_area" in facts:
                 served = (f", service {facts['service_hours']} on {facts['service_date']}, "
                           f"{facts['study_area']['share_wards_served']:.1%} of wards near a stop")

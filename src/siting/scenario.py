@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from siting._errors import ScenarioError
 
@@ -278,6 +286,15 @@ class Hubs(_Strict):
     """Restrict the model to these ward codes (e.g. the area of a street extract)."""
     time_limit_s: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False)
     """CP-SAT wall-time limit in seconds: finite, at most a day."""
+
+    @field_validator("forbidden")
+    @classmethod
+    def _open_or_forbidden(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        both = sorted(set(info.data.get("must_open") or []) & set(value))
+        if both:
+            raise ValueError(f"{', '.join(both)} is also in hubs.must_open; remove each site "
+                             "from one of the two lists")
+        return value
 
     @field_validator("costs")
     @classmethod
