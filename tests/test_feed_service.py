@@ -461,3 +461,32 @@ def test_validate_checks_hub_site_ids_without_running(london_dir: Path, cache_di
     assert main(["validate", "--data-dir", str(london_dir), "--cache-dir", str(cache_dir),
                  str(wards)]) == 2
     assert "field `hubs.wards[0]`: unknown ward code 'E0500000'" in capsys.readouterr().err
+
+
+def test_no_departures_in_the_window_is_an_error_not_a_walk_only_result(tiny_feed: Path,
+                                                                        tmp_path: Path) -> None:
+    from siting._errors import NoConnectionsError
+    from siting.network.scenario_network import scenario_network
+
+    # Add a Sunday-only trip X1 with a single stop at 12:00: it "departs" at 12:00, so the
+    # window 12:00-12:30 on Sunday 2024-01-07 passes the window check (first = last = 12:00),
+    # but a one-stop trip has no hop, so the network has no vehicle departure at all.
+    (tiny_feed / "trips.txt").write_text(_FILES["trips.txt"] + "bus1,sun,X1\n", encoding="utf-8")
+    (tiny_feed / "stop_times.txt").write_text(_FILES["stop_times.txt"] + "X1,12:00:00,12:00:00,A,1\n",
+                                              encoding="utf-8")
+    (tiny_feed / "calendar_dates.txt").write_text(_FILES["calendar_dates.txt"] + "sun,20240107,1\n",
+                                                  encoding="utf-8")
+    scenario = _scenario(transit={"feed": tiny_feed.name, "service_date": "2024-01-07",
+                                  "departure_window": "12:00-12:30"})
+    with pytest.raises(NoConnectionsError, match=r"`transit\.departure_window` = '12:00-12:30': "
+                                                 r"the network built from tiny-gtfs on 2024-01-07 "
+                                                 r"has no vehicle departures in that window \(its "
+                                                 r"trips depart 12:00-12:00\)"):
+        scenario_network(scenario, tmp_path, tmp_path / "cache")
+    # Window 08:00-08:30 on Monday: T1's and F1's hops depart then, so the network is built.
+    monday = _scenario(transit={"feed": tiny_feed.name, "service_date": "2024-01-01",
+                                "departure_window": "08:00-08:30"})
+    network = scenario_network(monday, tmp_path, tmp_path / "cache")
+    # hops departing 08:00-11:30 (window + 180 min): T1 A->B 08:00, B->C 08:10; F1 runs at
+    # 08:00, 08:10, 08:20, 08:30, 08:40, 08:50 (one hop each): 2 + 6 = 8
+    assert network.n_connections == 8

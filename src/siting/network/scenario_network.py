@@ -283,8 +283,10 @@ def scenario_network(scenario: Scenario, data_dir: Path, cache_dir: Path,
         boarding_allowance_s=boarding_allowances(scenario, service.route_types, feed.label),
         cache_dir=Path(cache_dir),
     )
-    departs = np.asarray(network.dep_time)
-    in_window = int(np.count_nonzero((departs >= window[0]) & (departs < window[1])))
+    # The network holds the hops departing from the window's start on; a hop's dep_time is its
+    # departure less the reliability allowance, so dep_time < end means the vehicle can be
+    # boarded by a passenger who is at the stop before the window ends.
+    in_window = int(np.count_nonzero(np.asarray(network.dep_time) < window[1]))
     check_connections(in_window, service, scenario.transit.departure_window, source=source)
     return network
 
