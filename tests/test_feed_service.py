@@ -490,3 +490,21 @@ def test_no_departures_in_the_window_is_an_error_not_a_walk_only_result(tiny_fee
     # hops departing 08:00-11:30 (window + 180 min): T1 A->B 08:00, B->C 08:10; F1 runs at
     # 08:00, 08:10, 08:20, 08:30, 08:40, 08:50 (one hop each): 2 + 6 = 8
     assert network.n_connections == 8
+
+
+@pytest.mark.parametrize(("routes", "message"), [
+    ("route_id,route_short_name\nbus1,1\ntram1,T\n", r"routes\.txt: field 'route_type' is missing"),
+    ("route_id,route_short_name,route_type\nbus1,1,3\ntram1,T,\n",
+     r"routes\.txt: line 3: field 'route_type' is empty"),
+    ("route_id,route_short_name,route_type\nbus1,1,3\ntram1,T,tram\n",
+     r"routes\.txt: line 3: field 'route_type' is 'tram'"),
+])
+def test_routes_without_a_route_type_are_named(tiny_feed: Path, routes: str, message: str) -> None:
+    (tiny_feed / "routes.txt").write_text(routes, encoding="utf-8")
+    with pytest.raises(FeedError, match=message):
+        summarise_feed(read_feed(tiny_feed), dt.date(2024, 1, 1), label="tiny")
+
+
+def test_route_type_keys_may_be_yaml_integers() -> None:
+    scenario = _scenario(transit={"reliability_minutes": {1700: 1.5}})
+    assert boarding_allowances(scenario, [1700]) == {1700: 90}

@@ -202,6 +202,15 @@ class Transit(_Strict):
         parse_window(value)
         return value
 
+    @field_validator("reliability_minutes", mode="before")
+    @classmethod
+    def _route_type_keys(cls, value: Any) -> Any:
+        # YAML reads `{1700: 2}` with an integer key: a route_type number, kept as text
+        if isinstance(value, dict):
+            return {str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v
+                    for k, v in value.items()}
+        return value
+
     @field_validator("reliability_minutes")
     @classmethod
     def _reliability(cls, value: dict[str, float]) -> dict[str, float]:

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from siting._crs import BNG, WGS84
 from siting._errors import (
+    FeedError,
     NoConnectionsError,
     NoServiceOnDateError,
     StudyAreaNotServedError,
@@ -157,6 +158,25 @@ def _trip_starts(feed: Feed, trip_ids: np.ndarray, shift: int) -> tuple[np.ndarr
     return np.concatenate(starts) + shift, np.concatenate(lasts) + shift
 
 
+def _route_types(feed: Feed) -> tuple[int, ...]:
+    """The feed's GTFS route types; FeedError when a route has none (no allowance would apply)."""
+    column = feed.routes.get("route_type")
+    if column is None:
+        raise FeedError(f"GTFS feed {feed.path}: routes.txt: field 'route_type' is missing. Add "
+                        "it (0 tram, 1 subway, 2 rail, 3 bus, 4 ferry...): the reliability "
+                        "allowance of each route depends on it.")
+    types = pd.to_numeric(column, errors="coerce")
+    bad = types.isna() | (types != types.round())
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = column.iloc[row]
+        shown = "empty" if pd.isna(value) or not str(value).strip() else repr(value)
+        raise FeedError(f"GTFS feed {feed.path}: routes.txt: line {row + 2}: field 'route_type' "
+                        f"is {shown}, not a route type number. Give every route a "
+                        "route_type (0 tram, 1 subway, 2 rail, 3 bus, 4 ferry...).")
+    return tuple(sorted({int(t) for t in types}))
+
+
 def summarise_feed(feed: Feed, service_date: dt.date, *, label: str) -> FeedService:
     """The FeedService of a read feed on a date (trips of the day before that run past
     midnight count, shifted by a day)."""
@@ -176,7 +196,7 @@ def summarise_feed(feed: Feed, service_date: dt.date, *, label: str) -> FeedServ
     x, y = Transformer.from_crs(WGS84, BNG, always_xy=True).transform(lon, lat)
     xy = tuple((round(float(a), 1), round(float(b), 1)) for a, b in zip(x, y, strict=True)
                if np.isfinite(a) and np.isfinite(b))
-    types = pd.to_numeric(feed.routes.get("route_type", pd.Series(dtype=object)), errors="coerce")
+    types = _route_types(feed)
     busiest = busiest_date(feed).isoformat() if span is not None else None
     return FeedService(
         feed=label,
@@ -188,7 +208,7 @@ def summarise_feed(feed: Feed, service_date: dt.date, *, label: str) -> FeedServ
         first_departure_s=int(starts.min()) if len(starts) else None,
         last_departure_s=int(starts.max()) if len(starts) else None,
         stops=len(feed.stops),
-        route_types=tuple(sorted({int(t) for t in types.dropna()})),
+        route_types=types,
         stop_xy=xy,
     )
 
