@@ -29,6 +29,8 @@ BENCHES: dict[str, list[str]] = {
     # name: extra arguments (each bench's defaults otherwise)
     "bench_travel.py": [],
     "bench_travel_engine.py": [],
+    "bench_travel_kernels.py": [],
+    "bench_travel_step.py": [],
     "bench_hubs.py": ["--skip-every-spopt"],
     "bench_optimise.py": [],
     "bench_sweep.py": [],
