@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -40,6 +41,56 @@ _TUBE_HEADWAYS = {
     "Docklands Light Railway": 4.0,
 }
 
+_DAY_HOURS = {"tube": "05:30-24:30", "dlr": "05:30-24:30", "bus": "06:00-24:30",
+              "river": "06:00-22:00", "rail": "06:00-22:00", "tram": "06:00-22:00"}
+"""Daily span per mode (day_service_hours); the cited sources are in the field's source."""
+
+_24H_ROUTES = ("12", "14", "24", "25", "36", "43", "53", "65", "69", "83", "85", "88", "94",
+               "108", "134", "139", "148", "149", "159", "176", "188", "213", "220", "243",
+               "250", "266", "281", "285", "341", "344", "453")
+"""Day routes run all night (bus_24h_routes); none of them has an N counterpart in the data."""
+
+_NIGHT_TUBE = (
+    "Central Line: Ealing Broadway > White City > Leytonstone > Loughton every 20",
+    "Central Line: White City > Leytonstone > Newbury Park > Hainault every 20",
+    "Jubilee Line: Stanmore > Stratford every 10",
+    "Northern Line: Morden > Charing Cross > Camden Town > Edgware every 15",
+    "Northern Line: Morden > Charing Cross > Camden Town > High Barnet every 15",
+    "Piccadilly Line: Cockfosters > Acton Town > Heathrow Terminals 1, 2 & 3 every 10",
+    "Victoria Line: Brixton > Walthamstow Central every 10",
+)
+"""Night Tube patterns: two Central patterns of 20 min give 10 min White City-Leytonstone and 20
+on each outer section; two Northern ones of 15 min give 7.5 min (published ~8) on the core."""
+
+_NIGHT_TUBE_FROM = {"Central Line": "2016-08-19", "Victoria Line": "2016-08-19",
+                    "Jubilee Line": "2016-10-07", "Northern Line": "2016-11-18",
+                    "Piccadilly Line": "2016-12-16"}
+
+_NIGHT_TUBE_RE = re.compile(r"(?P<line>[^:>]+?)\s*:\s*(?P<stops>[^:]+?)\s+every\s+"
+                            r"(?P<minutes>\d+(?:\.\d+)?)")
+
+
+def _span(text: str) -> tuple[int, int]:
+    """Seconds (start, end) of 'HH:MM-HH:MM'; ValueError with the fix when malformed or empty."""
+    parts = str(text).split("-")
+    if len(parts) != 2:
+        raise ValueError(f"service span {text!r} must look like 'HH:MM-HH:MM', e.g. '06:00-24:30'.")
+    start, end = _hhmm(parts[0]), _hhmm(parts[1])
+    if end <= start:
+        raise ValueError(f"service span {text!r} must end after it starts (write times after "
+                         "midnight as 24:30, 25:00...).")
+    return start, end
+
+
+def _night_tube_pattern(text: str) -> tuple[str, list[str], float]:
+    """(line name, station names, headway minutes) of one night_tube_patterns entry."""
+    match = _NIGHT_TUBE_RE.fullmatch(str(text).strip())
+    stops = [s.strip() for s in match["stops"].split(">")] if match else []
+    if not match or len(stops) < 2 or not all(stops) or not float(match["minutes"]) > 0:
+        raise ValueError(f"{text!r} must look like 'Victoria Line: Brixton > Walthamstow "
+                         "Central every 10' (at least two stations, a positive headway).")
+    return match["line"].strip(), stops, float(match["minutes"])
+
 
 @dataclass(frozen=True)
 class LondonAssumptions:
@@ -63,10 +114,16 @@ class LondonAssumptions:
     interchange_radius_m: float = _f(
         300.0, "Tube, DLR, rail and tram stops this close are linked by an interchange transfer.",
         "assumption: covers split stations such as King's Cross St Pancras")
-    service_start: str = _f("06:00", "Start of service for every frequency row (HH:MM).",
-                            "assumption: weekday daytime; peak headways applied all day")
-    service_end: str = _f("22:00", "End of service for every frequency row (HH:MM).",
-                          "assumption: weekday daytime; peak headways applied all day")
+    day_service_hours: dict[str, str] = _f(  # noqa: RUF009 (_f copies via default_factory)
+        _DAY_HOURS,
+        "Daily service span per mode, 'HH:MM-HH:MM' (the end may pass 24:00): each mode's day "
+        "patterns run at their day headway from start to end, every day of the week.",
+        "tube: TfL's Night Tube announcement (Gizmodo, 2016-05, and the Evening Standard, "
+        "2016-08-17): Night Tube trains run 00:30-05:30, the hours outside the day timetable; "
+        "DLR: 05:30-00:30 Monday to Saturday (TfL, as reported by Yahoo News 2024: 'the DLR "
+        "usually stops running at 12.30am from Monday to Saturday'); bus: 'standard bus services "
+        "run from around 06:00-00:30' (One-Two-Go London guide, 2014); rail, tram and river: "
+        "assumption, unchanged 06:00-22:00 (no published span in hand)")
     # -- tube and DLR ----------------------------------------------------------------------
     tube_headway_min: dict[str, float] = _f(  # noqa: RUF009 (_f copies via default_factory)
         _TUBE_HEADWAYS,
@@ -93,9 +150,9 @@ class LondonAssumptions:
         {}, "Per-route headway overrides (min), keyed by route code, e.g. {'25': 5}.",
         "scenario input; none by default (no frequency data in bus-sequences_2016.csv)")
     bus_excluded_routes: tuple[str, ...] = _f(
-        (r"^N\d", r"^6\d\d$", r"^UL\d", r"^RT\d", r"^9\d\d$"),
-        "Regexes of route codes not run: night N*, school 6xx, rail-replacement UL*, river "
-        "tours RT*, limited 9xx.",
+        (r"^6\d\d$", r"^UL\d", r"^RT\d", r"^9\d\d$"),
+        "Regexes of route codes not run: school 6xx, rail-replacement UL*, river tours RT*, "
+        "limited 9xx (night N* routes run at night: night_bus_routes).",
         "TfL route numbering conventions; these do not run an all-day weekday service")
     bus_runs: tuple[int, ...] = _f(
         (1, 2), "Route runs (directions) kept; runs 3+ are short workings with unknown frequency.",
@@ -121,6 +178,56 @@ class LondonAssumptions:
     bus_circuity: float = _f(
         1.1, "Road distance / straight line between consecutive stops of a route.",
         "assumption: consecutive stops are ~350 m apart along one road")
+    # -- night service (see night.py and docs/london-network.md) ---------------------------
+    night_bus_routes: str = _f(
+        r"^N\d", "Regex of route codes that run only at night (N-prefixed night buses).",
+        "TfL route numbering: N = night route; bus-sequences_2016.csv holds 50 of them")
+    bus_24h_routes: tuple[str, ...] = _f(
+        _24H_ROUTES,
+        "Day routes that also run all night, every night (at night_bus_headway_min over "
+        "night_bus_hours). A partial list: routes with an N counterpart in the data are left out.",
+        "assumption: typed from memory of TfL's 2016-17 night bus network, NOT checked against a "
+        "TfL document (none in the data or reachable here); web confirmations: 14 (Open Guide to "
+        "London, 2006), 25 (London Bus Blog, 2008), 88 (One-Two-Go London guide, 2014), 281 "
+        "(Wikipedia: 24-hour from 3 June 2006)")
+    bus_weekend_night_routes: tuple[str, ...] = _f(
+        (), "Day routes that also run all night on Friday and Saturday nights only (at "
+        "night_bus_weekend_headway_min over night_bus_hours). None by default: see the docs.",
+        "assumption: TfL started weekend night service on 8 day routes with the Night Tube in "
+        "2016 (Wikipedia 'Night buses in London', 2018 revision) but which 8 is not known here; "
+        "lskel.com (2022) quotes TfL's later list of 13: 34, 114, 123, 145, 158, 183, 296, 307, "
+        "319, E1, H32, W3, W7 (every 30 min, W7 every 20)")
+    night_bus_weekend_headway_min: float = _f(
+        30.0, "Headway (min) of bus_weekend_night_routes on Friday and Saturday nights.",
+        "lskel.com (2022), quoting TfL: weekend night routes every 30 minutes (W7 every 20)")
+    night_bus_headway_min: float = _f(
+        20.0, "Headway (min) of every night bus route and of the 24-hour routes at night.",
+        "assumption: TfL night buses mostly run every 15-30 minutes; no per-route night data")
+    night_bus_hours: str = _f(
+        "00:00-06:00", "Night bus hours after midnight, every night (24-hour routes start "
+        "their night service when their day span ends).",
+        "Wikipedia 'Night buses in London': services broadly run 23:00-06:00; route "
+        "infoboxes e.g. N5 00:00-06:00, N8 00:00-06:39 (as mirrored by piglix.com)")
+    night_tube_patterns: tuple[str, ...] = _f(
+        _NIGHT_TUBE,
+        "Night Tube service patterns, 'Line: station > via > ... > end every MIN' (each leg the "
+        "shortest path on the line's graph), Friday and Saturday nights only.",
+        "TfL Night Tube service details (2016; quoted by Metro 2016-08-19 and accesstolondon): "
+        "Central ~10 min White City-Leytonstone, ~20 min Ealing Broadway-White City and "
+        "Leytonstone-Loughton/Hainault (via Newbury Park); Jubilee and Victoria ~10 min whole "
+        "line; Northern ~8 min Morden-Camden Town via Charing Cross, ~15 min to High Barnet "
+        "and Edgware; Piccadilly ~10 min Cockfosters-Heathrow T5 (the 2010 graph has no T5: "
+        "runs to T1-3), no T4 loop or Uxbridge branch")
+    night_tube_hours: str = _f(
+        "00:30-05:30", "Night Tube hours after midnight on Friday and Saturday nights.",
+        "TfL via Gizmodo (2016-05): 'six trains per hour between 00.30 and 05.30'")
+    night_tube_from: dict[str, str] = _f(  # noqa: RUF009 (_f copies via default_factory)
+        _NIGHT_TUBE_FROM,
+        "First night (YYYY-MM-DD, a Friday) each line ran the Night Tube; earlier service "
+        "dates get no Night Tube on that line.",
+        "Wikipedia 'Night Tube': began Friday 19 August 2016 (Central, Victoria); Gizmodo "
+        "2016-09: Jubilee 7 October, Northern 18 November 2016 (reported, not TfL-confirmed "
+        "then); Piccadilly 16 December 2016 (assumption from memory, unconfirmed here)")
     # -- river buses (RB* routes of the bus sequences) --------------------------------------
     river_routes: str = _f(r"^RB", "Regex of route codes run as river buses (GTFS ferry).",
                            "bus-sequences_2016.csv lists MBNA Thames Clippers routes RB1-RB6")
@@ -239,14 +346,30 @@ class LondonAssumptions:
 
     def problem(self) -> tuple[str, str] | None:
         """(field name, sentence) for the first unusable value, or None when all are usable."""
-        for name in ("service_start", "service_end"):
+        for mode in sorted(set(_DAY_HOURS) - set(self.day_service_hours)):
+            return "day_service_hours", f"has no span for the mode {mode!r}; add e.g. " \
+                f"{{{mode!r}: '06:00-24:00'}}."
+        for key, text in [*((f"day_service_hours[{m!r}]", s)
+                            for m, s in sorted(self.day_service_hours.items())),
+                          ("night_bus_hours", self.night_bus_hours),
+                          ("night_tube_hours", self.night_tube_hours)]:
             try:
-                _hhmm(getattr(self, name))
+                _, end = _span(text)
             except ValueError as exc:
-                return name, str(exc)
-        if _hhmm(self.service_end) <= _hhmm(self.service_start):
-            return "service_end", (f"{self.service_end!r} must be after service_start "
-                                   f"{self.service_start!r}.")
+                return key.split("[")[0], f"{key} = {exc}"
+            if key.startswith("night") and end > 12 * 3600:
+                return key, (f"= {text!r} must be hours after midnight (end by 12:00), e.g. "
+                             "'00:30-05:30'.")
+        for text in self.night_tube_patterns:
+            try:
+                _night_tube_pattern(text)
+            except ValueError as exc:
+                return "night_tube_patterns", str(exc)
+        for line, day in sorted(self.night_tube_from.items()):
+            try:
+                dt.date.fromisoformat(day)
+            except ValueError:
+                return "night_tube_from", f"[{line!r}] = {day!r} must be a date YYYY-MM-DD."
         for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
             if not isinstance(value, int | float) or isinstance(value, bool):
@@ -259,7 +382,7 @@ class LondonAssumptions:
             for key, minutes in getattr(self, name).items():
                 if not minutes > 0:
                     return name, f"[{key!r}] = {minutes!r} must be a positive number of minutes."
-        for name in ("bus_excluded_routes", "river_routes"):
+        for name in ("bus_excluded_routes", "river_routes", "night_bus_routes"):
             value = getattr(self, name)
             for pattern in (value,) if isinstance(value, str) else value:
                 try:
@@ -289,7 +412,7 @@ class LondonAssumptions:
 
 
 _POSITIVE = frozenset({
-    "walk_speed_kmh", "bus_headway_min", "river_headway_min", "rail_headway_min",
+    "walk_speed_kmh", "night_bus_headway_min", "night_bus_weekend_headway_min", "bus_headway_min", "river_headway_min", "rail_headway_min",
     "tram_headway_min", "bus_speed_central_kmh", "bus_speed_inner_kmh", "bus_speed_outer_kmh",
     "river_speed_kmh", "rail_max_speed_kmh", "tram_max_speed_kmh", "rail_accel_ms2",
     "tram_accel_ms2", "bus_circuity", "river_circuity", "rail_max_link_km", "rail_max_detour",
@@ -306,7 +429,8 @@ def _field_names() -> list[str]:
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
     if origin is dict:
-        return "a mapping of names to numbers"
+        return ("a mapping of names to strings" if get_args(tp)[1] is str
+                else "a mapping of names to numbers")
     if origin is tuple:
         return f"a list of {get_args(tp)[0].__name__} values"
     return {"float": "a number", "int": "a whole number", "str": "a string",
@@ -340,14 +464,20 @@ def _coerce(base: LondonAssumptions, key: str, value: Any, source: str) -> Any:
         merged = dict(getattr(base, key))
         known = list(merged)
         for name in sorted(value, key=str):
-            if key == "tube_headway_min" and name not in known:
+            if key in ("tube_headway_min", "day_service_hours") and name not in known:
+                what = "line" if key == "tube_headway_min" else "mode"
                 close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.4)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ScenarioError(
-                    f"{where}: unknown line {name!r}.{hint} Valid keys: "
+                    f"{where}: unknown {what} {name!r}.{hint} Valid keys: "
                     f"{', '.join(close + [k for k in known if k not in close])}."
                 )
-            merged[str(name)] = number(value[name], integer=False)
+            if get_args(tp)[1] is str:
+                if not isinstance(value[name], str):
+                    raise bad()
+                merged[str(name)] = value[name]
+            else:
+                merged[str(name)] = number(value[name], integer=False)
         return merged
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, Sequence):

@@ -32,8 +32,11 @@ _MISSING = [
      "Liverpool Street-Shenfield (to the extract edge) and Paddington-Heathrow run as "
      "ordinary rail"},
     {"mode": "Emirates Air Line cable car", "why": "not in any input file"},
-    {"mode": "night buses and Night Tube", "why": "night routes (N*) are dropped; service "
-     "hours are daytime only"},
+    {"mode": "night rail, DLR, tram and river; London Overground night service",
+     "why": "no night service modelled on these (the Overground's Friday/Saturday night "
+     "service began in December 2017); night buses and the Night Tube are modelled"},
+    {"mode": "weekend and off-peak timetables", "why": "day headways are the weekday peak ones "
+     "on every day of the week and all day; Sunday's later start is not modelled"},
     {"mode": "school buses (6xx), rail-replacement (UL*) and river tours (RT*)",
      "why": "no all-day weekday service"},
     {"mode": "DLR London City Airport / Woolwich Arsenal branch, Stratford International",
@@ -85,6 +88,8 @@ def describe_modes(feed_dir: Path) -> dict[str, Any]:
             "median_headway_min": round(float(f["headway_secs"].median()) / 60.0, 2)
             if len(f) else None,
             "peak_connections_per_hour": round(float(per_hour), 1),
+            "service_hours": _hours(freq[freq["trip_id"].isin(mode_trips["trip_id"])],
+                                    mode_trips),
         }
     notes_path = feed_dir / NOTES_FILE
     notes = json.loads(notes_path.read_text(encoding="utf-8")) if notes_path.is_file() else {}
@@ -92,4 +97,16 @@ def describe_modes(feed_dir: Path) -> dict[str, Any]:
         if mode in modes and extra:
             modes[mode]["notes"] = extra
     return {"feed": str(feed_dir), "modelled": True, "modes": modes, "missing": _MISSING,
-            "peak_hour": "08:15-09:15 (PTAL AM peak)"}
+            "peak_hour": "08:15-09:15 (PTAL AM peak)", "night": notes.get("night", {})}
+
+
+def _hours(freq: pd.DataFrame, trips: pd.DataFrame) -> dict[str, str]:
+    """Per calendar service: first frequency start - last end (GTFS times, may pass 24:00)."""
+    rows = freq.merge(trips[["trip_id", "service_id"]], on="trip_id")
+    out = {}
+    for service, group in rows.groupby("service_id", sort=True):
+        start = group["start_time"].map(_hhmm).min()
+        end = group["end_time"].map(_hhmm).max()
+        out[str(service)] = f"{start // 3600:02d}:{start % 3600 // 60:02d}-" \
+                            f"{end // 3600:02d}:{end % 3600 // 60:02d}"
+    return out

@@ -6,20 +6,30 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
 from siting._errors import ScenarioError
-from siting.network.london.assumptions import LondonAssumptions, _hhmm, _hms
+from siting.network.london.assumptions import LondonAssumptions, _hms
 from siting.network.london.bus import _buses
 from siting.network.london.inputs import _TO_WGS, NOTES_FILE, london_inputs
+from siting.network.london.night import (
+    CALENDAR,
+    NIGHT,
+    NIGHT_TUBE,
+    day_runs,
+    night_bus_runs,
+    night_tube_runs,
+)
 from siting.network.london.rail import _rail_and_tram
 from siting.network.london.tube import _tube
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 
 _TIMEZONE = "Europe/London"
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 _AGENCIES = pd.DataFrame({
@@ -77,7 +87,13 @@ def build_london_gtfs(
     *,
     service_date: dt.date,
 ) -> Path:
-    """Build the modelled London GTFS folder (frequency-based, one weekday) and return its path.
+    """Build the modelled London GTFS folder (frequency-based) and return its path.
+
+    Day patterns run every day over their mode's ``day_service_hours``; night buses every
+    night and the Night Tube on Friday and Saturday nights (night.py), with GTFS times past
+    24:00 on the evening's service day. calendar.txt covers the service date and the day before
+    it (services ``daily``, ``night``, ``night_fri_sat``), so a query early on a Saturday
+    morning sees Friday night's Night Tube.
 
     Writes agency, stops, routes, trips, stop_times, frequencies, transfers, calendar and
     feed_info .txt files (plus modelling_notes.json, which GTFS tools ignore), sorted so a rerun
@@ -98,42 +114,47 @@ def build_london_gtfs(
     routes = pd.concat([m.routes for m in modes], ignore_index=True).sort_values("route_id")
     routes["route_color"] = routes["route_id"].str.split(":").str[0].map(_ROUTE_COLOURS)
     routes["route_text_color"] = "FFFFFF"
-    patterns = sorted((p for m in modes for p in m.patterns), key=lambda p: p.trip_id)
-    start = _hhmm(assumptions.service_start)
-    end = _hhmm(assumptions.service_end)
+    patterns = [p for m in modes for p in m.patterns]
+    night = [*night_bus_runs(patterns, assumptions),
+             *night_tube_runs(data_dir, assumptions, service_date)]
+    runs = sorted([*day_runs(patterns, assumptions), *night], key=lambda r: r.pattern.trip_id)
     names = dict(zip(stops["stop_id"], stops["stop_name"], strict=True))
     trips = pd.DataFrame({
-        "route_id": [p.route_id for p in patterns],
-        "service_id": "weekday",
-        "trip_id": [p.trip_id for p in patterns],
-        "trip_headsign": [names[p.stops[-1]] for p in patterns],
-        "direction_id": [p.direction for p in patterns],
+        "route_id": [r.pattern.route_id for r in runs],
+        "service_id": [r.service_id for r in runs],
+        "trip_id": [r.pattern.trip_id for r in runs],
+        "trip_headsign": [names[r.pattern.stops[-1]] for r in runs],
+        "direction_id": [r.pattern.direction for r in runs],
     })
-    n = np.array([len(p.stops) for p in patterns])
+    n = np.array([len(r.pattern.stops) for r in runs])
     stop_times = pd.DataFrame({
-        "trip_id": np.repeat([p.trip_id for p in patterns], n),
-        "arrival_time": [_hms(start + t) for p in patterns for t in p.arrive_s],
-        "departure_time": [_hms(start + t) for p in patterns for t in p.depart_s],
-        "stop_id": [s for p in patterns for s in p.stops],
+        "trip_id": np.repeat([r.pattern.trip_id for r in runs], n),
+        "arrival_time": [_hms(r.start_s + t) for r in runs for t in r.pattern.arrive_s],
+        "departure_time": [_hms(r.start_s + t) for r in runs for t in r.pattern.depart_s],
+        "stop_id": [s for r in runs for s in r.pattern.stops],
         "stop_sequence": np.concatenate([np.arange(1, k + 1) for k in n]),
         "timepoint": 0,
     })
     frequencies = pd.DataFrame({
-        "trip_id": [p.trip_id for p in patterns],
-        "start_time": _hms(start),
-        "end_time": _hms(end),
-        "headway_secs": [p.headway_s for p in patterns],
+        "trip_id": [r.pattern.trip_id for r in runs],
+        "start_time": [_hms(r.start_s) for r in runs],
+        "end_time": [_hms(r.end_s) for r in runs],
+        "headway_secs": [r.pattern.headway_s for r in runs],
         "exact_times": 0,
     })
+    # The calendar covers the service date and the evening before it, whose night service
+    # (times past 24:00) runs into the service date's early morning.
+    first = (service_date - dt.timedelta(days=1)).strftime("%Y%m%d")
     day = service_date.strftime("%Y%m%d")
-    calendar = pd.DataFrame([{
-        "service_id": "weekday", "monday": 1, "tuesday": 1, "wednesday": 1, "thursday": 1,
-        "friday": 1, "saturday": 1, "sunday": 1, "start_date": day, "end_date": day}])
+    calendar = pd.DataFrame([
+        {"service_id": sid, **{w: int(i in on) for i, w in enumerate(_WEEKDAYS)},
+         "start_date": first, "end_date": day}
+        for sid, on in sorted(CALENDAR.items())])
     feed_info = pd.DataFrame([{
         "feed_publisher_name": "siting: modelled London network (TfL open data, OSM, "
                                "assumptions in docs/london-network.md)",
         "feed_publisher_url": "https://tfl.gov.uk/info-for/open-data-users/",
-        "feed_lang": "en", "feed_start_date": day, "feed_end_date": day,
+        "feed_lang": "en", "feed_start_date": first, "feed_end_date": day,
         "feed_version": _feed_version(data_dir, assumptions, service_date)}])
     out_dir.mkdir(parents=True, exist_ok=True)
     _write(_AGENCIES, out_dir / "agency.txt")
@@ -148,8 +169,18 @@ def build_london_gtfs(
     _write(_transfers(stops, assumptions), out_dir / "transfers.txt")
     _write(calendar, out_dir / "calendar.txt")
     _write(feed_info, out_dir / "feed_info.txt")
-    notes = {name: m.notes for name, m in zip(("tube", "bus", "river", "rail", "tram"), modes,
-                                               strict=True)}
+    notes: dict[str, Any] = {
+        name: m.notes for name, m in zip(("tube", "bus", "river", "rail", "tram"), modes,
+                                         strict=True)}
+    def night_routes(service: str, copy: bool, mode: str = "bus") -> list[str]:
+        return sorted({r.pattern.route_id for r in night if r.service_id == service
+                       and r.pattern.mode == mode
+                       and r.pattern.trip_id.endswith(":night") == copy})
+
+    notes["night"] = {"night_bus_routes": night_routes(NIGHT, copy=False),
+                      "all_night_day_routes": night_routes(NIGHT, copy=True),
+                      "weekend_night_day_routes": night_routes(NIGHT_TUBE, copy=True),
+                      "night_tube_lines": night_routes(NIGHT_TUBE, copy=False, mode="tube")}
     (out_dir / NOTES_FILE).write_text(json.dumps(notes, indent=1, sort_keys=True) + "\n",
                                       encoding="utf-8")
     return out_dir
