@@ -10,6 +10,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siting._errors import DataError, ScenarioError
 from siting.network.gtfs import read_feed
@@ -545,3 +547,29 @@ def test_transfers_carry_interchange_time_radius_and_walk_speed() -> None:
     near = _transfers(stops, LondonAssumptions().with_overrides({"interchange_radius_m": 150},
                                                                 source="t"))
     assert len(near) == 3
+
+
+@given(day_end=st.integers(18 * 60, 30 * 60), night_start=st.integers(0, 6 * 60),
+       night_len=st.integers(1, 6 * 60))
+@settings(max_examples=60, deadline=None)
+def test_a_24_hour_route_never_runs_day_and_night_service_at_once(
+    day_end: int, night_start: int, night_len: int
+) -> None:
+    def hhmm(minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    a = LondonAssumptions().with_overrides({
+        "day_service_hours": {"bus": f"05:00-{hhmm(day_end)}"},
+        "night_bus_hours": f"{hhmm(night_start)}-{hhmm(night_start + night_len)}"},
+        source="t")
+    route = LondonAssumptions().bus_24h_routes[0]
+    p = _Pattern("bus", f"bus:{route}", f"bus:{route}:r1", 0, ("a", "b"), (0, 60), (0, 60), 600)
+    (day,) = day_runs([p], a)
+    night = night_bus_runs([p], a)
+    night_end = (24 * 60 + night_start + night_len) * 60
+    if day_end * 60 >= night_end:  # the day span already covers the whole night
+        assert night == []
+    else:
+        (run,) = night
+        assert run.start_s == max(day.end_s, (24 * 60 + night_start) * 60) >= day.end_s
+        assert run.end_s == night_end
