@@ -497,6 +497,8 @@ def test_wrongly_typed_override_is_a_scenario_error() -> None:
     with pytest.raises(ScenarioError, match=r"night_tube_patterns.*must look like"):
         LondonAssumptions().with_overrides({"night_tube_patterns": ["Victoria Line: Brixton"]},
                                            source="s.yaml")
+    with pytest.raises(ScenarioError, match=r"service_end` was replaced by `day_service_hours"):
+        LondonAssumptions().with_overrides({"service_end": "23:00"}, source="s.yaml")
     with pytest.raises(ScenarioError, match=r"night_bus_hours.*after midnight"):
         LondonAssumptions().with_overrides({"night_bus_hours": "23:00-30:00"}, source="s.yaml")
 

@@ -326,6 +326,13 @@ class LondonAssumptions:
         for key in sorted(overrides, key=str):
             value = overrides[key]
             names = _field_names()
+            if key in ("service_start", "service_end"):
+                raise ScenarioError(
+                    f"{source}: field `transit.assumptions.{key}` was replaced by "
+                    "`day_service_hours`, a span per mode, e.g. day_service_hours: "
+                    "{\"bus\": \"06:00-24:30\"} (modes: "
+                    f"{', '.join(_DAY_HOURS)})."
+                )
             if key not in names:
                 close = difflib.get_close_matches(str(key), names, n=3, cutoff=0.5)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
