@@ -319,25 +319,40 @@ def test_small_hours_of_saturday_have_the_night_tube_and_of_wednesday_do_not(
     assert not {"rail", "tram", "river"} & set(wednesday.index)
 
 
-def test_night_scenario_computes_real_night_times(london_dir: Path, cache_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def london_night(london_dir: Path, cache_dir: Path):  # type: ignore[no-untyped-def]
+    """The Analysis of scenarios/london-2017-final-night.yaml (Friday night, 01:00-04:00)."""
     from siting.analysis import analyse
-    from siting.network.scenario_network import scenario_walk
     from siting.scenario import load_scenario
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "london-2017-final-night.yaml"
     scenario = load_scenario(path, data_dir=london_dir)
     assert scenario.transit.service_date.weekday() == 5  # a Saturday: Friday night's service
-    analysis = analyse(scenario, london_dir, cache_dir=cache_dir)
-    lsoas = analysis.lsoas
+    return analyse(scenario, london_dir, cache_dir=cache_dir)
+
+
+def test_night_scenario_computes_real_night_times(london_night) -> None:  # type: ignore[no-untyped-def]
+    from siting.network.scenario_network import scenario_walk
+
+    lsoas = london_night.lsoas
     assert lsoas["minutes_24h"].notna().all()
     # Most LSOAs reach their 24/7 counter faster than by walking all the way there (at the
     # scenario's speed and circuity): the night network is used, not a walk-only fallback.
-    counters = analysis.counters[analysis.counters["status"] == "24h"]
+    counters = london_night.counters[london_night.counters["status"] == "24h"]
     cx = np.column_stack([counters.geometry.x, counters.geometry.y])
     lx = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
     crow = np.hypot(*(lx[:, None, :] - cx[None, :, :]).transpose(2, 0, 1)).min(axis=1)
-    walk = np.asarray(scenario_walk(scenario).minutes(crow))
+    walk = np.asarray(scenario_walk(london_night.scenario).minutes(crow))
     assert (lsoas["minutes_24h"].to_numpy() < walk).mean() > 0.5
+
+
+def test_night_is_never_faster_than_day(london_night, london_final) -> None:  # type: ignore[no-untyped-def]
+    # The night network is a sparser subset of the day one (same stops, walks and run times;
+    # fewer routes, longer headways), so no ward can be faster at night. Tolerance 1 minute:
+    # lock-step frequency phases differ between the two windows.
+    night = london_night.wards.set_index("ward_code")["minutes_24h"]
+    day = london_final.wards.set_index("ward_code")["minutes_24h"]
+    assert (night - day.reindex(night.index)).min() >= -1.0
 
 
 def test_run_minutes_between_adjacent_tube_stations_equal_the_data(
