@@ -156,7 +156,8 @@ def test_day_frequencies_cover_the_morning_window(tables: dict[str, pd.DataFrame
 
 
 def test_day_spans_follow_each_modes_hours(tables: dict[str, pd.DataFrame]) -> None:
-    # day_service_hours: tube and DLR 05:30-24:30, buses 06:00-24:30, rail/tram/river 06:00-22:00.
+    # day_service_hours: tube and DLR 05:30-24:30, buses 06:00-24:30, rail and tram
+    # 05:30-24:00, river 06:00-22:00.
     freq = tables["frequencies.txt"].merge(tables["trips.txt"], on="trip_id")
     day = freq[freq["service_id"] == DAILY]
     mode = day["trip_id"].str.split(":").str[0]
@@ -165,7 +166,8 @@ def test_day_spans_follow_each_modes_hours(tables: dict[str, pd.DataFrame]) -> N
     assert spans.loc["dlr", "end_time"] == {"24:30:00"}
     assert spans.loc["bus", "start_time"] == {"06:00:00"}
     assert spans.loc["bus", "end_time"] == {"24:30:00"}
-    assert spans.loc["rail", "end_time"] == {"22:00:00"}
+    assert spans.loc["rail", "end_time"] == {"24:00:00"}
+    assert spans.loc["river", "end_time"] == {"22:00:00"}
 
 
 def test_calendar_covers_the_service_date_and_the_night_before(

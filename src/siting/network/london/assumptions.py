@@ -42,7 +42,7 @@ _TUBE_HEADWAYS = {
 }
 
 _DAY_HOURS = {"tube": "05:30-24:30", "dlr": "05:30-24:30", "bus": "06:00-24:30",
-              "river": "06:00-22:00", "rail": "06:00-22:00", "tram": "06:00-22:00"}
+              "river": "06:00-22:00", "rail": "05:30-24:00", "tram": "05:30-24:00"}
 """Daily span per mode (day_service_hours); the cited sources are in the field's source."""
 
 _24H_ROUTES = ("12", "14", "24", "25", "36", "43", "53", "65", "69", "83", "85", "88", "94",
@@ -118,12 +118,15 @@ class LondonAssumptions:
         _DAY_HOURS,
         "Daily service span per mode, 'HH:MM-HH:MM' (the end may pass 24:00): each mode's day "
         "patterns run at their day headway from start to end, every day of the week.",
-        "tube: TfL's Night Tube announcement (Gizmodo, 2016-05, and the Evening Standard, "
-        "2016-08-17): Night Tube trains run 00:30-05:30, the hours outside the day timetable; "
+        "tube: TfL's Night Tube announcement as reported by Gizmodo (2016-05): 'six trains per "
+        "hour between 00.30 and 05.30', the hours outside the day timetable; "
         "DLR: 05:30-00:30 Monday to Saturday (TfL, as reported by Yahoo News 2024: 'the DLR "
         "usually stops running at 12.30am from Monday to Saturday'); bus: 'standard bus services "
-        "run from around 06:00-00:30' (One-Two-Go London guide, 2014); rail, tram and river: "
-        "assumption, unchanged 06:00-22:00 (no published span in hand)")
+        "run from around 06:00-00:30' (One-Two-Go London guide, 2014); tram: 'first Tramlink "
+        "trams start around 5.30am from Monday to Friday ... last services ... about midnight' "
+        "(visitlondon.com); rail: 'most London train services start running around 5:30 am and "
+        "continue until approximately midnight' (runningescapades.com, a travel blog: weak); "
+        "river: assumption, unchanged 06:00-22:00 (no published span in hand)")
     # -- tube and DLR ----------------------------------------------------------------------
     tube_headway_min: dict[str, float] = _f(  # noqa: RUF009 (_f copies via default_factory)
         _TUBE_HEADWAYS,
