@@ -14,10 +14,11 @@ from siting.network.london.inputs import NOTES_FILE
 
 _HOW = {
     "tube": "2010-era station graph with per-line run minutes (transit/tube_network); "
-            "terminal-to-terminal patterns per line, frequencies fitted to a per-line headway",
+            "terminal-to-terminal patterns per line, frequencies fitted to a per-line headway; "
+            "Night Tube on Friday and Saturday nights (TfL's published sections)",
     "dlr": "as the tube (line 13 of the same graph)",
     "bus": "TfL 2016 route stop sequences (runs 1-2); ring speed model from Charing Cross; "
-           "one headway per route",
+           "one headway per route; night (N) routes and 24-hour routes at night",
     "river": "TfL 2016 river-bus (RB*) pier sequences; constant speed; one headway per route",
     "rail": "2019 OSM track (fclass rail) with National Rail stations snapped on; adjacent "
             "stations by searching along directed track; kinematic run times plus dwell; "
