@@ -36,7 +36,7 @@ DAILY = "daily"
 NIGHT = "night"
 """Calendar service of the night buses: every night (service day = the evening's date)."""
 NIGHT_TUBE = "night_fri_sat"
-"""Calendar service of the Night Tube: Friday and Saturday nights."""
+"""Calendar service of Friday and Saturday nights: the Night Tube (and weekend night buses)."""
 CALENDAR = {DAILY: range(7), NIGHT: range(7), NIGHT_TUBE: (4, 5)}
 """Weekdays (Monday = 0) each calendar service runs on."""
 

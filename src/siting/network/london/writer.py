@@ -172,6 +172,7 @@ def build_london_gtfs(
     notes: dict[str, Any] = {
         name: m.notes for name, m in zip(("tube", "bus", "river", "rail", "tram"), modes,
                                          strict=True)}
+
     def night_routes(service: str, copy: bool, mode: str = "bus") -> list[str]:
         return sorted({r.pattern.route_id for r in night if r.service_id == service
                        and r.pattern.mode == mode
