@@ -109,7 +109,9 @@ def test_walking_all_the_way() -> None:
     net = _network("transfer")
     # From B2 to B (about 100 m) walking beats any vehicle: all walk, no ride.
     row = _one(net, "B", _xy(net, "B2"), "08:00:00")
-    assert row["ride_s"] == 0 and row["wait_s"] == 0 and row["first_run"] == -1
+    assert row["ride_s"] == 0
+    assert row["wait_s"] == 0
+    assert row["first_run"] == -1
     assert row["walk_s"] == row["served_s"] - hms("08:00:00")
 
 

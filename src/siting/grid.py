@@ -193,6 +193,18 @@ class Grid:
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to any output)."""
 
+    def isochrones(self, minutes: Sequence[float] = (15, 30, 45, 60), *,
+                   label: str = "nearest") -> gpd.GeoDataFrame:
+        """Polygons within each limit of the median minutes, per measure (`siting.isochrones`)."""
+        from siting.isochrones import isochrones
+
+        if self.cell_m is None:
+            raise ScenarioError("isochrones need a grid of cells (scenario_grid with cell_m), "
+                                "not a file of origins.")
+        measures = [m for m in MEASURES if f"minutes_{m}" in self.cells.columns]
+        return isochrones(self.cells, cell_m=self.cell_m, minutes=minutes, measures=measures,
+                          label=label)
+
 
 def scenario_grid(
     scenario: Any, data_dir: Path, *, cell_m: float = 100.0, cache_dir: Path = Path(".cache/siting"),
@@ -292,13 +304,14 @@ def write_grid(grid: Grid, out_dir: Path | str, *, isochrones: gpd.GeoDataFrame 
     GeoParquet and GeoPackage stay in EPSG:27700; GeoJSON is written in EPSG:4326 (RFC 7946).
     """
     from siting._crs import WGS84
+    from siting.geofiles import write_geopackage
 
     cells = grid.cells
     build: dict[str, Callable[[Path], None]] = {
         f"{stem}.parquet": lambda p: cells.to_parquet(p, index=False),
     }
     if gpkg:
-        build[f"{stem}.gpkg"] = lambda p: cells.to_file(p, driver="GPKG", layer=stem)
+        build[f"{stem}.gpkg"] = lambda p: write_geopackage(cells, p, stem)
     if isochrones is not None:
         build[f"{stem}-isochrones.parquet"] = lambda p: isochrones.to_parquet(p, index=False)
         build[f"{stem}-isochrones.geojson"] = lambda p: isochrones.to_crs(WGS84).to_file(

@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 from numba import njit, prange
@@ -70,16 +71,19 @@ def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) ->
 
 
 @njit(cache=True)
-def _one(o, tau, dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
+def _one(o, tau, bound, dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
          fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s, min_change,
          acc_off, acc_stop, acc_sec, direct, run_allowance,
-         ready, src_kind, src_conn, src_walk, board, touched_stops, touched_trips):
+         ready, src_kind, src_conn, src_walk, board, touched_stops, touched_trips, alighted,
+         touched_alight):
     """Forward CSA for one (origin, departure); returns (key, walk, ride, changes, first trip).
 
-    ``ready``/``board`` are scratch arrays (INF / -1 on entry, restored on exit).
+    ``ready``/``alighted``/``board`` are scratch arrays (INF / INF / -1 on entry, restored on
+    exit); ``alighted[v]`` is the earliest alighting at v so far.
     """
     n_touched_s = 0
     n_touched_t = 0
+    n_touched_a = 0
     best = _INF
     best_conn = -1
     best_eg = -1
@@ -113,7 +117,7 @@ def _one(o, tau, dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_al
     n = len(dep_time)
     while i < n:
         d = dep_time[i]
-        if best != _INF and d > best // _SLOTS:
+        if d > bound or (best != _INF and d > best // _SLOTS):
             break
         j = i
         while j < n and dep_time[j] == d:
@@ -133,6 +137,13 @@ def _one(o, tau, dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_al
                     continue
                 v = arr_stop[k]
                 a = arr_time[k]
+                # An earlier alighting at v already relaxed everything this one could.
+                if a >= alighted[v]:
+                    continue
+                if alighted[v] == _INF:
+                    touched_alight[n_touched_a] = v
+                    n_touched_a += 1
+                alighted[v] = a
                 for e in range(eg_off[v], eg_off[v + 1]):
                     key = _served_key(a + eg_sec[e], eg_tgt[e], open_s, close_s)
                     if key < best:
@@ -191,13 +202,15 @@ def _one(o, tau, dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_al
         ready[touched_stops[m]] = _INF
     for m in range(n_touched_t):
         board[touched_trips[m]] = -1
+    for m in range(n_touched_a):
+        alighted[touched_alight[m]] = _INF
     return best, walk, ride, changes, first_trip
 
 
 @njit(cache=True, parallel=True)
 def _forward(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
              fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s, min_change,
-             acc_off, acc_stop, acc_sec, direct, taus, run_allowance, n_blocks):
+             acc_off, acc_stop, acc_sec, direct, taus, bounds, run_allowance, n_blocks):
     n_origins = len(taus)
     n_stops = len(eg_off) - 1
     out_key = np.full(n_origins, _INF, dtype=np.int64)
@@ -214,12 +227,15 @@ def _forward(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight
         board = np.full(n_trips, -1, dtype=np.int64)
         touched_stops = np.empty(n_stops, dtype=np.int64)
         touched_trips = np.empty(n_trips, dtype=np.int64)
+        alighted = np.full(n_stops, _INF, dtype=np.int64)
+        touched_alight = np.empty(n_stops, dtype=np.int64)
         for o in range(blk * size, min((blk + 1) * size, n_origins)):
             key, walk, ride, changes, first = _one(
-                o, taus[o], dep_stop, arr_stop, dep_time, arr_time, trip, can_board,
+                o, taus[o], bounds[o], dep_stop, arr_stop, dep_time, arr_time, trip, can_board,
                 can_alight, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
                 min_change, acc_off, acc_stop, acc_sec, direct, run_allowance, ready,
-                src_kind, src_conn, src_walk, board, touched_stops, touched_trips)
+                src_kind, src_conn, src_walk, board, touched_stops, touched_trips, alighted,
+                touched_alight)
             out_key[o] = key
             out_walk[o] = walk
             out_ride[o] = ride
@@ -229,7 +245,8 @@ def _forward(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight
 
 
 def earliest_journeys(profiles: Profiles, origins_xy: np.ndarray, departures_s: np.ndarray, *,
-                      run_allowance: np.ndarray | None = None) -> pd.DataFrame:
+                      run_allowance: np.ndarray | None = None,
+                      bound_s: np.ndarray | None = None) -> pd.DataFrame:
     """The best journey of each origin at its own departure time, with its breakdown in seconds.
 
     Uses the network, targets, walking limit and street network of ``profiles`` (so the
@@ -237,7 +254,9 @@ def earliest_journeys(profiles: Profiles, origins_xy: np.ndarray, departures_s: 
     target (index, -1), walk_s, wait_s, ride_s, change_s, changes, first_run (index into
     ``network.run_ids`` of the first vehicle, -1 when walking all the way or unreached).
     ``run_allowance`` (seconds per trip run) is the boarding allowance folded into each hop's
-    departure; it is counted as waiting rather than riding.
+    departure; it is counted as waiting rather than riding. ``bound_s`` (per origin, e.g. the
+    served time the profile search found; -1 = none) stops the scan at connections departing
+    after it: no journey using them can be served by then.
     """
     network: TransitNetwork = profiles.network
     targets = profiles.targets
@@ -253,12 +272,16 @@ def earliest_journeys(profiles: Profiles, origins_xy: np.ndarray, departures_s: 
     allowance = (np.zeros(n_trips, dtype=np.int64) if run_allowance is None
                  else np.asarray(run_allowance, dtype=np.int64))
     change = int(network.min_change_seconds)
+    bounds = np.full(len(taus), np.iinfo(np.int64).max, dtype=np.int64)
+    if bound_s is not None:
+        given = np.asarray(bound_s, dtype=np.int64).reshape(-1)
+        bounds = np.where(given >= 0, given, bounds)
     key, walk, ride, changes, first = _forward(
         network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
         network.can_board, network.can_alight, n_trips, network.fp_offsets, network.fp_to,
         network.fp_seconds.astype(np.int64), eg_off, eg_tgt, eg_sec, targets.open_s,
-        targets.close_s, change, acc_off, acc_stop, acc_sec, direct, taus, allowance,
-        max(1, min(len(taus), 64)))
+        targets.close_s, change, acc_off, acc_stop, acc_sec, direct, taus, bounds, allowance,
+        max(1, min(len(taus), 2 * numba.get_num_threads())))
     reached = key != _INF
     served = np.where(reached, key // _SLOTS, -1)
     total = np.where(reached, served - taus, 0)
@@ -276,14 +299,15 @@ def earliest_journeys(profiles: Profiles, origins_xy: np.ndarray, departures_s: 
     })
 
 
-def median_departures(profiles: Profiles, origins_xy: np.ndarray, window: Window
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def median_departures(profiles: Profiles, origins_xy: np.ndarray, window: Window, *,
+                      served: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each origin's median departure (the lower middle of its departures sorted by minutes).
 
     Returns (departure seconds, served seconds at it: -1 if unreachable). Ties in minutes go to
-    the earlier departure.
+    the earlier departure. ``served`` reuses `Profiles.served` output for these origins.
     """
-    served, _target = profiles.served(origins_xy, window)
+    if served is None:
+        served, _target = profiles.served(origins_xy, window)
     departures = window.departures
     minutes = np.where(served >= 0, served - departures[None, :], np.iinfo(np.int64).max)
     order = np.argsort(minutes, axis=1, kind="stable")
@@ -335,16 +359,19 @@ def run_routes(feed_path: Path | str, run_ids: np.ndarray,
 
 def journey_breakdown(profiles: Profiles, origins_xy: np.ndarray, origin_ids: Sequence[str],
                       window: Window, *, routes: np.ndarray | None = None,
-                      run_allowance: np.ndarray | None = None) -> pd.DataFrame:
+                      run_allowance: np.ndarray | None = None,
+                      served: np.ndarray | None = None) -> pd.DataFrame:
     """Per origin: its median departure's journey in minutes (walk, wait, ride, change), changes
     and the route of the first ride.
 
     Columns origin_id, departure_s, minutes, counter_id, walk_min, wait_min, ride_min,
     change_min, changes, first_route ('' when walking all the way or unreached).
+    ``served`` reuses `Profiles.served` output for these origins.
     """
     xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
-    taus, _served = median_departures(profiles, xy, window)
-    table = earliest_journeys(profiles, xy, taus, run_allowance=run_allowance)
+    taus, at_median = median_departures(profiles, xy, window, served=served)
+    table = earliest_journeys(profiles, xy, taus, run_allowance=run_allowance,
+                              bound_s=at_median)
     reached = table["served_s"].to_numpy() >= 0
     ids = np.asarray(profiles.targets.ids, dtype=object)
     first = table["first_run"].to_numpy()
@@ -376,8 +403,89 @@ def describe(row: Mapping[str, Any]) -> str:
         parts.append(f"{float(row['wait_min']):.0f} wait")
         ride = f"{float(row['ride_min']):.0f}"
         parts.append(f"{ride} on the {route}" if route else f"{ride} riding")
-        changes = int(row.get("changes", 0))
+        changes = round(float(row.get("changes", 0)))
         parts.append(f"{changes} change{'s' if changes != 1 else ''}")
     elif float(row.get("wait_min", 0)) >= 0.5:
         parts.append(f"{float(row['wait_min']):.0f} wait")
     return ", ".join(parts)
+
+
+def _clock(seconds: np.ndarray) -> np.ndarray:
+    minutes = np.asarray(seconds, dtype=np.int64) // 60
+    return np.array([f"{m // 60:02d}:{m % 60:02d}" for m in minutes], dtype=object)
+
+
+def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: Any,
+                  lsoas: pd.DataFrame, street: Any = None,
+                  profiles: Mapping[str, Profiles] | None = None) -> pd.DataFrame:
+    """Per LSOA and measure: the median journey's departure (HH:MM), parts, changes, first route.
+
+    Columns lsoa_code and, for m in ('24h', 'any'): journey_m_departure, journey_m_walk_min,
+    journey_m_wait_min, journey_m_ride_min, journey_m_change_min, journey_m_changes,
+    journey_m_first_route. ``profiles`` (by measure) reuses scans already made.
+    """
+    from siting.travel import MEASURES, profile_search
+
+    start_s, end_s = scenario.transit.window_seconds
+    window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
+    xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
+    labels, allowance = run_routes(feed.path, network.run_ids, feed.boarding_allowance_s)
+    out = pd.DataFrame({"lsoa_code": lsoas["lsoa_code"].to_numpy()})
+    codes = out["lsoa_code"].to_numpy()
+    before: tuple[np.ndarray, np.ndarray, pd.DataFrame] | None = None
+    for measure in MEASURES:
+        chosen = targets.for_measure(measure)
+        if len(chosen) == 0:
+            continue
+        prof = (profiles or {}).get(measure) or profile_search(
+            network, chosen, max_access_minutes=scenario.walking.max_access_minutes, street=street)
+        served, target = prof.served(xy, window)
+        reached_ids = np.where(target >= 0, np.asarray(chosen.ids, dtype=object)[
+            np.maximum(target, 0)], "")
+        todo = np.ones(len(xy), dtype=bool)
+        if before is not None:
+            # Where every departure reaches the same counter at the same time as in the
+            # previous measure, the median journey is the same: reuse it.
+            todo = ~((served == before[0]).all(axis=1) & (reached_ids == before[1]).all(axis=1))
+        fresh = journey_breakdown(prof, xy[todo], codes[todo], window, routes=labels,
+                                  run_allowance=allowance, served=served[todo])
+        fresh.index = np.flatnonzero(todo)
+        table = fresh if before is None else pd.concat(
+            [before[2][~todo], fresh]).sort_index(kind="stable")
+        before = (served, reached_ids, table)
+        prefix = f"journey_{measure}_"
+        out[prefix + "departure"] = _clock(table["departure_s"].to_numpy())
+        for part in BREAKDOWN_PARTS:
+            out[f"{prefix}{part}_min"] = table[f"{part}_min"].to_numpy()
+        out[prefix + "changes"] = table["changes"].to_numpy()
+        out[prefix + "first_route"] = table["first_route"].to_numpy()
+    return out
+
+
+def ward_journeys(lsoas: pd.DataFrame) -> pd.DataFrame:
+    """Per ward: population-weighted mean parts and changes of its LSOAs' median journeys, and
+    the first route most of its people take (ties to the first in name order)."""
+    rows = []
+    measures = sorted({c.split("_")[1] for c in lsoas.columns
+                       if c.startswith("journey_") and c.endswith("_walk_min")})
+    weights = lsoas["population"].clip(lower=0).astype(float)
+    frame = lsoas.assign(_w=weights)
+    for ward_code, group in frame.groupby("ward_code", sort=True):
+        row: dict[str, Any] = {"ward_code": ward_code}
+        for m in measures:
+            prefix = f"journey_{m}_"
+            ok = group[prefix + "walk_min"].notna()
+            w = group.loc[ok, "_w"]
+            total = float(w.sum())
+            for part in (*BREAKDOWN_PARTS, "changes"):
+                column = prefix + (part if part == "changes" else f"{part}_min")
+                values = group.loc[ok, column].astype(float)
+                row[column] = (float(np.average(values, weights=w)) if total > 0
+                               else float(values.mean()) if ok.any() else np.nan)
+            routes = group.loc[ok].groupby(prefix + "first_route", sort=True)["_w"].sum()
+            routes = routes[routes.index != ""]
+            row[prefix + "first_route"] = (str(routes.sort_values(ascending=False,
+                                                                  kind="stable").index[0])
+                                           if len(routes) else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
