@@ -22,6 +22,7 @@ Names:
 - CounterChoice, CounterAlternatives: the counter optimisers (solve()).
 - scenario_grid, Grid: travel times on a grid of cells or a file of origins; Grid.isochrones().
 - journey_breakdown: minutes walking, waiting, riding and changing on the median journey.
+- scenario_counters: the registry counters with a scenario's status and hours.
 - SitingError: the base class of every error a user can fix.
 """
 
@@ -44,6 +45,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analyse": ("siting.api",),
     "journey_breakdown": ("siting.journeys",),
     "load_scenario": ("siting.scenario",),
+    "scenario_counters": ("siting.data",),
     "scenario_grid": ("siting.grid",),
     "transit_network": ("siting.api",),
     "travel_times": ("siting.api",),

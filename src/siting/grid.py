@@ -123,7 +123,8 @@ def summarise_chunk(served: np.ndarray, target: np.ndarray, departures: np.ndarr
         hi = min(lo + 1, d - 1)
         v_lo, v_hi = minutes[:, lo], minutes[:, hi]
         if frac > 0:
-            value = np.where(np.isfinite(v_hi), v_lo + frac * (v_hi - v_lo), np.inf)
+            with np.errstate(invalid="ignore"):  # inf - inf where both are unreachable
+                value = np.where(np.isfinite(v_hi), v_lo + frac * (v_hi - v_lo), np.inf)
         else:
             value = v_lo.copy()
         out[p] = np.where(np.isfinite(value), value, np.nan)
