@@ -71,45 +71,54 @@ def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) ->
 
 
 @njit(cache=True)
-def _one(o, tau, bound, dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
-         fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s, min_change,
-         acc_off, acc_stop, acc_sec, direct, run_allowance,
-         ready, src_kind, src_conn, src_walk, board, touched_stops, touched_trips, alighted,
-         touched_alight):
-    """Forward CSA for one (origin, departure); returns (key, walk, ride, changes, first trip).
+def _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip, can_board,
+           can_alight, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
+           min_change, acc_off, acc_stop, acc_sec, direct, run_allowance,
+           ready, ready_min, src_kind, src_conn, src_walk, board, board_any, alighted,
+           touched_stops, touched_trips, out_key, out_walk, out_ride, out_changes, out_first):
+    """Forward CSA for a batch of origins ("lanes") sharing one pass over the connections.
 
-    ``ready``/``alighted``/``board`` are scratch arrays (INF / INF / -1 on entry, restored on
-    exit); ``alighted[v]`` is the earliest alighting at v so far.
+    Per-lane state lives in [stop, lane] / [trip, lane] scratch arrays (INF / -1 on entry,
+    restored on exit); ``ready_min``/``board_any`` let a connection no lane can use be skipped
+    in O(1), so the pass costs about as much as one origin's.
     """
-    n_touched_s = 0
-    n_touched_t = 0
-    n_touched_a = 0
-    best = _INF
-    best_conn = -1
-    best_eg = -1
-    for c in range(len(open_s)):
-        key = _served_key(tau + direct[o, c], c, open_s, close_s)
-        if key < best:
-            best = key
-            best_conn = -1
-            best_eg = c
-    for a in range(acc_off[o], acc_off[o + 1]):
-        s = acc_stop[a]
-        t = tau + acc_sec[a]
-        if t < ready[s]:
-            if ready[s] == _INF:
-                touched_stops[n_touched_s] = s
-                n_touched_s += 1
-            ready[s] = t
-            src_kind[s] = 0
-            src_conn[s] = -1
-            src_walk[s] = acc_sec[a]
-    # First connection departing at or after tau (dep_time is sorted ascending).
+    n_lanes = len(lanes)
+    n_ts = 0
+    n_tt = 0
+    best = np.full(n_lanes, _INF, dtype=np.int64)
+    best_conn = np.full(n_lanes, -1, dtype=np.int64)
+    best_eg = np.full(n_lanes, -1, dtype=np.int64)
+    t_lo = _INF
+    t_hi = 0
+    for ln in range(n_lanes):
+        o = lanes[ln]
+        tau = taus[o]
+        t_lo = min(t_lo, tau)
+        for c in range(len(open_s)):
+            key = _served_key(tau + direct[o, c], c, open_s, close_s)
+            if key < best[ln]:
+                best[ln] = key
+                best_eg[ln] = c
+        for a in range(acc_off[o], acc_off[o + 1]):
+            s = acc_stop[a]
+            t = tau + acc_sec[a]
+            if ready_min[s] == _INF:
+                touched_stops[n_ts] = s
+                n_ts += 1
+            if t < ready[s, ln]:
+                ready[s, ln] = t
+                src_kind[s, ln] = 0
+                src_walk[s, ln] = acc_sec[a]
+                if t < ready_min[s]:
+                    ready_min[s] = t
+    for ln in range(n_lanes):
+        limit = min(bounds[lanes[ln]], best[ln] // _SLOTS)
+        t_hi = max(t_hi, limit)
     lo = 0
     hi = len(dep_time)
     while lo < hi:
         mid = (lo + hi) >> 1
-        if dep_time[mid] < tau:
+        if dep_time[mid] < t_lo:
             lo = mid + 1
         else:
             hi = mid
@@ -117,7 +126,7 @@ def _one(o, tau, bound, dep_stop, arr_stop, dep_time, arr_time, trip, can_board,
     n = len(dep_time)
     while i < n:
         d = dep_time[i]
-        if d > bound or (best != _INF and d > best // _SLOTS):
+        if d > t_hi:
             break
         j = i
         while j < n and dep_time[j] == d:
@@ -126,85 +135,107 @@ def _one(o, tau, bound, dep_stop, arr_stop, dep_time, arr_time, trip, can_board,
             boarded_new = False
             for k in range(i, j):
                 tr = trip[k]
-                if board[tr] < 0:
-                    if not can_board[k] or ready[dep_stop[k]] > d:
-                        continue
-                    board[tr] = k
-                    touched_trips[n_touched_t] = tr
-                    n_touched_t += 1
-                    boarded_new = True
-                if not can_alight[k]:
+                s0 = dep_stop[k]
+                if not board_any[tr] and (not can_board[k] or ready_min[s0] > d):
                     continue
                 v = arr_stop[k]
                 a = arr_time[k]
-                # An earlier alighting at v already relaxed everything this one could.
-                if a >= alighted[v]:
-                    continue
-                if alighted[v] == _INF:
-                    touched_alight[n_touched_a] = v
-                    n_touched_a += 1
-                alighted[v] = a
-                for e in range(eg_off[v], eg_off[v + 1]):
-                    key = _served_key(a + eg_sec[e], eg_tgt[e], open_s, close_s)
-                    if key < best:
-                        best = key
-                        best_conn = k
-                        best_eg = e
-                t = a + min_change
-                if t < ready[v]:
-                    if ready[v] == _INF:
-                        touched_stops[n_touched_s] = v
-                        n_touched_s += 1
-                    ready[v] = t
-                    src_kind[v] = 1
-                    src_conn[v] = k
-                    src_walk[v] = 0
-                for f in range(fp_off[v], fp_off[v + 1]):
-                    w = fp_to[f]
-                    t = a + fp_sec[f] + min_change
-                    if t < ready[w]:
-                        if ready[w] == _INF:
-                            touched_stops[n_touched_s] = w
-                            n_touched_s += 1
-                        ready[w] = t
-                        src_kind[w] = 2
-                        src_conn[w] = k
-                        src_walk[w] = fp_sec[f]
+                for ln in range(n_lanes):
+                    if d > bounds[lanes[ln]] or d > best[ln] // _SLOTS:
+                        continue  # this lane's journey is settled
+                    if board[tr, ln] < 0:
+                        if not can_board[k] or ready[s0, ln] > d:
+                            continue
+                        board[tr, ln] = k
+                        if not board_any[tr]:
+                            board_any[tr] = True
+                            touched_trips[n_tt] = tr
+                            n_tt += 1
+                        boarded_new = True
+                    if not can_alight[k] or a >= alighted[v, ln]:
+                        continue
+                    if ready_min[v] == _INF:
+                        touched_stops[n_ts] = v
+                        n_ts += 1
+                        ready_min[v] = _INF - 1  # touched, nothing ready yet
+                    alighted[v, ln] = a
+                    for e in range(eg_off[v], eg_off[v + 1]):
+                        key = _served_key(a + eg_sec[e], eg_tgt[e], open_s, close_s)
+                        if key < best[ln]:
+                            best[ln] = key
+                            best_conn[ln] = k
+                            best_eg[ln] = e
+                    t = a + min_change
+                    if t < ready[v, ln]:
+                        ready[v, ln] = t
+                        src_kind[v, ln] = 1
+                        src_conn[v, ln] = k
+                        src_walk[v, ln] = 0
+                        if t < ready_min[v]:
+                            ready_min[v] = t
+                    for f in range(fp_off[v], fp_off[v + 1]):
+                        w = fp_to[f]
+                        t = a + fp_sec[f] + min_change
+                        if t < ready[w, ln]:
+                            if ready_min[w] == _INF:
+                                touched_stops[n_ts] = w
+                                n_ts += 1
+                            ready[w, ln] = t
+                            src_kind[w, ln] = 2
+                            src_conn[w, ln] = k
+                            src_walk[w, ln] = fp_sec[f]
+                            if t < ready_min[w]:
+                                ready_min[w] = t
             # With no change time a hop arriving at d can feed a hop departing at d that was
             # scanned before it: scan the group again until nothing new is boarded.
             if not boarded_new or min_change > 0:
                 break
         i = j
-    walk = 0
-    ride = 0
-    changes = 0
-    first_trip = -1
-    if best != _INF:
-        if best_conn < 0:
-            walk = direct[o, best_eg]
-        else:
-            walk = eg_sec[best_eg]
-            k = best_conn
-            legs = 0
-            while True:
-                tr = trip[k]
-                b = board[tr]
-                ride += arr_time[k] - dep_time[b] - run_allowance[tr]
-                first_trip = tr
-                legs += 1
-                s = dep_stop[b]
-                walk += src_walk[s]
-                if src_kind[s] == 0:
-                    break
-                k = src_conn[s]
-            changes = legs - 1
-    for m in range(n_touched_s):
-        ready[touched_stops[m]] = _INF
-    for m in range(n_touched_t):
-        board[touched_trips[m]] = -1
-    for m in range(n_touched_a):
-        alighted[touched_alight[m]] = _INF
-    return best, walk, ride, changes, first_trip
+    for ln in range(n_lanes):
+        o = lanes[ln]
+        walk = 0
+        ride = 0
+        changes = 0
+        first_trip = -1
+        if best[ln] != _INF:
+            if best_conn[ln] < 0:
+                walk = direct[o, best_eg[ln]]
+            else:
+                walk = eg_sec[best_eg[ln]]
+                k = best_conn[ln]
+                legs = 0
+                while True:
+                    tr = trip[k]
+                    b = board[tr, ln]
+                    ride += arr_time[k] - dep_time[b] - run_allowance[tr]
+                    first_trip = tr
+                    legs += 1
+                    s = dep_stop[b]
+                    walk += src_walk[s, ln]
+                    if src_kind[s, ln] == 0:
+                        break
+                    k = src_conn[s, ln]
+                changes = legs - 1
+        out_key[o] = best[ln]
+        out_walk[o] = walk
+        out_ride[o] = ride
+        out_changes[o] = changes
+        out_first[o] = first_trip
+    for m in range(n_ts):
+        s = touched_stops[m]
+        ready_min[s] = _INF
+        for ln in range(n_lanes):
+            ready[s, ln] = _INF
+            alighted[s, ln] = _INF
+    for m in range(n_tt):
+        tr = touched_trips[m]
+        board_any[tr] = False
+        for ln in range(n_lanes):
+            board[tr, ln] = -1
+
+
+_LANES = 32
+"""Origins scanned together in one pass over the connections."""
 
 
 @njit(cache=True, parallel=True)
@@ -218,29 +249,28 @@ def _forward(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight
     out_ride = np.zeros(n_origins, dtype=np.int64)
     out_changes = np.zeros(n_origins, dtype=np.int64)
     out_first = np.full(n_origins, -1, dtype=np.int64)
-    size = (n_origins + n_blocks - 1) // n_blocks
+    order = np.argsort(taus, kind="mergesort")  # batches of similar departure times
+    n_batches = (n_origins + _LANES - 1) // _LANES
+    per_block = (n_batches + n_blocks - 1) // n_blocks
     for blk in prange(n_blocks):
-        ready = np.full(n_stops, _INF, dtype=np.int64)
-        src_kind = np.zeros(n_stops, dtype=np.int8)
-        src_conn = np.full(n_stops, -1, dtype=np.int64)
-        src_walk = np.zeros(n_stops, dtype=np.int64)
-        board = np.full(n_trips, -1, dtype=np.int64)
+        ready = np.full((n_stops, _LANES), _INF, dtype=np.int64)
+        alighted = np.full((n_stops, _LANES), _INF, dtype=np.int64)
+        ready_min = np.full(n_stops, _INF, dtype=np.int64)
+        src_kind = np.zeros((n_stops, _LANES), dtype=np.int8)
+        src_conn = np.full((n_stops, _LANES), -1, dtype=np.int64)
+        src_walk = np.zeros((n_stops, _LANES), dtype=np.int64)
+        board = np.full((n_trips, _LANES), -1, dtype=np.int64)
+        board_any = np.zeros(n_trips, dtype=np.bool_)
         touched_stops = np.empty(n_stops, dtype=np.int64)
         touched_trips = np.empty(n_trips, dtype=np.int64)
-        alighted = np.full(n_stops, _INF, dtype=np.int64)
-        touched_alight = np.empty(n_stops, dtype=np.int64)
-        for o in range(blk * size, min((blk + 1) * size, n_origins)):
-            key, walk, ride, changes, first = _one(
-                o, taus[o], bounds[o], dep_stop, arr_stop, dep_time, arr_time, trip, can_board,
-                can_alight, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
-                min_change, acc_off, acc_stop, acc_sec, direct, run_allowance, ready,
-                src_kind, src_conn, src_walk, board, touched_stops, touched_trips, alighted,
-                touched_alight)
-            out_key[o] = key
-            out_walk[o] = walk
-            out_ride[o] = ride
-            out_changes[o] = changes
-            out_first[o] = first
+        for batch in range(blk * per_block, min((blk + 1) * per_block, n_batches)):
+            lanes = order[batch * _LANES:min((batch + 1) * _LANES, n_origins)]
+            _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip,
+                   can_board, can_alight, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec,
+                   open_s, close_s, min_change, acc_off, acc_stop, acc_sec, direct,
+                   run_allowance, ready, ready_min, src_kind, src_conn, src_walk, board,
+                   board_any, alighted, touched_stops, touched_trips, out_key, out_walk,
+                   out_ride, out_changes, out_first)
     return out_key, out_walk, out_ride, out_changes, out_first
 
 
@@ -281,7 +311,7 @@ def earliest_journeys(profiles: Profiles, origins_xy: np.ndarray, departures_s: 
         network.can_board, network.can_alight, n_trips, network.fp_offsets, network.fp_to,
         network.fp_seconds.astype(np.int64), eg_off, eg_tgt, eg_sec, targets.open_s,
         targets.close_s, change, acc_off, acc_stop, acc_sec, direct, taus, bounds, allowance,
-        max(1, min(len(taus), 2 * numba.get_num_threads())))
+        max(1, min(-(-len(taus) // _LANES), numba.get_num_threads())))
     reached = key != _INF
     served = np.where(reached, key // _SLOTS, -1)
     total = np.where(reached, served - taus, 0)
