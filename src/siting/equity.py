@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from siting._errors import DataError
@@ -70,8 +71,8 @@ def _groups(values: pd.Series, words: tuple[str, str]) -> pd.Series:
     if ok.sum() >= 5:
         ranks = values[ok].rank(method="first")
         fifth = pd.qcut(ranks, 5, labels=False).astype(int)
-        names = [f"1 ({words[0]})", "2", "3", "4", f"5 ({words[1]})"]
-        labels[ok] = [names[q] for q in fifth]
+        names = np.array([f"1 ({words[0]})", "2", "3", "4", f"5 ({words[1]})"], dtype=object)
+        labels.loc[ok] = names[fifth.to_numpy()]
     return labels
 
 

@@ -7,6 +7,7 @@ its metadata, so it is pinned (GDAL's ``OGR_CURRENT_DATE``) to keep the files re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def geo_writers(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, Callable[[Path
     """File name -> function writing it, for each layer as GeoParquet and GeoPackage."""
     writers: dict[str, Callable[[Path], None]] = {}
     for name, frame in layers.items():
-        writers[f"{name}.parquet"] = lambda p, f=frame: f.to_parquet(p, index=False)
-        writers[f"{name}.gpkg"] = lambda p, f=frame, n=name: write_geopackage(f, p, n)
+        writers[f"{name}.parquet"] = functools.partial(_write_parquet, frame)
+        writers[f"{name}.gpkg"] = functools.partial(_write_gpkg, frame, name)
     return writers
+
+
+def _write_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:
+    frame.to_parquet(path, index=False)
+
+
+def _write_gpkg(frame: gpd.GeoDataFrame, layer: str, path: Path) -> None:
+    write_geopackage(frame, path, layer)

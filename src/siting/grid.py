@@ -59,8 +59,8 @@ def grid_cells(area: BaseGeometry, cell_m: float = 100.0) -> gpd.GeoDataFrame:
     if len(xs) * len(ys) > 50_000_000:
         raise ScenarioError(f"grid cell size {cell_m:g} m gives {len(xs) * len(ys):,} cells over "
                             "the area's bounding box; use a larger cell (e.g. --cell 100).")
-    gx, gy = np.meshgrid(xs, ys)
-    gx, gy = gx.ravel(), gy.ravel()
+    mesh_x, mesh_y = np.meshgrid(xs, ys)
+    gx, gy = mesh_x.ravel(), mesh_y.ravel()
     shapely.prepare(area)
     inside = shapely.contains_xy(area, gx, gy)
     x, y = gx[inside], gy[inside]
@@ -171,9 +171,9 @@ def travel_time_surface(
         for p in wanted:
             if p != 50.0:
                 columns[f"minutes_{measure}_p{p:g}"] = values[p]
-        ids = np.asarray(prof.targets.ids, dtype=object)
-        columns[f"nearest_{measure}_counter"] = pd.Series(
-            np.where(nearest >= 0, ids[np.maximum(nearest, 0)], None), dtype="str")
+        names = np.asarray(prof.targets.ids, dtype=object)[np.maximum(nearest, 0)]
+        names[nearest < 0] = None
+        columns[f"nearest_{measure}_counter"] = pd.Series(names, dtype="str")
     return pd.DataFrame(columns)
 
 

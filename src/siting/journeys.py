@@ -387,7 +387,8 @@ def run_routes(feed_path: Path | str, run_ids: np.ndarray,
     return labels, allowance
 
 
-def journey_breakdown(profiles: Profiles, origins_xy: np.ndarray, origin_ids: Sequence[str],
+def journey_breakdown(profiles: Profiles, origins_xy: np.ndarray,
+                      origin_ids: Sequence[str] | np.ndarray,
                       window: Window, *, routes: np.ndarray | None = None,
                       run_allowance: np.ndarray | None = None,
                       served: np.ndarray | None = None) -> pd.DataFrame:
@@ -403,7 +404,9 @@ def journey_breakdown(profiles: Profiles, origins_xy: np.ndarray, origin_ids: Se
     table = earliest_journeys(profiles, xy, taus, run_allowance=run_allowance,
                               bound_s=at_median)
     reached = table["served_s"].to_numpy() >= 0
-    ids = np.asarray(profiles.targets.ids, dtype=object)
+    counter = np.asarray(profiles.targets.ids, dtype=object)[
+        np.maximum(table["target"].to_numpy(), 0)]
+    counter[~reached] = None
     first = table["first_run"].to_numpy()
     labels = np.full(len(table), "", dtype=object)
     if routes is not None:
@@ -412,8 +415,7 @@ def journey_breakdown(profiles: Profiles, origins_xy: np.ndarray, origin_ids: Se
         "origin_id": np.asarray(origin_ids).astype(str),
         "departure_s": taus,
         "minutes": np.where(reached, (table["served_s"] - taus) / 60.0, np.nan),
-        "counter_id": pd.Series(np.where(reached, ids[np.maximum(table["target"], 0)], None),
-                                dtype="str"),
+        "counter_id": pd.Series(counter, dtype="str"),
     })
     for part in BREAKDOWN_PARTS:
         out[f"{part}_min"] = np.where(reached, table[f"{part}_s"] / 60.0, np.nan)

@@ -503,6 +503,13 @@ def _journey_text(row: Mapping[str, Any], measure: str) -> str:
     return _e(describe({k[len(prefix):]: v for k, v in row.items() if str(k).startswith(prefix)}))
 
 
+def _constant(expr: str) -> Callable[[str], str]:
+    """A layer expression that does not depend on the map's variable name."""
+    def make(_map_name: str) -> str:
+        return expr
+    return make
+
+
 def _add_grid_layers(fmap: folium.Map, grid: Any, isochrones: gpd.GeoDataFrame | None) -> str:
     """The grid as an offline image per measure, and isochrone outlines; legend items."""
     from siting.overlays import grid_png, isochrone_colours
@@ -519,7 +526,7 @@ def _add_grid_layers(fmap: folium.Map, grid: Any, isochrones: gpd.GeoDataFrame |
             expr = f"L.imageOverlay({_js(uri)}, {_js(bounds)}, {options})"
             fmap.add_child(_JsLayer(
                 f"{grid.cell_m:g} m grid: travel time to the {MEASURE_LABELS[measure]}",
-                lambda _m, e=expr: e, show=False, kind=f"grid_{measure}"))
+                _constant(expr), show=False, kind=f"grid_{measure}"))
         legend += (f"<li>{_swatch(BAND_COLOURS[2])}{grid.cell_m:g} m grid "
                    f"({len(grid.cells):,} cells): same bands, per cell</li>")
     if isochrones is not None and len(isochrones):
@@ -545,9 +552,9 @@ def _add_grid_layers(fmap: folium.Map, grid: Any, isochrones: gpd.GeoDataFrame |
             fmap.add_child(_JsLayer(
                 f"Isochrones {', '.join(f'{m:g}' for m in sorted(set(iso['minutes'])))} min: "
                 f"{label} ({MEASURE_LABELS.get(measure, measure)})",
-                lambda _m, d=data: (f"L.geoJSON({d}, {{style: function (f) {{ return f.properties.s; }}, "
-                                    "onEachFeature: function (f, l) { l.bindTooltip(f.properties.t, "
-                                    "{sticky: true}); }})"),
+                _constant(f"L.geoJSON({data}, {{style: function (f) {{ return f.properties.s; }}, "
+                          "onEachFeature: function (f, l) { l.bindTooltip(f.properties.t, "
+                          "{sticky: true}); }})"),
                 show=False, kind=f"isochrones_{measure}"))
         legend += ('<li><span class="siting-swatch" style="border:2px solid #222"></span>'
                    "isochrone: area within N minutes (grid median)</li>")
