@@ -128,3 +128,47 @@ def test_london_grid_covers_london(london_dir: Path) -> None:
     # Greater London is 1,572 km² (ONS Standard Area Measurements); 1 km cells whose centre
     # is inside it number about that many (the edge effects cancel to within a few per cent).
     assert 1_500 <= len(cells) <= 1_650
+
+
+def test_read_origins_file_and_scenario_field(tmp_path: Path) -> None:
+    from siting.grid import read_origins
+    from siting.scenario import DataFiles, load_scenario
+
+    points = gpd.GeoDataFrame({"origin_id": ["home", "work"]},
+                              geometry=gpd.points_from_xy([-0.1147, -0.1276], [51.4627, 51.5072]),
+                              crs=WGS84)
+    path = tmp_path / "homes.geojson"
+    points.to_file(path, driver="GeoJSON")
+    origins = read_origins(path)
+    assert origins["origin_id"].tolist() == ["home", "work"]
+    assert origins.crs == BNG
+    with pytest.raises(DataError, match="origins file not found"):
+        read_origins(tmp_path / "nope.geojson")
+    (tmp_path / "bad.geojson").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataError, match="cannot read the origins file"):
+        read_origins(tmp_path / "bad.geojson")
+    for rel in DataFiles().model_dump(exclude={"population"}).values():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).touch()  # load_scenario only checks that the data files exist
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("id: s\ntitle: S\ncounters: {open_24h: [brixton]}\norigins: homes.geojson\n",
+                        encoding="utf-8")
+    assert load_scenario(scenario, data_dir=tmp_path).origins == "homes.geojson"
+    scenario.write_text("id: s\ntitle: S\ncounters: {open_24h: [brixton]}\norigins: gone.geojson\n",
+                        encoding="utf-8")
+    with pytest.raises(ScenarioError, match="field `origins`: file .*gone.geojson not found"):
+        load_scenario(scenario, data_dir=tmp_path)
+
+
+@pytest.mark.london
+def test_grid_cli_unknown_counter_is_exit_2(london_dir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from siting.cli import main
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "london-2017-final.yaml"
+    code = main(["grid", str(scenario), "--cell", "1000", "--counter", "no-such-counter",
+                 "--data-dir", str(london_dir), "--out", str(tmp_path / "g"),
+                 "--cache-dir", str(tmp_path / "cache")])
+    assert code == 2
+    assert "no-such-counter" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()
