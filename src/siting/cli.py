@@ -164,7 +164,7 @@ def _cmd_grid(args: argparse.Namespace) -> int:
     from siting.isochrones import isochrones
     from siting.scenario import load_scenario
 
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(args.scenario, data_dir=data_dir)
     origins = None
@@ -182,17 +182,18 @@ def _cmd_grid(args: argparse.Namespace) -> int:
            if cell is not None and args.isochrones else None)
     out_dir = Path(args.out) if args.out else scenario.out_dir
     written = write_grid(grid, out_dir, isochrones=iso, stem=stem, gpkg=not args.no_gpkg)
-    if args.map:
-        from siting.analysis import analyse
-        from siting.maps import write_map
-
-        analysis = analyse(scenario, data_dir, cache_dir=Path(args.cache_dir), progress=not args.quiet)
-        written.append(write_map(analysis, scenario.map_path, grid=grid, isochrones=iso))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in grid.timings.items())
+    measures = len(set(grid.cells.columns) & {"minutes_24h", "minutes_any"})
     print(f"{scenario.id}: {len(grid.cells):,} {'cells' if cell else 'origins'} x "
-          f"{len(grid.window.departures)} departures x {len(set(grid.cells.columns) & {'minutes_24h', 'minutes_any'})} "
-          f"measures ({steps}); total {time.perf_counter() - clock:.1f} s, peak memory {peak_gb:.2f} GB")
+          f"{len(grid.window.departures)} departures x {measures} measures ({steps}); total "
+          f"{time.perf_counter() - clock:.1f} s wall, {time.process_time() - cpu:.1f} CPU-s, peak memory "
+          f"{peak_gb:.2f} GB")
+    if args.map:
+        from siting.maps import write_map
+
+        analysis = _run_one(args.scenario, args)
+        written.append(write_map(analysis, scenario.map_path, grid=grid, isochrones=iso))
     print("\n".join(f"wrote {p}" for p in written))
     return 0
 
