@@ -36,7 +36,9 @@ def test_run_twice_gives_byte_identical_outputs(
     assert "94,394 people over 45 min" in out
     a, b = (tmp_path / n / "out" / "london-2017-final" for n in ("a", "b"))
     files = sorted(p.name for p in a.iterdir())
-    assert files == ["boroughs.csv", "hubs.csv", "lsoas.csv", "report.md", "summary.json", "wards.csv"]
+    assert files == sorted(["boroughs.csv", "hubs.csv", "lsoas.csv", "report.md", "summary.json",
+                            "wards.csv", *(f"{layer}.{ext}" for layer in ("hubs", "lsoas", "wards")
+                                           for ext in ("gpkg", "parquet"))])
     _, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
     assert mismatch == []
     assert errors == []

@@ -73,7 +73,8 @@ def test_london_matches_571_wards(london_dir: Path) -> None:
     from siting.data import load_wards
     from siting.scenario import DataFiles
 
-    wards = load_wards(london_dir, DataFiles()).assign(population=1, pop_over_45_24h=0)
+    wards = load_wards(london_dir, DataFiles()).assign(population=1, pop_over_45_24h=0,
+                                                       pop_over_45_any=0)
     out = ward_equity(london_dir, wards, [45])
     # SOURCES.md of the data: the 2015 profiles match 571 of the 630 wards; the 59 others are
     # every ward of Hackney (21), Tower Hamlets (20) and Kensington and Chelsea (18).
