@@ -221,7 +221,7 @@ def scenario_grid(
     from siting.analysis import _street_network, _targets
     from siting.data import load_wards, scenario_counters
     from siting.network.scenario_network import scenario_feed, scenario_network
-    from siting.travel import profile_search
+    from siting.travel import draw_networks, profile_search
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -247,7 +247,10 @@ def scenario_grid(
     clock = time.perf_counter()
     cache_dir.mkdir(parents=True, exist_ok=True)
     feed = scenario_feed(scenario, data_dir, cache_dir)
-    network = scenario_network(scenario, data_dir, cache_dir, feed)
+    # One phase draw of frequency-based services (the first of transit.draws; the network
+    # itself when nothing is phased): 180 departures per cell, as PTAL-style grids use.
+    network = next(draw_networks(scenario_network(scenario, data_dir, cache_dir, feed), 1,
+                                 scenario.transit.seed))
     street = _street_network(scenario, data_dir)
     timings["network"] = time.perf_counter() - clock
 

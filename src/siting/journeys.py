@@ -452,17 +452,32 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
                   profiles: Mapping[str, Profiles] | None = None) -> pd.DataFrame:
     """Per LSOA and measure: the median journey's departure (HH:MM), parts, changes, first route.
 
+    On the first phase draw of frequency-based services (``draw_networks(network, 1, seed)``),
+    the median over that draw's departures; the travel step's minutes pool all its draws, so
+    a journey's total can differ from the LSOA's pooled median by the phase spread.
+
     Columns lsoa_code and, for m in ('24h', 'any'): journey_m_departure, journey_m_walk_min,
     journey_m_wait_min, journey_m_ride_min, journey_m_change_min, journey_m_changes,
     journey_m_first_route. ``profiles`` (by measure) reuses scans already made.
     """
-    from siting.travel import MEASURES, profile_search
+    from siting.travel import MEASURES, draw_networks, profile_search
 
+    # Frequency-based services get random phases (transit.draws pooled by the travel step);
+    # the journey is traced on the first phase draw (the network itself when nothing is phased).
+    network = next(draw_networks(network, 1, scenario.transit.seed))
     start_s, end_s = scenario.transit.window_seconds
     window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
     xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
-    labels, allowance = run_routes(feed.path, network.run_ids, feed.boarding_allowance_s)
     out = pd.DataFrame({"lsoa_code": lsoas["lsoa_code"].to_numpy()})
+    if feed.path is None:  # a walk-only study: no journeys to break down
+        return out
+    from siting.network.scenario_network import boarding_allowances
+
+    routes_table = _read_table(Path(feed.path), "routes.txt")
+    types = sorted({int(t) for t in pd.to_numeric(routes_table["route_type"], errors="coerce")
+                    .dropna()}) if routes_table is not None and "route_type" in routes_table else []
+    labels, allowance = run_routes(feed.path, network.run_ids,
+                                   boarding_allowances(scenario, types, feed.label))
     codes = out["lsoa_code"].to_numpy()
     before: tuple[np.ndarray, np.ndarray, pd.DataFrame] | None = None
     for measure in MEASURES:
