@@ -30,6 +30,8 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
+from siting.equity import ward_equity
+from siting.journeys import lsoa_journeys, ward_journeys
 from siting.network.scenario_network import (
     origins,
     scenario_feed,
@@ -43,14 +45,13 @@ from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
 from siting.siting import HubSiting, HubSolution, compare_walk_models
-from siting.travel import Targets, Window, served_over_draws, summarise_served
+from siting.travel import MEASURES, Targets, Window, served_over_draws, summarise_served
 
 __all__ = ["MEASURES", "Analysis", "analyse", "check_hub_inputs"]
 
 log = logging.getLogger(__name__)
 
-MEASURES = ("24h", "any")
-"""The two travel-time measures: nearest 24/7 counter, and nearest counter open on arrival."""
+# MEASURES (the two travel-time measures) is defined once, in siting.travel; re-exported here.
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class Analysis:
     """Checks of the travel times against independent data (e.g. Spearman rho with TfL PTAI)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
+    equity: dict[str, Any] = field(default_factory=dict)
+    """People over each threshold by fifths of ward deprivation, income and cars (siting.equity)."""
     lsoa_areas: gpd.GeoDataFrame | None = None
     """LSOA outlines (lsoa_code, geometry; EPSG:27700) for the map's zoomed-in layer, if loaded."""
     postcode_districts: pd.DataFrame | None = None
@@ -221,6 +224,11 @@ def analyse(
                 minutes = wards[f"minutes_{measure}"]
                 wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
 
+    with steps("journey breakdowns", timings, "journeys"):
+        lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, _targets(counters), lsoas, street),
+                            on="lsoa_code", how="left")
+        wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
+
     with steps("siting DWO hubs", timings, "hubs"):
         hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk, street,
                                                   centres=_ward_centres(lsoas))
@@ -251,6 +259,7 @@ def analyse(
         modes=feed.modes,
         hub_figures=hub_figures,
         timings=timings,
+        equity=ward_equity(data_dir, wards, scenario.thresholds),
         lsoa_areas=load_lsoa_areas(data_dir, files),
         postcode_districts=load_postcode_districts(data_dir, files),
     )

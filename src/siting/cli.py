@@ -178,6 +178,50 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grid(args: argparse.Namespace) -> int:
+    """Travel times on a grid (or the scenario's origins), their isochrones, and optionally the map."""
+    import resource
+    import time
+
+    from siting.data import resolve_data_dir
+    from siting.grid import read_origins, scenario_grid, write_grid
+    from siting.isochrones import isochrones
+    from siting.scenario import load_scenario
+
+    clock, cpu = time.perf_counter(), time.process_time()
+    data_dir = resolve_data_dir(args.data_dir)
+    scenario = load_scenario(args.scenario, data_dir=data_dir)
+    origins = None
+    if args.cell is None and scenario.origins:
+        origins = read_origins((scenario.source or Path()).parent / scenario.origins)
+    cell = (args.cell or 100.0) if origins is None else None
+    grid = scenario_grid(scenario, data_dir, cell_m=cell or 100.0, cache_dir=Path(args.cache_dir),
+                         origins=origins, counters=args.counter, chunk=args.chunk)
+    label = "-".join(args.counter) if args.counter else "nearest"
+    stem = "origins" if origins is not None else f"grid-{cell:g}m"
+    if args.counter:
+        stem += f"-{label}"
+    iso = (isochrones(grid.cells, cell_m=cell, minutes=args.isochrones, label=label,
+                      measures=("24h",) if args.counter else ("24h", "any"))
+           if cell is not None and args.isochrones else None)
+    out_dir = Path(args.out) if args.out else scenario.out_dir
+    written = write_grid(grid, out_dir, isochrones=iso, stem=stem, gpkg=not args.no_gpkg)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in grid.timings.items())
+    measures = len(set(grid.cells.columns) & {"minutes_24h", "minutes_any"})
+    print(f"{scenario.id}: {len(grid.cells):,} {'cells' if cell else 'origins'} x "
+          f"{len(grid.window.departures)} departures x {measures} measures ({steps}); total "
+          f"{time.perf_counter() - clock:.1f} s wall, {time.process_time() - cpu:.1f} CPU-s, peak memory "
+          f"{peak_gb:.2f} GB")
+    if args.map:
+        from siting.maps import write_map
+
+        analysis = _run_one(args.scenario, args)
+        written.append(write_map(analysis, scenario.map_path, grid=grid, isochrones=iso))
+    print("\n".join(f"wrote {p}" for p in written))
+    return 0
+
+
 def _cmd_optimise(args: argparse.Namespace) -> int:
     from siting.analysis import analyse
     from siting.data import resolve_data_dir
@@ -282,6 +326,22 @@ def _parser() -> argparse.ArgumentParser:
                    help="counters: what to minimise (default: population over 45 minutes)")
     p.add_argument("--k", type=int, default=10, help="alternatives: how many extra sites (1..k)")
     p.add_argument("--threshold", type=int, default=45, help="alternatives: minutes to bring people within")
+    p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
+    scenario_args(p, many=False)
+
+    p = add("grid", _cmd_grid, "Travel times from a grid of cells over London (or the scenario's "
+            "origins) to the nearest counter, both measures, with isochrones; GeoParquet/GeoPackage.")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--cell", type=float, default=None,
+                   help="cell size in metres (default 100; without it a scenario's `origins` file is used)")
+    p.add_argument("--counter", action="append", metavar="ID",
+                   help="times to this counter alone (repeatable), whatever its status")
+    p.add_argument("--isochrones", type=float, nargs="*", default=[15, 30, 45, 60], metavar="MIN",
+                   help="isochrone limits in minutes (default 15 30 45 60; none to skip)")
+    p.add_argument("--chunk", type=int, default=8192, help="origins per chunk (memory bound)")
+    p.add_argument("--no-gpkg", action="store_true", help="GeoParquet only")
+    p.add_argument("--map", action="store_true", help="also run the scenario and write its map "
+                   "with the grid and isochrone layers")
     p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
     scenario_args(p, many=False)
 

@@ -678,8 +678,79 @@ def _ward_tip(row: Mapping[str, Any], names: Mapping[str, str], population_text:
         where = "" if _missing(cid) else f" ({_e(names.get(str(cid), cid))})"
         lines.append(f"{MEASURE_LABELS[measure].capitalize()}: "
                      f"<b>{_minutes_text(row.get(f'minutes_{measure}'))}</b>{where}")
+        journey = _journey_text(row, measure)
+        if journey:
+            lines.append(f"&nbsp;&nbsp;typical journey: {journey}")
     lines.append(hub_line)
     return "<br>".join(lines)
+
+
+def _journey_text(row: Mapping[str, Any], measure: str) -> str:
+    """The median journey's breakdown (siting.journeys), escaped; '' when not computed."""
+    prefix = f"journey_{measure}_"
+    if f"{prefix}walk_min" not in row or _missing(row.get(f"{prefix}walk_min")):
+        return ""
+    from siting.journeys import describe
+
+    return _e(describe({k[len(prefix):]: v for k, v in row.items() if str(k).startswith(prefix)}))
+
+
+def _constant(expr: str) -> Callable[[str], str]:
+    """A layer expression that does not depend on the map's variable name."""
+    def make(_map_name: str) -> str:
+        return expr
+    return make
+
+
+def _add_grid_layers(fmap: folium.Map, grid: Any, isochrones: gpd.GeoDataFrame | None) -> str:
+    """The grid as an offline image per measure, and isochrone outlines; legend items."""
+    from siting.overlays import grid_png, isochrone_colours
+
+    legend = ""
+    if grid is not None and grid.cell_m is not None:
+        for measure in MEASURES:
+            column = f"minutes_{measure}"
+            if column not in grid.cells.columns:
+                continue
+            uri, bounds = grid_png(grid.cells, column, cell_m=grid.cell_m,
+                                   colours=BAND_COLOURS, bands=band_index(grid.cells[column]))
+            options = _js({"opacity": 1.0, "interactive": False, "className": "siting-grid"})
+            expr = f"L.imageOverlay({_js(uri)}, {_js(bounds)}, {options})"
+            fmap.add_child(_JsLayer(
+                f"{grid.cell_m:g} m grid: travel time to the {MEASURE_LABELS[measure]}",
+                _constant(expr), show=False, kind=f"grid_{measure}"))
+        legend += (f"<li>{_swatch(BAND_COLOURS[2])}{grid.cell_m:g} m grid "
+                   f"({len(grid.cells):,} cells): same bands, per cell</li>")
+    if isochrones is not None and len(isochrones):
+        iso = _bng(isochrones).reset_index(drop=True)
+        geoms = _display_geojson(iso.geometry, 2 * DISPLAY_SIMPLIFY_M)
+        colours = isochrone_colours(iso["minutes"].tolist(), BAND_COLOURS, BAND_MINUTES)
+        for measure in sorted(set(iso["measure"]), key=lambda m: list(MEASURES).index(m)
+                              if m in MEASURES else 99):
+            features = []
+            for i, r in enumerate(iso.to_dict("records")):
+                if r["measure"] != measure or not geoms[i]:
+                    continue
+                where = "the nearest counter" if r["counter"] == "nearest" else _e(r["counter"])
+                tip = (f"Within {r['minutes']:g} min of {where} "
+                       f"({MEASURE_LABELS.get(measure, measure)}), median over the window; "
+                       f"{r['area_km2']:,.1f} km²")
+                features.append({"type": "Feature", "geometry": geoms[i], "properties": {
+                    "s": {"color": "#222222" if r["minutes"] >= 45 else colours[i], "weight": 2,
+                          "fill": False, "opacity": 0.9}, "t": tip}})
+            data = _js({"type": "FeatureCollection", "features": features})
+            label = "nearest counter" if set(iso["counter"]) == {"nearest"} else \
+                ", ".join(sorted(set(iso["counter"])))
+            fmap.add_child(_JsLayer(
+                f"Isochrones {', '.join(f'{m:g}' for m in sorted(set(iso['minutes'])))} min: "
+                f"{label} ({MEASURE_LABELS.get(measure, measure)})",
+                _constant(f"L.geoJSON({data}, {{style: function (f) {{ return f.properties.s; }}, "
+                          "onEachFeature: function (f, l) { l.bindTooltip(f.properties.t, "
+                          "{sticky: true}); }})"),
+                show=False, kind=f"isochrones_{measure}"))
+        legend += ('<li><span class="siting-swatch" style="border:2px solid #222"></span>'
+                   "isochrone: area within N minutes (grid median)</li>")
+    return legend
 
 
 def _hub_line(row: Mapping[str, Any], analysis: Analysis) -> str:
@@ -863,7 +934,8 @@ def _legend_counters(changed: bool = False) -> str:
 
 
 def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str | None = None,
-              new_sites: Sequence[str] = ()) -> folium.Map:
+              new_sites: Sequence[str] = (), grid: Any = None,
+              isochrones: gpd.GeoDataFrame | None = None) -> folium.Map:
     """The resident's map of one scenario: travel-time bands, counters, hubs, legend, sources.
 
     Parameters
@@ -878,6 +950,9 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
     new_sites
         Counter ids a plan opens that the scenario it came from did not (e.g. the optimiser's
         alternatives): drawn in a layer and with an icon of their own.
+    grid, isochrones
+        A `siting.grid.Grid` drawn as an offline image in the same bands, and its isochrones
+        (`siting.isochrones.isochrones`) as outlines; both optional layers, off at first.
     """
     scenario = analysis.scenario
     wards = _bng(analysis.wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
@@ -913,6 +988,7 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
     _add_counter_layers(fmap, counters[~counters["counter_id"].isin(new)],
                         lambda r: _counter_popup(r, _status_text(r)))
     new_legend = _add_new_sites(fmap, counters[counters["counter_id"].isin(new)])
+    grid_legend = _add_grid_layers(fmap, grid, isochrones)
     _add_search(fmap, analysis, wards, counters)
 
     window = scenario.transit.departure_window.replace("-", "–")
@@ -922,7 +998,7 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
         f"<p>Door to door, leaving {_e(window)} on {day:%a} {day.day} {day:%b %Y}; "
         "ward averages.</p>"
         f"{_legend_bands(thresholds, lines)}"
-        f"<ul>{_legend_counters()}{new_legend}{hub_legend}"
+        f"<ul>{_legend_counters()}{new_legend}{hub_legend}{grid_legend}"
         f'<li><span class="siting-swatch" style="border:2px solid {_BOROUGH_STYLE["color"]}"></span>'
         "borough boundary</li></ul></details>")
     counts = counters["status"].value_counts()
@@ -943,10 +1019,12 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
 
 
 def write_map(analysis: Analysis, path: Path | str, *, csv_href: str | None = None,
-              csv_text: str | None = None, new_sites: Sequence[str] = ()) -> Path:
+              csv_text: str | None = None, new_sites: Sequence[str] = (), grid: Any = None,
+              isochrones: gpd.GeoDataFrame | None = None) -> Path:
     """Write the scenario's map as one self-contained HTML file (byte-identical for the same input)."""
     return _write(render_html(build_map(analysis, csv_href=csv_href, csv_text=csv_text,
-                                        new_sites=new_sites)), path)
+                                        new_sites=new_sites, grid=grid,
+                                        isochrones=isochrones)), path)
 
 
 # ---------------------------------------------------------------------------------------------

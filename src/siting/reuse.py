@@ -39,7 +39,7 @@ STORE_VERSION = 1
 _NOT_INPUTS = {"title", "description", "constraints", "outputs", "source"}
 _GEO_FRAMES = ("wards", "lsoas", "counters", "hubs", "boroughs", "lsoa_areas")
 _FRAMES = ("hub_assignment", "postcode_districts")
-_DICTS = ("assumptions", "modes", "hub_figures", "validation")
+_DICTS = ("assumptions", "modes", "hub_figures", "validation", "equity")
 _MANIFEST = "manifest.json"
 
 

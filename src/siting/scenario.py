@@ -417,6 +417,8 @@ class Scenario(_Strict):
     hubs: Hubs = Hubs()
     constraints: list[Constraint] = []
     outputs: Outputs = Outputs()
+    origins: str | None = None
+    """A file of points or polygons in any CRS (relative to the scenario file) for `siting grid`."""
     source: Path | None = Field(default=None, exclude=True)
     """The file this scenario was read from (set by load_scenario)."""
 
@@ -625,6 +627,13 @@ def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
     missing = [(field, rel) for field, rel in named.items() if not (data_dir / rel).exists()]
     for field, rel in missing:
         problems.append(f"field `{field}`: file {rel!r} not found in the data directory {data_dir}.")
+    if scenario.origins and scenario.source is not None:
+        origins_path = scenario.source.parent / scenario.origins
+        if not origins_path.is_file():
+            problems.append(
+                f"field `origins`: file {origins_path} not found (paths are relative to the "
+                "scenario file)."
+            )
     if scenario.hubs.candidate_csv and scenario.source is not None:
         csv_path = scenario.source.parent / scenario.hubs.candidate_csv
         if not csv_path.is_file():
