@@ -431,7 +431,7 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None,
     # One thread per worker: the travel kernels are numba code; a worker per core avoids the GIL.
     extra = {"env": {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}} if processes else {}
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                      dashboard_address=None, **extra) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", **extra) as cluster, Client(cluster) as client:
         yield client
 
 
