@@ -412,8 +412,12 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None,
                 processes: bool = True) -> Iterator[Any]:
     """A dask.distributed Client: on ``scheduler`` (or DASK_SCHEDULER_ADDRESS), else on an
     embedded LocalCluster of ``workers`` single-threaded workers (default: one per core)."""
+    import logging
+
     from distributed import Client, LocalCluster
 
+    if not logging.getLogger("siting").isEnabledFor(logging.INFO):
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # no per-worker chatter
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
         try:
