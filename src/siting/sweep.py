@@ -40,8 +40,10 @@ __all__ = [
     "base_values",
     "dask_client",
     "draw_samples",
+    "gather",
     "result_of",
     "run_tasks",
+    "submit_tasks",
     "varying",
 ]
 
@@ -443,20 +445,34 @@ def _call(func: Callable[..., Any], index: int, item: Any) -> Any:
     return func(index, item)
 
 
+def submit_tasks(client: Any, func: Callable[[int, Any], Any], items: Sequence[Any], *,
+                 retries: int = 2, label: str = "sweep") -> list[Any]:
+    """Submit func(i, items[i]) for every item as Dask tasks; the futures, in item order.
+
+    ``func`` is scattered once to every worker; Dask retries a task that fails on a lost worker
+    ``retries`` times.
+    """
+    if not items:
+        return []
+    [shared] = client.scatter([func], broadcast=True, hash=False)
+    return [client.submit(_call, shared, i, item, key=f"{label}-{i:06d}", retries=retries,
+                          pure=False) for i, item in enumerate(items)]
+
+
 def run_tasks(client: Any, func: Callable[[int, Any], Any], items: Sequence[Any], *,
               progress: bool = False, retries: int = 2, label: str = "sweep") -> list[Any]:
     """Run func(i, items[i]) for every item as Dask tasks; results in item order.
 
-    ``func`` is scattered once to every worker; Dask retries a task that fails on a lost worker
-    ``retries`` times; `distributed.progress` draws the progress bar.
+    `distributed.progress` draws the progress bar when ``progress`` is on.
     """
+    futures = submit_tasks(client, func, items, retries=retries, label=label)
+    return gather(client, futures, progress=progress)
+
+
+def gather(client: Any, futures: Sequence[Any], *, progress: bool = False) -> list[Any]:
+    """Wait for futures (with Dask's progress bar when asked); results in the given order."""
     from distributed import progress as dask_progress
 
-    if not items:
-        return []
-    [shared] = client.scatter([func], broadcast=True, hash=False)
-    futures = [client.submit(_call, shared, i, item, key=f"{label}-{i:06d}", retries=retries,
-                             pure=False) for i, item in enumerate(items)]
-    if progress:
-        dask_progress(futures)
-    return list(client.gather(futures))
+    if progress and futures:
+        dask_progress(list(futures))
+    return list(client.gather(list(futures)))

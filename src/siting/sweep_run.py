@@ -19,8 +19,10 @@ from siting.sweep import (
     base_values,
     check_applicable,
     draw_samples,
+    gather,
     result_of,
     run_tasks,
+    submit_tasks,
     varying,
 )
 from siting.sweep_summary import SweepSummary, headline_table, summarise_sweep
@@ -145,6 +147,17 @@ def _coverage_table(scenario: Scenario, data_dir: Path, lsoas: Any, wards: Any,
     return table, sites.set_index("site_id")["cost"]
 
 
+def _prebuild(scenario: Scenario, data_dir: Path, cache_dir: Path, *, network: bool) -> None:
+    """Build the scenario's London feed (and network) once, before tasks share the cache."""
+    from siting.network.scenario_network import scenario_feed, scenario_network
+
+    if scenario.transit.feed != "london-modelled" and not network:
+        return
+    feed = scenario_feed(scenario, data_dir, cache_dir)
+    if network:
+        scenario_network(apply_params(scenario, {}), data_dir, cache_dir, feed)
+
+
 def scenario_sweep(scenario: Scenario, data_dir: Path, cache_dir: Path, client: Any, *,
                    samples: int | None = None, robust: float | None = None,
                    progress: bool = False) -> tuple[SweepSummary, dict[str, float]]:
@@ -160,10 +173,13 @@ def scenario_sweep(scenario: Scenario, data_dir: Path, cache_dir: Path, client: 
     evaluator = ScenarioEvaluator.for_scenario(scenario, data_dir, cache_dir, names)
     origins, ward_table, lsoas, wards = _areas(scenario, data_dir)
     start = time.perf_counter()
-    [(deterministic, assignment)] = run_tasks(
-        client, _Deterministic(scenario, Path(data_dir), Path(cache_dir)), [None],
-        label="deterministic")
-    results = run_tasks(client, evaluator, params, progress=progress, label="sample")
+    _prebuild(scenario, data_dir, cache_dir, network=False)
+    # The deterministic run goes in with the samples, so no worker waits for it.
+    first = submit_tasks(client, _Deterministic(scenario, Path(data_dir), Path(cache_dir)),
+                         [None], label="deterministic")
+    samples_futures = submit_tasks(client, evaluator, params, label="sample")
+    results = gather(client, samples_futures, progress=progress)
+    [(deterministic, assignment)] = gather(client, first)
     wall = time.perf_counter() - start
     share = robust if robust is not None else scenario.hubs.robust
     extra: dict[str, Any] = {"method": "latin hypercube (scipy.stats.qmc.LatinHypercube)"
@@ -237,6 +253,7 @@ def counter_sweep(scenario: Scenario, data_dir: Path, cache_dir: Path, client: A
         open_now = set(scenario.open_counters())
         ids = sorted(c for c in registry.index if c not in open_now)
     evaluator = CounterEvaluator(scenario, Path(data_dir), Path(cache_dir))
+    _prebuild(scenario, data_dir, cache_dir, network=True)
     jobs: list[Any] = [("none", ""), *[(action, c) for c in ids]]
     origins, _, _, _ = _areas(scenario, data_dir)
     results = run_tasks(client, evaluator, jobs, progress=progress, label=f"{action}-each")
