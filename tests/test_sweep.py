@@ -357,3 +357,18 @@ def test_london_close_each_never_helps_anyone(london_dir: Path, cache_dir: Path,
     assert (table["change_over_45_24h"] >= 0).all()  # closing a counter never helps anyone
     assert table["change_over_45_24h"].is_monotonic_decreasing
     assert table["rank"].tolist() == [1, 2]
+
+
+def test_report_sections_replace_themselves(tmp_path: Path) -> None:
+    from siting.sweep_summary import splice_report
+
+    report = tmp_path / "report.md"
+    report.write_text("# Run\n\nbody\n", encoding="utf-8")
+    section = "<!-- siting sweep: start -->\nA\n<!-- siting sweep: end -->\n"
+    splice_report(report, section)
+    splice_report(report, section.replace("A", "B"))
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("# Run\n\nbody\n")
+    assert text.count("siting sweep: start") == 1
+    assert "B" in text
+    assert "\nA\n" not in text

@@ -25,6 +25,7 @@ __all__ = [
     "MEASURES",
     "SHARE_MINUTES",
     "SweepSummary",
+    "counter_section",
     "headline_table",
     "sensitivity",
     "splice_report",
@@ -225,25 +226,32 @@ def _fmt(value: float, share: bool) -> str:
     return f"{100 * value:.1f}%" if share else f"{round(value):,}"
 
 
+def _label(figure: str) -> str:
+    """'people_over_45_24h' -> 'people over 45 min (24/7 counter)'."""
+    words, measure = figure.rsplit("_", 1)
+    where = "24/7 counter" if measure == "24h" else "counter open on arrival"
+    return f"{words.replace('_', ' ')} min ({where})"
+
+
 def render_section(summary: SweepSummary) -> str:
     """The report.md section: headline bands, sensitivity ranking, wards most at risk."""
     f = summary.facts
     lines = [_MARK_START, "", "## How sure is the headline? (`siting sweep`)", "",
-             f"{f['samples']} samples ({f['method']}) of the modelling assumptions "
+             f"{f['samples']} samples (seed {f.get('seed', '-')}; {f['method']}) of the "
+             "modelling assumptions "
              f"({', '.join(f['varied']) or 'none varied'}); each sample is a full network build "
              "and travel-time run. Bands are the 10th-90th percentiles over the samples; "
              "sources of every distribution are in docs/sweep.md.", "",
              "| figure | deterministic | median | 10–90% band |", "|---|---:|---:|---:|"]
     for name, band in f["headline"].items():
         share = name.startswith("share_")
-        label = name.replace("_", " ").replace(" 24h", " (24/7 counter)").replace(
-            " any", " (counter open on arrival)")
+        label = _label(name)
         det = band.get("deterministic")
         lines.append(f"| {label} | {_fmt(det, share) if det is not None else '—'} | "
                      f"{_fmt(band['median'], share)} | {_fmt(band['p10'], share)} – "
                      f"{_fmt(band['p90'], share)} |")
     for figure, ranked in f["sensitivity"].items():
-        lines += ["", f"**What moves {figure.replace('_', ' ')} most** (Spearman rank "
+        lines += ["", f"**What moves the {_label(figure)} most** (Spearman rank "
                   "correlation over the samples; + means the figure rises with the assumption):",
                   "", "| rank | assumption | rho |", "|---:|---|---:|"]
         lines += [f"| {r['rank']} | {r['assumption']} | {r['spearman_rho']:+.2f} |"
@@ -266,12 +274,14 @@ def render_section(summary: SweepSummary) -> str:
     return "\n".join(lines)
 
 
-def splice_report(report: Path, section: str) -> None:
-    """Put the sweep section into report.md (replacing an earlier one), or start the file."""
+def splice_report(report: Path, section: str,
+                  marks: tuple[str, str] = (_MARK_START, _MARK_END)) -> None:
+    """Put a sweep section into report.md (replacing an earlier one), or start the file."""
     text = report.read_text(encoding="utf-8") if report.is_file() else ""
-    if _MARK_START in text and _MARK_END in text:
-        head, rest = text.split(_MARK_START, 1)
-        tail = rest.split(_MARK_END, 1)[1].lstrip("\n")
+    first, last = marks
+    if first in text and last in text:
+        head, rest = text.split(first, 1)
+        tail = rest.split(last, 1)[1].lstrip("\n")
         text = head + section + tail
     else:
         text = (text.rstrip("\n") + "\n\n" if text else "") + section
@@ -310,8 +320,33 @@ def write_sweep(summary: SweepSummary, out_dir: Path, *, report: bool = True) ->
     return written
 
 
+def counter_section(table: pd.DataFrame, *, action: str, threshold: int = 45) -> str:
+    """The report.md section ranking counters by people pushed over / brought within."""
+    start, end = _MARK_START.replace("sweep", f"{action}-each"), _MARK_END.replace(
+        "sweep", f"{action}-each")
+    change = f"change_over_{threshold}_24h"
+    if action == "close":
+        title = "Which 24/7 counter matters most? (`siting sweep --close-each`)"
+        text = (f"Each open 24/7 counter closed in turn: people pushed over {threshold} minutes "
+                "from a 24/7 counter (a negative figure would mean fewer).")
+        head = f"| rank | counter | borough | people pushed over {threshold} min |"
+    else:
+        title = "Which closed counter would help most? (`siting sweep --open-each`)"
+        text = (f"Each counter the scenario does not open, reopened 24/7 in turn: people brought "
+                f"within {threshold} minutes of a 24/7 counter.")
+        head = f"| rank | counter | borough | people brought within {threshold} min |"
+    lines = [start, "", f"## {title}", "", text, "", head, "|---:|---|---|---:|"]
+    sign = 1 if action == "close" else -1
+    lines += [f"| {r['rank']} | {r['name']} ({r['counter_id']}) | {r['borough']} | "
+              f"{sign * int(r[change]):,} |" for _, r in table.iterrows()]
+    return "\n".join([*lines, "", end, ""])
+
+
 def write_counter_sweep(table: pd.DataFrame, out_dir: Path, *, action: str) -> Path:
-    """Write counters_close_each.csv / counters_open_each.csv (ranked) into out_dir."""
+    """Write counters_close_each.csv / counters_open_each.csv (ranked) and its report.md section."""
     path = Path(out_dir) / f"counters_{action}_each.csv"
     _write_atomic(path, _csv(table))
+    splice_report(Path(out_dir) / "report.md", counter_section(table, action=action),
+                  marks=(_MARK_START.replace("sweep", f"{action}-each"),
+                         _MARK_END.replace("sweep", f"{action}-each")))
     return path
