@@ -372,3 +372,27 @@ def test_report_sections_replace_themselves(tmp_path: Path) -> None:
     assert text.count("siting sweep: start") == 1
     assert "B" in text
     assert "\nA\n" not in text
+
+
+def test_sobol_design_stays_inside_the_distributions() -> None:
+    u = Uncertainty(samples=8, seed=2, method="sobol")
+    design = draw_samples(u)
+    assert len(design) == 8
+    for name in varying(u):
+        dist = getattr(u, name)
+        assert design[name].between(dist.low, dist.high).all()
+    assert design.equals(draw_samples(u))
+
+
+def test_cli_refuses_london_assumptions_on_a_user_feed(tmp_path: Path, london_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from siting.cli import main
+
+    path = _write(tmp_path, "transit: {feed: transit/uk_test_feeds/newport-20230613_gtfs.zip,"
+                            " service_date: 2023-06-14}\n")
+    code = main(["sweep", str(path), "--data-dir", str(london_dir), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "uncertainty.bus_headway_multiplier" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()

@@ -190,7 +190,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     """Uncertainty sweep (or counter sweeps) of one scenario on Dask; see docs/sweep.md."""
     from siting.data import resolve_data_dir
     from siting.scenario import load_scenario
-    from siting.sweep import dask_client
+    from siting.sweep import check_applicable, dask_client
     from siting.sweep_run import counter_sweep, scenario_sweep
     from siting.sweep_summary import write_counter_sweep, write_sweep
 
@@ -199,6 +199,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.seed is not None:
         scenario = scenario.model_copy(update={
             "uncertainty": scenario.uncertainty.model_copy(update={"seed": args.seed})})
+    if not (args.close_each or args.open_each):
+        check_applicable(scenario)  # before a cluster starts
     out_dir = Path(args.out) if args.out else scenario.out_dir
     cache = Path(args.cache_dir)
     with dask_client(args.scheduler, workers=args.workers) as client:
