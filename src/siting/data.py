@@ -18,13 +18,16 @@ from siting._validate import check_columns, check_crs, require_file
 from siting.scenario import DataFiles, Scenario, parse_window
 
 __all__ = [
+    "DATA_DIR_CANDIDATES",
     "POPULATION_COLUMNS",
     "check_columns",
     "check_crs",
     "counter_hours",
     "load_boroughs",
     "load_counters",
+    "load_lsoa_areas",
     "load_lsoas",
+    "load_postcode_districts",
     "load_ptai",
     "load_wards",
     "resolve_data_dir",
@@ -41,9 +44,27 @@ POPULATION_COLUMNS = {"census2011": "pop_census2011", "mid2019": "pop_mid2019"}
 """Population column of the LSOA centroid table for each scenario choice."""
 
 
+DATA_DIR_CANDIDATES = ("../shared/data/london", "data")
+"""Where the data is looked for when neither --data-dir nor SITING_DATA_DIR names it, in the
+order `make` uses (relative to the working directory): the shared London data beside the
+checkout, else ./data (where `siting data fetch` downloads it)."""
+
+
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
-    """The data directory: an explicit path, else $SITING_DATA_DIR, else ./data."""
-    chosen = explicit or os.environ.get("SITING_DATA_DIR") or "data"
+    """The data directory: --data-dir, else $SITING_DATA_DIR, else the first of
+    DATA_DIR_CANDIDATES that exists (the same search as the Makefile)."""
+    chosen = explicit or os.environ.get("SITING_DATA_DIR")
+    if not chosen:
+        found = [Path(c) for c in DATA_DIR_CANDIDATES if Path(c).is_dir()]
+        if not found:
+            raise DataError(
+                "no data directory found: looked for "
+                + " and ".join(f"{Path(c).resolve()}" for c in DATA_DIR_CANDIDATES)
+                + ". Point siting at the folder holding boundaries/, transit/ and osm/ with "
+                "`export SITING_DATA_DIR=/path/to/data/london` (or --data-dir), or run "
+                "`siting data fetch` to download the open data into ./data."
+            )
+        chosen = found[0]
     path = Path(chosen).expanduser()
     if not path.is_dir():
         raise DataError(
@@ -143,6 +164,53 @@ def load_lsoas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataF
         .sort_values("lsoa_code", kind="stable")
         .reset_index(drop=True)
     )
+
+
+def load_lsoa_areas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame | None:
+    """LSOA outlines in BNG (lsoa_code, geometry) for the map's zoomed-in layer; None if unset."""
+    if files.lsoa_areas is None:
+        return None
+    path = require_file(data_dir / files.lsoa_areas)
+    raw = gpd.read_file(path, engine="pyogrio", columns=["LSOA11CD"])
+    check_columns(raw, ["LSOA11CD"], source=path)
+    areas = _to_bng(raw, source=path, id_column="LSOA11CD")
+    return (
+        areas.rename(columns={"LSOA11CD": "lsoa_code"})
+        .loc[:, ["lsoa_code", "geometry"]]
+        .sort_values("lsoa_code", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+_OUTWARD = r"^[A-Z]{1,2}[0-9][0-9A-Z]?$"
+"""A UK postcode's outward code (its district), e.g. UB1, N22, EC1A."""
+
+
+def load_postcode_districts(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> pd.DataFrame | None:
+    """Where each postcode district lies, from addresses with postcodes and coordinates.
+
+    There is no postcode boundary file in the open data here, so a district is placed by the
+    addresses that carry it (the GLA schools atlas: about 3,500 schools in 300 districts):
+    district, n (addresses), x, y (their median, EPSG:27700) and the box around them. None when
+    the scenario sets ``data.postcodes: null``.
+    """
+    if files.postcodes is None:
+        return None
+    path = require_file(data_dir / files.postcodes)
+    raw = pd.read_csv(path, usecols=lambda c: c in {"URN", "POSTCODE", "EASTING", "NORTHING"})
+    check_columns(raw, ["POSTCODE", "EASTING", "NORTHING"], source=path)
+    if "URN" in raw.columns:
+        raw = raw.drop_duplicates("URN")  # the atlas lists some schools twice
+    district = raw["POSTCODE"].astype(str).str.strip().str.upper().str.split().str[0]
+    xy = raw[["EASTING", "NORTHING"]].apply(pd.to_numeric, errors="coerce")
+    table = pd.DataFrame({"district": district, "x": xy["EASTING"], "y": xy["NORTHING"]})
+    table = table[table["district"].str.match(_OUTWARD) & table[["x", "y"]].notna().all(axis=1)]
+    grouped = table.groupby("district", sort=True)
+    return pd.DataFrame({
+        "n": grouped.size(), "x": grouped["x"].median(), "y": grouped["y"].median(),
+        "x_min": grouped["x"].min(), "y_min": grouped["y"].min(),
+        "x_max": grouped["x"].max(), "y_max": grouped["y"].max(),
+    }).reset_index()
 
 
 def ward_population(lsoas: pd.DataFrame) -> pd.Series:
