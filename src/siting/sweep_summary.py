@@ -256,6 +256,11 @@ def render_section(summary: SweepSummary) -> str:
                   "", "| rank | assumption | rho |", "|---:|---|---:|"]
         lines += [f"| {r['rank']} | {r['assumption']} | {r['spearman_rho']:+.2f} |"
                   for r in ranked]
+        n = int(f["samples"])
+        if n > 2:
+            noise = 1.96 / math.sqrt(n - 1)
+            lines += ["", f"With {n} samples, |rho| below {noise:.2f} (1.96/√(n−1)) cannot be told "
+                      "apart from no effect at the 95% level; more samples sharpen the ranking."]
         break  # the first figure (people over the first threshold, 24/7) in the report
     risk_key = next((k for k in f if k.startswith("wards_with_a_chance_over_")), None)
     if risk_key:
