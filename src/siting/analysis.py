@@ -35,7 +35,7 @@ from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
 from siting.siting import HubSiting, HubSolution, compare_walk_models
-from siting.travel import Targets, Window, profile_search, summarise
+from siting.travel import Targets, Window, served_over_draws, summarise_served
 
 __all__ = ["MEASURES", "Analysis", "analyse"]
 
@@ -141,18 +141,26 @@ def _travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
     lsoas: gpd.GeoDataFrame, street: Any = None,
 ) -> pd.DataFrame:
-    """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter."""
+    """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter.
+
+    The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
+    of the phases of frequency-based services (one pass if the feed has none).
+    """
     targets = _targets(counters)
     start_s, end_s = scenario.transit.window_seconds
     window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
     xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
     percentiles = sorted({50, *scenario.transit.percentiles})
+    chosen = {"24h": targets.select(targets.always_open), "any": targets}
+    pooled = served_over_draws(network, chosen, xy, window, draws=scenario.transit.draws,
+                               seed=scenario.transit.seed,
+                               max_access_minutes=scenario.walking.max_access_minutes,
+                               street=street)
     out = lsoas[["lsoa_code"]].copy()
-    for measure, selection in (("24h", targets.always_open), ("any", np.ones(len(targets), bool))):
-        profiles = profile_search(network, targets.select(selection),
-                                  max_access_minutes=scenario.walking.max_access_minutes,
-                                  street=street)
-        summary = summarise(profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), window), percentiles)
+    for measure, (served, target) in pooled.items():
+        departures = np.tile(window.departures, served.shape[1] // len(window.departures))
+        summary = summarise_served(served, target, departures, lsoas["lsoa_code"].to_numpy(),
+                                   chosen[measure].ids, percentiles)
         summary = summary.rename(columns={"origin_id": "lsoa_code", "minutes_p50": f"minutes_{measure}",
                                           "nearest_counter": f"nearest_{measure}_counter"})
         summary = summary.rename(columns={f"minutes_p{p:g}": f"minutes_{measure}_p{p:g}"

@@ -128,6 +128,10 @@ class Counters(_Strict):
         return "closed"
 
 
+DEFAULT_DRAWS = 16
+"""Default Monte Carlo phase draws (transit.draws), chosen by measurement: docs/travel-model.md."""
+
+
 class Transit(_Strict):
     """Public-transport settings: which feed, which day and departure window, which percentiles."""
 
@@ -143,6 +147,12 @@ class Transit(_Strict):
     """Time to change vehicle; None uses the London model's interchange time (0 for a user feed)."""
     assumptions: dict[str, Any] = {}
     """Overrides of the modelled London network's assumptions (see docs/london-network.md)."""
+    draws: int = Field(default=DEFAULT_DRAWS, ge=1, le=1000)
+    """Monte Carlo draws of the phases of frequency-based (exact_times=0) services; minutes are
+    percentiles over (departure minute x draw). Default chosen by bench/draws_convergence.py
+    (see docs/travel-model.md)."""
+    seed: int = Field(default=0, ge=0)
+    """Seed of the phase draws: the same seed gives byte-identical results."""
 
     @field_validator("departure_window")
     @classmethod
