@@ -108,7 +108,14 @@ def test_fixed_values_and_sample_application() -> None:
     assert london["bus_headway_min"] == 15.0  # 10 min x 1.5
     assert london["rail_headway_min"] == 7.5  # 15 min x 0.5
     assert london["tube_headway_min"]["Victoria Line"] == 1.0  # 2 min x 0.5
-    assert london["interchange_s"] == 180
+    assert variant.transit.min_change_minutes == 3.0
+    from siting.network.scenario_network import london_assumptions
+
+    assert london_assumptions(variant).interchange_s == 180  # the feed's change time follows
+    low = apply_params(scenario, {"bus_reliability_min": 0.5, "rail_reliability_min": 0.25})
+    assert low.transit.reliability_minutes["bus"] == 0.5
+    assert low.transit.reliability_minutes["subway"] == 0.25
+    assert low.transit.reliability_seconds(3) == 30  # GTFS bus
     assert variant.walking.speed_kmh == 4.0
     assert not variant.hubs.enabled
     assert scenario.transit.assumptions == {}  # the caller's scenario is untouched

@@ -140,26 +140,21 @@ def base_values(scenario: Scenario) -> dict[str, float]:
         "bus_headway_multiplier": 1.0,
         "rail_headway_multiplier": 1.0,
     }
+    values.update(bus_reliability_min=transit.reliability_minutes["bus"],
+                  rail_reliability_min=transit.reliability_minutes["rail"],
+                  interchange_minutes=transit.min_change_minutes)
     if transit.feed == "london-modelled":
         london = _london(scenario)
         values.update(bus_speed_inner_kmh=london.bus_speed_inner_kmh,
-                      bus_speed_outer_kmh=london.bus_speed_outer_kmh,
-                      bus_reliability_min=london.bus_reliability_min,
-                      rail_reliability_min=london.rail_reliability_min,
-                      interchange_minutes=london.interchange_s / 60.0)
-    else:
-        values.update(bus_reliability_min=0.0, rail_reliability_min=0.0,
-                      interchange_minutes=transit.min_change_minutes or 0.0)
-    if transit.min_change_minutes is not None:
-        values["interchange_minutes"] = transit.min_change_minutes
+                      bus_speed_outer_kmh=london.bus_speed_outer_kmh)
     return {k: float(v) for k, v in values.items()}
 
 
 def _london(scenario: Scenario) -> Any:
-    from siting.network.london import LondonAssumptions
+    """The modelled network's assumptions as the scenario resolves them."""
+    from siting.network.scenario_network import london_assumptions
 
-    source = str(scenario.source) if scenario.source else "scenario"
-    return LondonAssumptions().with_overrides(dict(scenario.transit.assumptions), source=source)
+    return london_assumptions(scenario)
 
 
 def check_applicable(scenario: Scenario) -> None:
@@ -193,14 +188,18 @@ def apply_params(scenario: Scenario, params: dict[str, float]) -> Scenario:
                                           for k, v in base.tube_headway_min.items()}
             london["rail_headway_min"] = round(base.rail_headway_min * rail, _DIGITS)
             london["tram_headway_min"] = round(base.tram_headway_min * rail, _DIGITS)
-        for name in ("bus_speed_inner_kmh", "bus_speed_outer_kmh", "bus_reliability_min",
-                     "rail_reliability_min"):
+        for name in ("bus_speed_inner_kmh", "bus_speed_outer_kmh"):
             if name in params:
                 london[name] = params[name]
-        if "interchange_minutes" in params:
-            london["interchange_s"] = round(params["interchange_minutes"] * 60)
-    if "interchange_minutes" in params and (scenario.transit.min_change_minutes is not None
-                                            or scenario.transit.feed != "london-modelled"):
+    # Allowances and the change time are scenario settings for every feed (the London feed
+    # takes its interchange time from the change time).
+    reliability = dict(scenario.transit.reliability_minutes)
+    for mode in reliability:
+        name = "bus_reliability_min" if mode in ("bus", "trolleybus") else "rail_reliability_min"
+        if name in params:
+            reliability[mode] = params[name]
+    transit["reliability_minutes"] = reliability
+    if "interchange_minutes" in params:
         transit["min_change_minutes"] = params["interchange_minutes"]
     walking: dict[str, Any] = {}
     for name, field in (("walk_speed_kmh", "speed_kmh"), ("circuity", "circuity"),
