@@ -477,7 +477,7 @@ def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd
     return joined
 
 
-_NOT_SETTINGS = ("id", "title", "description", "constraints", "outputs", "source")
+_NOT_SETTINGS = ("id", "title", "description", "constraints", "outputs", "source", "uncertainty")
 """Scenario keys that name or check a scenario but do not change its computed figures."""
 
 
