@@ -24,6 +24,7 @@ browser:
 
 lint: install
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 # Each scenario's coverage constraints (exit 1 names what breaks).
 check: install

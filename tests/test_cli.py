@@ -43,7 +43,9 @@ def test_run_twice_gives_byte_identical_outputs(
     assert f"nearest 24/7 counter: {int(over):,} people over 45 min" in out  # the headline is the report's
     assert "  map: maps/london-2017-final.html" in out
     files = sorted(p.name for p in a.iterdir())
-    assert files == ["boroughs.csv", "hubs.csv", "lsoas.csv", "report.md", "summary.json", "wards.csv"]
+    assert files == sorted(["boroughs.csv", "hubs.csv", "lsoas.csv", "report.md", "summary.json",
+                            "wards.csv", *(f"{layer}.{ext}" for layer in ("hubs", "lsoas", "wards")
+                                           for ext in ("gpkg", "parquet"))])
     _, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
     assert mismatch == []
     assert errors == []

@@ -25,6 +25,7 @@ from siting.analysis import MEASURES, Analysis
 from siting.check import ConstraintResult, evaluate
 from siting.data import load_boroughs, load_lsoas, load_wards, scenario_counters
 from siting.report import (
+    GEO_OUTPUT_FILES,
     OUTPUT_FILES,
     borough_table,
     hub_table,
@@ -313,7 +314,7 @@ def test_write_outputs_tiny(tmp_path: Path) -> None:
         {"kind": "counter_per_borough", "name": "one-24h", "sentence": "Every borough has one."}]))
     results = evaluate(analysis)
     written = write_outputs(analysis, tmp_path / "out", constraint_results=results)
-    assert [p.name for p in written] == list(OUTPUT_FILES)
+    assert [p.name for p in written] == [*OUTPUT_FILES, *GEO_OUTPUT_FILES]
     wards_csv = (tmp_path / "out" / "wards.csv").read_text()
     assert wards_csv.splitlines()[3] == (
         "E05000003,North,Beta,2000,70.00,alpha-24,53.00,alpha-day,True,True,True,False,"

@@ -32,7 +32,9 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
+from siting.equity import ward_equity
 from siting.hubs import HubSiting, HubSolution
+from siting.journeys import lsoa_journeys, ward_journeys
 from siting.network.scenario_network import (
     origins,
     scenario_feed,
@@ -45,15 +47,14 @@ from siting.network.service import check_study_area, study_area_coverage
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
-from siting.travel import Targets, Window, served_over_draws, summarise_served
+from siting.travel import MEASURES, Targets, Window, served_over_draws, summarise_served
 from siting.walk_comparison import compare_walk_models
 
 __all__ = ["MEASURES", "Analysis", "analyse", "check_hub_inputs"]
 
 log = logging.getLogger(__name__)
 
-MEASURES = ("24h", "any")
-"""The two travel-time measures: nearest 24/7 counter, and nearest counter open on arrival."""
+# MEASURES (the two travel-time measures) is defined once, in siting.travel; re-exported here.
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class Analysis:
     """Checks of the travel times against independent data (e.g. Spearman rho with TfL PTAI)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
+    equity: dict[str, Any] = field(default_factory=dict)
+    """People over each threshold by fifths of ward deprivation, income and cars (siting.equity)."""
     lsoa_areas: gpd.GeoDataFrame | None = None
     """LSOA outlines (lsoa_code, geometry; EPSG:27700) for the map's zoomed-in layer, if loaded."""
     postcode_districts: pd.DataFrame | None = None
@@ -237,6 +240,11 @@ def analyse(
                 minutes = wards[f"minutes_{measure}"]
                 wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
 
+    with steps("journey breakdowns", timings, "journeys"):
+        lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, _targets(counters), lsoas, street),
+                            on="lsoa_code", how="left")
+        wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
+
     with steps("siting DWO hubs", timings, "hubs"):
         hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk, street,
                                                   centres=_ward_centres(lsoas))
@@ -267,6 +275,7 @@ def analyse(
         modes=feed.modes,
         hub_figures=hub_figures,
         timings=timings,
+        equity=ward_equity(data_dir, wards, scenario.thresholds),
         lsoa_areas=load_lsoa_areas(data_dir, files),
         postcode_districts=load_postcode_districts(data_dir, files),
     )
@@ -501,7 +510,7 @@ def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd
     return joined
 
 
-_NOT_SETTINGS = ("id", "title", "description", "constraints", "outputs", "source")
+_NOT_SETTINGS = ("id", "title", "description", "constraints", "outputs", "source", "uncertainty")
 """Scenario keys that name or check a scenario but do not change its computed figures."""
 
 

@@ -178,6 +178,50 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grid(args: argparse.Namespace) -> int:
+    """Travel times on a grid (or the scenario's origins), their isochrones, and optionally the map."""
+    import resource
+    import time
+
+    from siting.data import resolve_data_dir
+    from siting.grid import read_origins, scenario_grid, write_grid
+    from siting.isochrones import isochrones
+    from siting.scenario import load_scenario
+
+    clock, cpu = time.perf_counter(), time.process_time()
+    data_dir = resolve_data_dir(args.data_dir)
+    scenario = load_scenario(args.scenario, data_dir=data_dir)
+    origins = None
+    if args.cell is None and scenario.origins:
+        origins = read_origins((scenario.source or Path()).parent / scenario.origins)
+    cell = (args.cell or 100.0) if origins is None else None
+    grid = scenario_grid(scenario, data_dir, cell_m=cell or 100.0, cache_dir=Path(args.cache_dir),
+                         origins=origins, counters=args.counter, chunk=args.chunk)
+    label = "-".join(args.counter) if args.counter else "nearest"
+    stem = "origins" if origins is not None else f"grid-{cell:g}m"
+    if args.counter:
+        stem += f"-{label}"
+    iso = (isochrones(grid.cells, cell_m=cell, minutes=args.isochrones, label=label,
+                      measures=("24h",) if args.counter else ("24h", "any"))
+           if cell is not None and args.isochrones else None)
+    out_dir = Path(args.out) if args.out else scenario.out_dir
+    written = write_grid(grid, out_dir, isochrones=iso, stem=stem, gpkg=not args.no_gpkg)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in grid.timings.items())
+    measures = len(set(grid.cells.columns) & {"minutes_24h", "minutes_any"})
+    print(f"{scenario.id}: {len(grid.cells):,} {'cells' if cell else 'origins'} x "
+          f"{len(grid.window.departures)} departures x {measures} measures ({steps}); total "
+          f"{time.perf_counter() - clock:.1f} s wall, {time.process_time() - cpu:.1f} CPU-s, peak memory "
+          f"{peak_gb:.2f} GB")
+    if args.map:
+        from siting.maps import write_map
+
+        analysis = _run_one(args.scenario, args)
+        written.append(write_map(analysis, scenario.map_path, grid=grid, isochrones=iso))
+    print("\n".join(f"wrote {p}" for p in written))
+    return 0
+
+
 def _cmd_optimise(args: argparse.Namespace) -> int:
     from siting.analysis import analyse
     from siting.data import resolve_data_dir
@@ -217,6 +261,52 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
     written.append(write_map(analysis, Path("maps") / f"{variant.id}.html", new_sites=new_sites))
     written.append(_write_index(Path("maps")))
     print(plan.to_markdown())
+    print("\n".join(f"wrote {p}" for p in written))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    """Uncertainty sweep (or counter sweeps) of one scenario on Dask; see docs/sweep.md."""
+    from siting.data import resolve_data_dir
+    from siting.scenario import load_scenario
+    from siting.sweep import check_applicable, dask_client
+    from siting.sweep_run import counter_sweep, scenario_sweep
+    from siting.sweep_summary import write_counter_sweep, write_sweep
+
+    data_dir = resolve_data_dir(args.data_dir)
+    scenario = load_scenario(args.scenario, data_dir=data_dir)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={
+            "uncertainty": scenario.uncertainty.model_copy(update={"seed": args.seed})})
+    if not (args.close_each or args.open_each):
+        check_applicable(scenario)  # before a cluster starts
+    out_dir = Path(args.out) if args.out else scenario.out_dir
+    cache = Path(args.cache_dir)
+    with dask_client(args.scheduler, workers=args.workers) as client:
+        for action, wanted in (("close", args.close_each), ("open", args.open_each)):
+            if wanted:
+                table = counter_sweep(scenario, data_dir, cache, client, action=action,
+                                      progress=not args.quiet)
+                path = write_counter_sweep(table, out_dir, action=action)
+                print(f"wrote {path}")
+                print(table.head(10).to_string(index=False))
+        if args.close_each or args.open_each:
+            return 0
+        summary, timings = scenario_sweep(scenario, data_dir, cache, client, samples=args.samples,
+                                          robust=args.robust, progress=not args.quiet)
+    written = write_sweep(summary, out_dir)
+    if not args.no_map:
+        from siting.sweep_map import write_sweep_map
+
+        written.append(write_sweep_map(summary, scenario, data_dir,
+                                       Path("maps") / f"{scenario.id}-sweep.html"))
+    head = summary.facts["headline"]
+    print(f"{scenario.id}: {summary.facts['samples']} samples in {timings['wall_s']:.0f} s "
+          f"(median task {timings['task_median_s']:.1f} s); wrote {out_dir}/")
+    for key in [k for k in head if k.startswith("people_over_")]:
+        b = head[key]
+        print(f"  {key}: median {b['median']:,.0f} (10-90%: {b['p10']:,.0f}-{b['p90']:,.0f}; "
+              f"deterministic {b.get('deterministic', float('nan')):,.0f})")
     print("\n".join(f"wrote {p}" for p in written))
     return 0
 
@@ -284,6 +374,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=10, help="alternatives: how many extra sites (1..k)")
     p.add_argument("--threshold", type=int, default=45, help="alternatives: minutes to bring people within")
     p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
+    scenario_args(p, many=False)
+
+    p = add("grid", _cmd_grid, "Travel times from a grid of cells over London (or the scenario's "
+            "origins) to the nearest counter, both measures, with isochrones; GeoParquet/GeoPackage.")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--cell", type=float, default=None,
+                   help="cell size in metres (default 100; without it a scenario's `origins` file is used)")
+    p.add_argument("--counter", action="append", metavar="ID",
+                   help="times to this counter alone (repeatable), whatever its status")
+    p.add_argument("--isochrones", type=float, nargs="*", default=[15, 30, 45, 60], metavar="MIN",
+                   help="isochrone limits in minutes (default 15 30 45 60; none to skip)")
+    p.add_argument("--chunk", type=int, default=8192, help="origins per chunk (memory bound)")
+    p.add_argument("--no-gpkg", action="store_true", help="GeoParquet only")
+    p.add_argument("--map", action="store_true", help="also run the scenario and write its map "
+                   "with the grid and isochrone layers")
+    p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
+    p = add("sweep", _cmd_sweep, "How sure is the headline? Sample the scenario's uncertain "
+            "assumptions on Dask: bands, chances per ward, sensitivity; or close/open each counter.")
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--samples", type=int, help="samples (default: uncertainty.samples, 64)")
+    p.add_argument("--seed", type=int, help="sampling seed (default: uncertainty.seed)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (default: "
+                   "$DASK_SCHEDULER_ADDRESS, else a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster workers (default: one per core)")
+    p.add_argument("--close-each", action="store_true", help="close each open 24/7 counter in turn")
+    p.add_argument("--open-each", action="store_true", help="reopen each closed counter 24/7 in turn")
+    p.add_argument("--robust", type=float, metavar="SHARE",
+                   help="also find the cheapest hub plan covering wards in SHARE of samples "
+                   "(default: hubs.robust)")
+    p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
+    p.add_argument("--no-map", action="store_true", help="skip the sweep map")
     scenario_args(p, many=False)
 
     add("counters", _cmd_counters, "List the front-counter registry (ids to use in scenarios).")

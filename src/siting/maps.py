@@ -46,10 +46,12 @@ __all__ = [
     "band_index",
     "build_compare_map",
     "build_map",
+    "build_sweep_map",
     "render_html",
     "write_compare_map",
     "write_index",
     "write_map",
+    "write_sweep_map",
 ]
 
 BAND_MINUTES = 15
@@ -710,8 +712,79 @@ def _ward_tip(row: Mapping[str, Any], names: Mapping[str, str], population_text:
         where = "" if _missing(cid) else f" ({_e(names.get(str(cid), cid))})"
         lines.append(f"{MEASURE_LABELS[measure].capitalize()}: "
                      f"<b>{_minutes_text(row.get(f'minutes_{measure}'))}</b>{where}")
+        journey = _journey_text(row, measure)
+        if journey:
+            lines.append(f"&nbsp;&nbsp;typical journey: {journey}")
     lines.append(hub_line)
     return "<br>".join(lines)
+
+
+def _journey_text(row: Mapping[str, Any], measure: str) -> str:
+    """The median journey's breakdown (siting.journeys), escaped; '' when not computed."""
+    prefix = f"journey_{measure}_"
+    if f"{prefix}walk_min" not in row or _missing(row.get(f"{prefix}walk_min")):
+        return ""
+    from siting.journeys import describe
+
+    return _e(describe({k[len(prefix):]: v for k, v in row.items() if str(k).startswith(prefix)}))
+
+
+def _constant(expr: str) -> Callable[[str], str]:
+    """A layer expression that does not depend on the map's variable name."""
+    def make(_map_name: str) -> str:
+        return expr
+    return make
+
+
+def _add_grid_layers(fmap: folium.Map, grid: Any, isochrones: gpd.GeoDataFrame | None) -> str:
+    """The grid as an offline image per measure, and isochrone outlines; legend items."""
+    from siting.overlays import grid_png, isochrone_colours
+
+    legend = ""
+    if grid is not None and grid.cell_m is not None:
+        for measure in MEASURES:
+            column = f"minutes_{measure}"
+            if column not in grid.cells.columns:
+                continue
+            uri, bounds = grid_png(grid.cells, column, cell_m=grid.cell_m,
+                                   colours=BAND_COLOURS, bands=band_index(grid.cells[column]))
+            options = _js({"opacity": 1.0, "interactive": False, "className": "siting-grid"})
+            expr = f"L.imageOverlay({_js(uri)}, {_js(bounds)}, {options})"
+            fmap.add_child(_JsLayer(
+                f"{grid.cell_m:g} m grid: travel time to the {MEASURE_LABELS[measure]}",
+                _constant(expr), show=False, kind=f"grid_{measure}"))
+        legend += (f"<li>{_swatch(BAND_COLOURS[2])}{grid.cell_m:g} m grid "
+                   f"({len(grid.cells):,} cells): same bands, per cell</li>")
+    if isochrones is not None and len(isochrones):
+        iso = _bng(isochrones).reset_index(drop=True)
+        geoms = _display_geojson(iso.geometry, 2 * DISPLAY_SIMPLIFY_M)
+        colours = isochrone_colours(iso["minutes"].tolist(), BAND_COLOURS, BAND_MINUTES)
+        for measure in sorted(set(iso["measure"]), key=lambda m: list(MEASURES).index(m)
+                              if m in MEASURES else 99):
+            features = []
+            for i, r in enumerate(iso.to_dict("records")):
+                if r["measure"] != measure or not geoms[i]:
+                    continue
+                where = "the nearest counter" if r["counter"] == "nearest" else _e(r["counter"])
+                tip = (f"Within {r['minutes']:g} min of {where} "
+                       f"({MEASURE_LABELS.get(measure, measure)}), median over the window; "
+                       f"{r['area_km2']:,.1f} km²")
+                features.append({"type": "Feature", "geometry": geoms[i], "properties": {
+                    "s": {"color": "#222222" if r["minutes"] >= 45 else colours[i], "weight": 2,
+                          "fill": False, "opacity": 0.9}, "t": tip}})
+            data = _js({"type": "FeatureCollection", "features": features})
+            label = "nearest counter" if set(iso["counter"]) == {"nearest"} else \
+                ", ".join(sorted(set(iso["counter"])))
+            fmap.add_child(_JsLayer(
+                f"Isochrones {', '.join(f'{m:g}' for m in sorted(set(iso['minutes'])))} min: "
+                f"{label} ({MEASURE_LABELS.get(measure, measure)})",
+                _constant(f"L.geoJSON({data}, {{style: function (f) {{ return f.properties.s; }}, "
+                          "onEachFeature: function (f, l) { l.bindTooltip(f.properties.t, "
+                          "{sticky: true}); }})"),
+                show=False, kind=f"isochrones_{measure}"))
+        legend += ('<li><span class="siting-swatch" style="border:2px solid #222"></span>'
+                   "isochrone: area within N minutes (grid median)</li>")
+    return legend
 
 
 def _hub_line(row: Mapping[str, Any], analysis: Analysis) -> str:
@@ -898,7 +971,8 @@ def _legend_counters(changed: bool = False) -> str:
 
 
 def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str | None = None,
-              new_sites: Sequence[str] = ()) -> folium.Map:
+              new_sites: Sequence[str] = (), grid: Any = None,
+              isochrones: gpd.GeoDataFrame | None = None) -> folium.Map:
     """The resident's map of one scenario: travel-time bands, counters, hubs, legend, sources.
 
     Parameters
@@ -913,6 +987,9 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
     new_sites
         Counter ids a plan opens that the scenario it came from did not (e.g. the optimiser's
         alternatives): drawn in a layer and with an icon of their own.
+    grid, isochrones
+        A `siting.grid.Grid` drawn as an offline image in the same bands, and its isochrones
+        (`siting.isochrones.isochrones`) as outlines; both optional layers, off at first.
     """
     scenario = analysis.scenario
     wards = _bng(analysis.wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
@@ -948,6 +1025,7 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
     _add_counter_layers(fmap, counters[~counters["counter_id"].isin(new)],
                         lambda r: _counter_popup(r, _status_text(r)))
     new_legend = _add_new_sites(fmap, counters[counters["counter_id"].isin(new)])
+    grid_legend = _add_grid_layers(fmap, grid, isochrones)
     _add_search(fmap, analysis, wards, counters)
 
     window = scenario.transit.departure_window.replace("-", "–")
@@ -957,7 +1035,7 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
         f"<p>Door to door, leaving {_e(window)} on {day:%a} {day.day} {day:%b %Y}; "
         "ward averages.</p>"
         f"{_legend_bands(thresholds, lines)}"
-        f"<ul>{_legend_counters()}{new_legend}{hub_legend}"
+        f"<ul>{_legend_counters()}{new_legend}{hub_legend}{grid_legend}"
         f'<li><span class="siting-swatch" style="border:2px solid {_BOROUGH_STYLE["color"]}"></span>'
         "borough boundary</li></ul></details>")
     counts = counters["status"].value_counts()
@@ -978,10 +1056,12 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
 
 
 def write_map(analysis: Analysis, path: Path | str, *, csv_href: str | None = None,
-              csv_text: str | None = None, new_sites: Sequence[str] = ()) -> Path:
+              csv_text: str | None = None, new_sites: Sequence[str] = (), grid: Any = None,
+              isochrones: gpd.GeoDataFrame | None = None) -> Path:
     """Write the scenario's map as one self-contained HTML file (byte-identical for the same input)."""
     return _write(render_html(build_map(analysis, csv_href=csv_href, csv_text=csv_text,
-                                        new_sites=new_sites)), path)
+                                        new_sites=new_sites, grid=grid,
+                                        isochrones=isochrones)), path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1169,3 +1249,76 @@ def write_index(map_paths: Sequence[Path | str], path: Path | str, *,
         "(the background map needs internet).</p>\n"
         f"<ul>\n{body}\n</ul>\n</body>\n</html>\n")
     return _write(page, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Uncertainty sweep: chance of being over a threshold
+
+CHANCE_LABELS = ("never over (0%)", "under 10%", "10–50%", "50–90%", "90% or more")
+CHANCE_COLOURS = ("#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#67001f")
+
+
+def chance_class(chance: Iterable[float] | np.ndarray | pd.Series) -> np.ndarray:
+    """0: never over, 1: under 10%, 2: 10-50%, 3: 50-90%, 4: 90% or more of the samples."""
+    p = np.asarray(pd.to_numeric(pd.Series(chance), errors="coerce").fillna(1.0), dtype=float)
+    return np.select([p <= 0, p < 0.1, p < 0.5, p < 0.9], [0, 1, 2, 3], default=4)
+
+
+def build_sweep_map(wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
+                    boroughs: gpd.GeoDataFrame | None, *, title: str, description: str,
+                    thresholds: Sequence[int], samples: int) -> folium.Map:
+    """Map of a `siting sweep`: each ward's chance of being over each threshold (both measures).
+
+    ``wards``: ward_code, ward_name, borough, p_over_T_24h / p_over_T_any and
+    minutes_m_median / _p10 / _p90 columns, polygons in EPSG:27700.
+    """
+    wards = _bng(wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
+    layers = [(t, m) for t in thresholds for m in MEASURES]
+    _need(wards, ["ward_code", "ward_name", "borough",
+                  *[f"p_over_{t}_{m}" for t, m in layers]], "wards")
+    tips = []
+    for row in wards.drop(columns="geometry").to_dict("records"):
+        lines = [f"<b>{_e(row['ward_name'])}</b>", _e(row["borough"])]
+        for m in MEASURES:
+            band = (f"{_minutes_text(row.get(f'minutes_{m}_median'))} "
+                    f"(10–90%: {_minutes_text(row.get(f'minutes_{m}_p10'))}–"
+                    f"{_minutes_text(row.get(f'minutes_{m}_p90'))})")
+            chances = ", ".join(f"over {t} min {100 * float(row[f'p_over_{t}_{m}']):.0f}%"
+                                for t in thresholds)
+            lines.append(f"{MEASURE_LABELS[m].capitalize()}: <b>{band}</b>; chance {chances}")
+        tips.append("<br>".join(lines))
+    classes = [chance_class(wards[f"p_over_{t}_{m}"]) for t, m in layers]
+    plain = [np.zeros(len(wards), dtype=np.int64)] * len(layers)
+    fmap = _base_map(title, description, wards)
+    tiles = _add_basemap(fmap)
+    data = _js(_ward_features(wards, tips, classes, plain))
+    store = _Block(name="WardData", script=lambda _m, n: f"var {n} = {data};")
+    fmap.add_child(store)
+    for index, (t, m) in enumerate(layers):
+        opts = _js({"fills": list(CHANCE_COLOURS), "lines": [_BASE_LINE], "fillOpacity": _FILL_OPACITY,
+                    "hover": _HOVER, "cls": f"siting-ward siting-chance-{t}-{m}"})
+        fmap.add_child(_JsLayer(
+            f"Chance of being over {t} minutes from the {MEASURE_LABELS[m]}",
+            lambda _m, i=index, o=opts: f"SitingMap.wards({store.get_name()}, {i}, {o})",
+            overlay=False, show=index == 0, kind=f"chance_{t}_{m}"))
+    _add_boroughs(fmap, boroughs)
+    counters = _bng(counters).sort_values("counter_id", kind="stable").reset_index(drop=True)
+    _add_counter_layers(fmap, counters, lambda r: _counter_popup(r, _status_text(r)))
+    items = "".join(f"<li>{_swatch(CHANCE_COLOURS[i])}{CHANCE_LABELS[i]}</li>"
+                    for i in range(len(CHANCE_LABELS)))
+    legend = ("<details open><summary><h2>Chance of being over the threshold</h2></summary>"
+              f"<p>Share of {samples} samples of the modelling assumptions in which the ward's "
+              f"average travel time is over the threshold.</p><ul>{items}</ul>"
+              f"<ul>{_legend_counters()}</ul></details>")
+    info = (f"<details open><summary><h1>{_e(title)}</h1></summary><div class=\"siting-body\">"
+            f"<p>{_e(description)}</p><p>Each sample rebuilds the modelled network with other "
+            "plausible headways, bus speeds, reliability allowances, interchange and walking "
+            "assumptions (docs/sweep.md); hover a ward for its median time, its 10–90% band and "
+            "its chances.</p><p>Made with siting (<code>siting sweep</code>).</p></div></details>")
+    return _finish(fmap, tiles, legend, info)
+
+
+def write_sweep_map(wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
+                    boroughs: gpd.GeoDataFrame | None, path: Path | str, **kwargs: Any) -> Path:
+    """Write the sweep map as one self-contained HTML file (byte-identical for the same input)."""
+    return _write(render_html(build_sweep_map(wards, counters, boroughs, **kwargs)), path)

@@ -26,6 +26,7 @@ from siting.analysis import MEASURES, Analysis
 from siting.check import ConstraintResult, counter_boroughs, is_over
 
 __all__ = [
+    "GEO_OUTPUT_FILES",
     "OUTPUT_FILES",
     "SHARE_MINUTES",
     "borough_table",
@@ -43,6 +44,11 @@ SHARE_MINUTES = (30, 45, 60)
 
 OUTPUT_FILES = ("wards.csv", "lsoas.csv", "hubs.csv", "boroughs.csv", "summary.json", "report.md")
 """The files write_outputs() puts in the output folder, in this order."""
+
+GEO_OUTPUT_FILES = tuple(f"{layer}.{ext}" for layer in ("wards", "lsoas", "hubs")
+                         for ext in ("parquet", "gpkg"))
+"""GeoParquet and GeoPackage copies of the ward, LSOA and hub tables (EPSG:27700), written after
+OUTPUT_FILES (siting.geofiles)."""
 
 _MAX_LISTED = 50
 """Most wards or boroughs named per broken constraint in report.md (all are in summary.json)."""
@@ -188,6 +194,7 @@ def summary(analysis: Analysis) -> dict[str, Any]:
             "open_24h": by_status["24h"],
             "open_daytime": by_status["daytime"],
         },
+        "equity": getattr(analysis, "equity", {}),
     })
 
 
@@ -216,7 +223,14 @@ def ward_table(analysis: Analysis) -> pd.DataFrame:
         columns[col] = w[col].to_numpy() if col in w else np.full(len(w), None)
     columns["hub_walk_minutes"] = (w["hub_walk_minutes"].to_numpy(dtype=float)
                                    if "hub_walk_minutes" in w else np.full(len(w), np.nan))
+    columns.update(_journey_columns(w))
     return pd.DataFrame(columns)
+
+
+def _journey_columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """The median-journey breakdown columns (siting.journeys), in measure order, when present."""
+    return {c: frame[c].to_numpy() for m in MEASURES for c in frame.columns
+            if c.startswith(f"journey_{m}_")}
 
 
 def lsoa_table(analysis: Analysis) -> pd.DataFrame:
@@ -238,6 +252,7 @@ def lsoa_table(analysis: Analysis) -> pd.DataFrame:
         for col in extra:
             columns[col] = lsoas[col].to_numpy(dtype=float)
     columns.update(_flags(lsoas, _thresholds(analysis)))
+    columns.update(_journey_columns(lsoas))
     return pd.DataFrame(columns)
 
 
@@ -320,7 +335,9 @@ def _csv(frame: pd.DataFrame, float_digits: Mapping[str, int]) -> str:
 
 def _minute_columns(frame: pd.DataFrame) -> dict[str, int]:
     return {c: 2 for c in frame.columns if c.startswith(("minutes_", "median_minutes_"))
-            or c == "hub_walk_minutes"}
+            or c == "hub_walk_minutes"
+            or (c.startswith("journey_") and (c.endswith("_min") or (
+                c.endswith("_changes") and frame[c].dtype.kind == "f")))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -557,6 +574,10 @@ def render_markdown(
                   "Spearman rank correlations over the wards (PTAI: TfL's 2015 public transport "
                   "access index; better access should mean shorter trips, so negative):", ""]
         lines += [f"- {key.replace('_', ' ')}: {value:+.3f}" for key, value in sorted(analysis.validation.items())]
+    if getattr(analysis, "equity", None):
+        from siting.equity import render_equity
+
+        lines += ["", *render_equity(facts.get("equity", analysis.equity), thresholds)]
     lines += ["", "## How travel times are counted", "", *_travel_model(analysis.assumptions)]
     lines += ["", "## Assumptions", "", *_assumptions(analysis.assumptions)]
     lines += ["", "## Known gaps in the data", "", "Not modelled:", "", *_gaps(analysis.modes)]
@@ -610,6 +631,17 @@ def _build(analysis: Analysis, constraint_results: Sequence[ConstraintResult] | 
     }
 
 
+def _geo_build(analysis: Analysis) -> dict[str, Any]:
+    """GeoParquet/GeoPackage writers of the ward, LSOA and hub tables (GEO_OUTPUT_FILES)."""
+    from siting.geofiles import geo_writers, with_geometry
+
+    return geo_writers({
+        "wards": with_geometry(ward_table(analysis), analysis.wards, "ward_code"),
+        "lsoas": with_geometry(lsoa_table(analysis), analysis.lsoas, "lsoa_code"),
+        "hubs": with_geometry(hub_table(analysis), analysis.hubs, "site_id"),
+    })
+
+
 def write_outputs(
     analysis: Analysis, out_dir: str | Path, *,
     constraint_results: Sequence[ConstraintResult] | None = None,
@@ -626,9 +658,11 @@ def write_outputs(
     try:
         for name, text in _build(analysis, constraint_results).items():
             (temp / name).write_text(text, encoding="utf-8", newline="\n")
+        for name, write in _geo_build(analysis).items():
+            write(temp / name)
         out_dir.mkdir(exist_ok=True)
         written = []
-        for name in OUTPUT_FILES:
+        for name in (*OUTPUT_FILES, *GEO_OUTPUT_FILES):
             os.replace(temp / name, out_dir / name)
             written.append(out_dir / name)
     finally:

@@ -32,11 +32,13 @@ __all__ = [
     "Constraint",
     "Counters",
     "DataFiles",
+    "Distribution",
     "Hubs",
     "Measure",
     "Outputs",
     "Scenario",
     "Transit",
+    "Uncertainty",
     "Walking",
     "counter_ids",
     "load_scenario",
@@ -309,6 +311,9 @@ class Hubs(_Strict):
     """Restrict the model to these ward codes (e.g. the area of a street extract)."""
     time_limit_s: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False)
     """CP-SAT wall-time limit in seconds: finite, at most a day."""
+    robust: float | None = Field(default=None, gt=0, le=1)
+    """`siting sweep`: also find the cheapest plan covering every coverable ward in at least this
+    share of the sweep's samples (e.g. 0.9); see docs/sweep.md."""
 
     @field_validator("forbidden")
     @classmethod
@@ -328,6 +333,71 @@ class Hubs(_Strict):
                     f"costs.{kind} = {cost!r} must be a finite cost from 0 to {MAX_COST:g} (a "
                     "negative cost would make opening more hubs look cheaper)")
         return value
+
+
+class Distribution(_Strict):
+    """One uncertain assumption: uniform(low, high) or triangular(low, mode, high).
+
+    A plain number in the YAML is a fixed value (low = mode = high).
+    """
+
+    kind: Literal["uniform", "triangular"] = "triangular"
+    low: float
+    high: float
+    mode: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_fixed(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"kind": "triangular", "low": value, "mode": value, "high": value}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Distribution:
+        if self.kind == "triangular" and self.mode is None:
+            raise ValueError("a triangular distribution needs low, mode and high; add `mode`")
+        if self.kind == "uniform" and self.mode is not None:
+            raise ValueError("a uniform distribution has no mode; remove `mode` or use "
+                             "kind: triangular")
+        middle = self.low if self.mode is None else self.mode
+        if not self.low <= middle <= self.high:
+            raise ValueError(f"needs low <= mode <= high, got low {self.low}, mode {self.mode}, "
+                             f"high {self.high}")
+        return self
+
+    @property
+    def fixed(self) -> bool:
+        """True when the distribution is a single value."""
+        return self.low == self.high
+
+
+def _dist(kind: Literal["uniform", "triangular"], low: float, high: float,
+          mode: float | None = None) -> Any:
+    return Field(default_factory=lambda: Distribution(kind=kind, low=low, high=high, mode=mode))
+
+
+class Uncertainty(_Strict):
+    """`siting sweep`: a distribution for each uncertain assumption, the sample count and seed.
+
+    Defaults and their sources are in docs/sweep.md. `null` holds an assumption at the
+    scenario's own value. Headway multipliers and bus speeds apply to the modelled London
+    network only.
+    """
+
+    samples: int = Field(default=64, ge=2, le=100_000)
+    seed: int = Field(default=0, ge=0)
+    method: Literal["lhs", "sobol"] = "lhs"
+    bus_headway_multiplier: Distribution | None = _dist("triangular", 0.7, 1.5, 1.0)
+    rail_headway_multiplier: Distribution | None = _dist("triangular", 0.75, 1.5, 1.0)
+    bus_speed_inner_kmh: Distribution | None = _dist("triangular", 11.0, 15.0, 14.0)
+    bus_speed_outer_kmh: Distribution | None = _dist("triangular", 15.0, 20.0, 18.0)
+    bus_reliability_min: Distribution | None = _dist("uniform", 0.0, 2.0)
+    rail_reliability_min: Distribution | None = _dist("uniform", 0.0, 0.75)
+    interchange_minutes: Distribution | None = _dist("triangular", 1.0, 5.0, 2.0)
+    walk_speed_kmh: Distribution | None = _dist("triangular", 4.0, 5.4, 4.8)
+    circuity: Distribution | None = _dist("triangular", 1.195, 1.423, 1.287)
+    max_access_minutes: Distribution | None = _dist("uniform", 8.0, 12.0)
 
 
 class _ConstraintBase(_Strict):
@@ -417,6 +487,10 @@ class Scenario(_Strict):
     hubs: Hubs = Hubs()
     constraints: list[Constraint] = []
     outputs: Outputs = Outputs()
+    origins: str | None = None
+    """A file of points or polygons in any CRS (relative to the scenario file) for `siting grid`."""
+    uncertainty: Uncertainty = Uncertainty()
+    """Distributions of the assumptions `siting sweep` varies (docs/sweep.md)."""
     source: Path | None = Field(default=None, exclude=True)
     """The file this scenario was read from (set by load_scenario)."""
 
@@ -625,6 +699,13 @@ def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
     missing = [(field, rel) for field, rel in named.items() if not (data_dir / rel).exists()]
     for field, rel in missing:
         problems.append(f"field `{field}`: file {rel!r} not found in the data directory {data_dir}.")
+    if scenario.origins and scenario.source is not None:
+        origins_path = scenario.source.parent / scenario.origins
+        if not origins_path.is_file():
+            problems.append(
+                f"field `origins`: file {origins_path} not found (paths are relative to the "
+                "scenario file)."
+            )
     if scenario.hubs.candidate_csv and scenario.source is not None:
         csv_path = scenario.source.parent / scenario.hubs.candidate_csv
         if not csv_path.is_file():

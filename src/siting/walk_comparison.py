@@ -81,7 +81,7 @@ def compare_walk_models(
 ) -> WalkComparison:
     """Solve the hub model on the street network and crow-fly, for the same wards and sites.
 
-    Pass the wards the extract covers (see `wards_in_box`) and the candidates inside it. Each
+    Pass the wards the extract covers and the candidates inside it. Each
     model's answer is a `HubSolution`, or the `InfeasibilityReport` when it has none.
     """
     crowfly = crowfly or WalkModel(speed_kmh=network.speed_kmh)
