@@ -376,6 +376,10 @@ def _hub_outputs(
         "candidates": len(candidates),
         "candidates_by_kind": {str(k): int(v) for k, v in candidates.groupby("kind").size().items()},
         "candidates_dropped": dict(sorted(dropped.items())),
+        # each ward no candidate reaches, with its nearest candidate (named in report.md)
+        "uncovered_wards": [
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            for row in solution.uncovered.to_dict("records")],
     }
     return hubs, solution.assignment, figures
 

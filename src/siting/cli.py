@@ -59,7 +59,11 @@ def _run_one(path: str, args: argparse.Namespace) -> Any:
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(path, data_dir=data_dir)
-    return analyse(scenario, data_dir, cache_dir=Path(args.cache_dir), progress=not args.quiet)
+    analysis = analyse(scenario, data_dir, cache_dir=Path(args.cache_dir), progress=not args.quiet)
+    from siting.check import warn_uncovered
+
+    warn_uncovered(analysis)  # once per command, and not for wards the scenario records
+    return analysis
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
