@@ -559,3 +559,37 @@ def test_final_strategy_regression_guards(london_final: Analysis) -> None:
     assert facts["hubs"]["count"] == pytest.approx(109, abs=10)
     uncovered = {w["ward_code"] for w in london_final.hub_figures["uncovered_wards"]}
     assert uncovered == {"E05000033", "E05000290", "E05000353", "E05000405"}
+
+
+def test_compare_warns_once_and_not_for_recorded_wards(
+        london_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    """`siting compare` analyses two scenarios with the same uncoverable ward: one warning;
+    none when the scenario records the hub promise as an expected finding."""
+    from siting.cli import main
+
+    rows = [{"ward_code": "E05000405", "ward_name": "Chessington South", "nearest_site_id": "h:1",
+             "nearest_name": "Tolworth Hospital", "nearest_minutes": 24.13, "limit_needed": 24.2}]
+
+    def fake(scenario: Scenario, data_dir: Path, *, cache_dir: Path, progress: bool) -> Analysis:
+        base = standin_analysis(scenario, data_dir)
+        return Analysis(**{**base.__dict__, "hub_figures": {"uncovered_wards": rows}})
+
+    monkeypatch.setattr("siting.analysis.analyse", fake)
+    monkeypatch.setattr("siting.check._WARNED", set())
+    plain_final = _write(tmp_path, "plain", [])
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        code = main(["compare", str(plain_final), str(plain_final), "--data-dir", str(london_dir),
+                     "--cache-dir", str(tmp_path / "cache")])
+    assert code == 0
+    warnings = [r for r in caplog.records if "no candidate hub site" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "Chessington South (E05000405): nearest candidate Tolworth Hospital" in warnings[0].getMessage()
+    caplog.clear()
+    monkeypatch.setattr("siting.check._WARNED", set())
+    final = REPO / "scenarios" / "london-2017-final.yaml"  # records the hub finding (because:)
+    with caplog.at_level(logging.WARNING, logger="siting"):
+        assert main(["compare", str(final), str(final), "--data-dir", str(london_dir),
+                     "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert not [r for r in caplog.records if "no candidate hub site" in r.getMessage()]
+    capsys.readouterr()

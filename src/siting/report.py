@@ -486,7 +486,7 @@ def _named_section(facts: Mapping[str, Any]) -> list[str]:
                      minutes_pair(m["slowest_lsoa_minutes"], 60),
                      md_text(m["nearest_counter_name"]),
                      "yes" if c["model_over_60_minutes"] else "no"])
-    lines += _md_table(["community", "ward", "borough", "minutes (median)",
+    lines += _md_table(["community", "ward", "borough", "minutes (p50)",
                         *(f"p{p} minutes" for p in percentiles), "slowest LSOA",
                         "nearest 24/7 counter", "over an hour in the model"], rows,
                        "lll" + "r" * (2 + len(percentiles)) + "ll")
