@@ -377,7 +377,7 @@ def test_summary_real_london(london_final: Analysis) -> None:
     for m in MEASURES:
         for t in (30, 45, 60):
             within = lsoas.loc[lsoas[f"minutes_{m}"] <= t, "population"].sum() / 8_173_941
-            assert facts["measures"][m]["share_within"][str(t)] == round(within, 4)
+            assert facts["measures"][m]["share_within"][str(t)] == round(within, 6)
         shares = facts["measures"][m]["share_within"]
         assert shares["30"] <= shares["45"] <= shares["60"]
         for t in (45, 60):
