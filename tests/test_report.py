@@ -18,10 +18,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 from shapely.geometry import Point, box
 
 from siting._crs import BNG
+from siting._format import md_text
 from siting.analysis import MEASURES, Analysis
 from siting.check import ConstraintResult, evaluate
 from siting.data import load_boroughs, load_lsoas, load_wards, scenario_counters
@@ -633,3 +636,16 @@ def test_hostile_names_survive_in_data_files(tmp_path: Path) -> None:
     assert wards.loc[0, "ward_name"] == f"Ward {HOSTILE}"
     facts = json.loads((tmp_path / "summary.json").read_text())
     assert facts["scenario"]["title"] == f"Title {HOSTILE}"
+
+
+@given(st.text())
+def test_md_text_never_opens_markup(text: str) -> None:
+    """Whatever a name holds, escaped it opens no tag, link, code span or table cell, and
+    starts no new line."""
+    out = md_text(text)
+    assert re.search(r"<[A-Za-z/!?]", out) is None
+    assert "\n" not in out
+    assert "\r" not in out
+    # every Markdown special character is escaped: an odd run of backslashes before it
+    for match in re.finditer(r"(\\*)([|`\[\]*_])", out):
+        assert len(match.group(1)) % 2 == 1, (text, out)
