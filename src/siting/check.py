@@ -2,6 +2,10 @@
 
 Every minute threshold is applied the same way here, in the report and in the comparison
 (`is_over`): a place is over N minutes when its time is more than N or unreachable (NaN).
+A constraint states a promise; the model either keeps it or not (`passed`). A scenario may record
+a broken promise as a finding (`expect: unmet` with `because:`): then `check` prints the reason
+and exits 0, and exits 1 if the promise starts to hold, since that is a modelling change to
+review. Figures are printed by the one rounding rule of `siting._format`.
 """
 
 from __future__ import annotations
