@@ -593,3 +593,23 @@ def test_compare_warns_once_and_not_for_recorded_wards(
                      "--cache-dir", str(tmp_path / "cache")]) == 0
     assert not [r for r in caplog.records if "no candidate hub site" in r.getMessage()]
     capsys.readouterr()
+
+
+def test_expectations_through_extends(tmp_path: Path) -> None:
+    """A scenario extending the final strategy records its own findings by constraint name."""
+    from siting.scenario import load_scenario
+
+    path = _write(tmp_path, "night", [], expectations={
+        "about-150-hubs": {"expect": "unmet", "because": "Night hubs are not planned."}})
+    path.write_text(path.read_text().replace("constraints: []\n", ""), encoding="utf-8")
+    scenario = load_scenario(path)
+    by_name = {c.name: c for c in scenario.constraints}
+    assert len(by_name) == len(PROMISES)  # inherited
+    assert scenario.expected(by_name["about-150-hubs"]) == ("unmet", "Night hubs are not planned.")
+    assert scenario.expected(by_name["over-two-thirds-within-30-minutes"]) == ("met", None)
+    bad = _write(tmp_path, "bad", [], expectations={"about-150-hub": {"expect": "met"}})
+    bad.write_text(bad.read_text().replace("constraints: []\n", ""), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"bad\.yaml: field `expectations`: 'about-150-hub' is "
+                       r"not the name of one of this scenario's constraints\. Did you mean "
+                       r"'about-150-hubs'"):
+        load_scenario(bad)
