@@ -649,3 +649,13 @@ def test_md_text_never_opens_markup(text: str) -> None:
     # every Markdown special character is escaped: an odd run of backslashes before it
     for match in re.finditer(r"(\\*)([|`\[\]*_])", out):
         assert len(match.group(1)) % 2 == 1, (text, out)
+
+
+def test_csv_names_never_run_as_formulas(tmp_path: Path) -> None:
+    base = tiny_analysis()
+    wards = base.wards.copy()
+    wards["ward_name"] = ["=HYPERLINK(\"http://x\")", "+1", "North"]
+    write_outputs(Analysis(**{**base.__dict__, "wards": wards}), tmp_path)
+    table = pd.read_csv(tmp_path / "wards.csv")
+    assert table["ward_name"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+1", "North"]
+    assert table["minutes_24h"].tolist() == [42.5, 40.0, 70.0]  # numbers untouched

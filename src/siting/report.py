@@ -314,9 +314,23 @@ def borough_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""Cell starts a spreadsheet reads as a formula (OWASP CSV injection)."""
+
+_NAME_COLUMNS = ("ward_name", "borough", "lsoa_name", "name", "hub_name")
+"""Text columns that come from the data, where a name could be a formula."""
+
+
 def _csv(frame: pd.DataFrame, float_digits: Mapping[str, int]) -> str:
-    """CSV text with fixed float formats per column, empty cells for NaN, '\\n' line ends."""
+    """CSV text with fixed float formats per column, empty cells for NaN, '\\n' line ends.
+
+    A name that a spreadsheet would run as a formula ('=HYPERLINK(...)') gets a leading "'",
+    the usual guard, so opening the CSV shows the text."""
     out = frame.copy()
+    for col in _NAME_COLUMNS:
+        if col in out:
+            out[col] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                        for v in out[col]]
     for col, digits in float_digits.items():
         if col in out:
             out[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v))
