@@ -524,7 +524,8 @@ def test_constraint_rows_show_findings_and_reasons() -> None:
     assert ("`walk`: Recorded as unmet because: South has no site near it. Broken by 1: "
             "E05000002 South, Alpha.") in text
     assert "| **FAIL** | `share` |" in text
-    assert "`share`: Reading: Strictly more than three eighths." in text
+    assert ("`share`: Reading: Strictly more than three eighths. Broken by 2: E05000001 North, "
+            "Alpha; E05000003 North, Beta.") in text  # '; ' between wards named 'Ward, Borough'
     facts = summary(analysis)
     assert "constraints" not in facts
     written = json.loads(_build_summary(analysis, results))

@@ -539,7 +539,7 @@ def _constraint_section(results: Sequence[ConstraintResult] | None) -> list[str]
             notes.append(f"Recorded as unmet because: {md_text(r.because)}"
                          + (" It now holds: a modelling change to review." if r.passed else ""))
         if r.breaking:
-            shown = ", ".join(md_text(b) for b in r.breaking[:_MAX_LISTED])
+            shown = "; ".join(md_text(b) for b in r.breaking[:_MAX_LISTED])
             more = (f" and {len(r.breaking) - _MAX_LISTED} more"
                     if len(r.breaking) > _MAX_LISTED else "")
             notes.append(f"Broken by {len(r.breaking)}: {shown}{more}.")
