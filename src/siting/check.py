@@ -464,21 +464,21 @@ def check_scenarios(
     validated before any analysis runs; a bad file raises ScenarioError (and a data problem
     DataError), which the CLI reports with exit code 2.
     """
-    from siting.analysis import analyse
+    from siting.reuse import analyse_or_reuse
     from siting.scenario import load_scenario
 
     scenarios = [load_scenario(path, data_dir=data_dir) for path in paths]
     reports = []
     for path, scenario in zip(paths, scenarios, strict=True):
-        analysis = analyse(scenario, data_dir, cache_dir=cache_dir, progress=False)
+        analysis, reused = analyse_or_reuse(scenario, data_dir, cache_dir=cache_dir)
         warn_uncovered(analysis)
-        reports.append((str(path), scenario, evaluate(analysis)))
-    all_ok = all(r.ok for _, _, results in reports for r in results)
+        reports.append((str(path), scenario, evaluate(analysis), reused))
+    all_ok = all(r.ok for _, _, results, _ in reports for r in results)
     if as_json:
         text = json.dumps(
             {
                 "ok": all_ok,
-                "passed": all(r.passed for _, _, results in reports for r in results),
+                "passed": all(r.passed for _, _, results, _ in reports for r in results),
                 "scenarios": [
                     {
                         "id": scenario.id,
@@ -486,8 +486,9 @@ def check_scenarios(
                         "ok": all(r.ok for r in results),
                         "passed": all(r.passed for r in results),
                         "results": [_as_dict(r) for r in results],
+                        "reused": reused,
                     }
-                    for source, scenario, results in reports
+                    for source, scenario, results, reused in reports
                 ],
             },
             indent=2,
@@ -495,8 +496,9 @@ def check_scenarios(
         ) + "\n"
     else:
         blocks = [
-            f"{scenario.id} ({source})\n{format_table(results)}"
-            for source, scenario, results in reports
+            f"{scenario.id} ({source}{'; reused the stored analysis' if reused else ''})\n"
+            f"{format_table(results)}"
+            for source, scenario, results, reused in reports
         ]
         text = "\n".join(blocks)
     return (0 if all_ok else 1), text.rstrip("\n")

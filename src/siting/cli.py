@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -52,14 +51,18 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _run_one(path: str, args: argparse.Namespace) -> Any:
-    """Validate a scenario and analyse it (shared by run, map and compare)."""
-    from siting.analysis import analyse
+    """Validate a scenario and analyse it, or reuse its stored Analysis (run, map and compare)."""
     from siting.data import resolve_data_dir
+    from siting.reuse import analyse_or_reuse
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(path, data_dir=data_dir)
-    analysis = analyse(scenario, data_dir, cache_dir=Path(args.cache_dir), progress=not args.quiet)
+    analysis, reused = analyse_or_reuse(scenario, data_dir, cache_dir=Path(args.cache_dir),
+                                        progress=not args.quiet)
+    if reused and not args.quiet:
+        print(f"{scenario.id}: reusing the stored analysis (same scenario settings, data and "
+              f"code; in {args.cache_dir})", file=sys.stderr)
     from siting.check import warn_uncovered
 
     warn_uncovered(analysis)  # once per command, and not for wards the scenario records
@@ -78,8 +81,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_outputs(analysis, out_dir, constraint_results=results)
         if not args.no_map:
             map_path = analysis.scenario.map_path
-            write_map(analysis, map_path, csv_href=os.path.relpath(out_dir / "wards.csv", map_path.parent))
+            # The ward table travels inside the map, so a map shared on its own still has it.
+            write_map(analysis, map_path,
+                      csv_text=(out_dir / "wards.csv").read_text(encoding="utf-8"))
             _write_index(map_path.parent)
+            print(f"  map: {map_path} (all maps: {map_path.parent / 'index.html'})")
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
         hub = analysis.hub_figures
@@ -140,6 +146,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
         base, other = (_run_one(p, args) for p in args.compare)
         out = Path(args.out or f"maps/compare-{base.scenario.id}-vs-{other.scenario.id}.html")
         print(write_compare_map(base, other, out))
+        _write_index(out.parent)
         return 0
     written = []
     for path in args.scenarios:
@@ -184,7 +191,9 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
             "hours": {k: v for k, v in scenario.counters.hours.items() if k in daytime}}),
     })
     analysis = analyse(variant, data_dir, cache_dir=cache, progress=not args.quiet)
-    written.append(write_map(analysis, Path("maps") / f"{variant.id}.html"))
+    new_sites = [c for c in chosen if c not in scenario.counters.open_24h]
+    written.append(write_map(analysis, Path("maps") / f"{variant.id}.html", new_sites=new_sites))
+    written.append(_write_index(Path("maps")))
     print(plan.to_markdown())
     print("\n".join(f"wrote {p}" for p in written))
     return 0

@@ -15,7 +15,7 @@ import pandas as pd
 
 from siting._errors import ScenarioError
 from siting._format import md_code, md_text, minutes_pair, plain
-from siting.analysis import MEASURES, Analysis
+from siting.analysis import MEASURES, Analysis, setting_differences
 from siting.check import is_over
 
 __all__ = ["COUNTER_CHANGES", "Comparison", "compare"]
@@ -49,6 +49,9 @@ class Comparison:
         measure, threshold, borough_code, borough, over_before, over_after, now_over,
         no_longer_over, net: people in LSOAs over the threshold; boroughs with any change,
         then a 'London' row (empty borough_code) for every measure and threshold.
+    settings
+        setting, before, after: every other setting that differs and can change the figures
+        (departure window, feed, service date, walking, network assumptions...).
     """
 
     before_id: str
@@ -59,13 +62,16 @@ class Comparison:
     counters: pd.DataFrame
     wards: pd.DataFrame
     boroughs: pd.DataFrame
+    settings: pd.DataFrame
 
     def to_markdown(self) -> str:
         """The comparison as a Markdown document (tables per section); every text from the
         scenarios or the data is escaped, so a viewer that renders HTML never runs it."""
         lines = [f"# {md_code(self.before_id)} to {md_code(self.after_id)}", "",
                  f"From *{md_text(self.before_title)}* to *{md_text(self.after_title)}*.", "",
-                 "## Counters", ""]
+                 "## Settings that differ (besides the counters)", ""]
+        lines += _markdown(self._setting_rows(), _SETTING_HEADER)
+        lines += ["", "## Counters", ""]
         lines += _markdown(self._counter_rows(), ("counter", "borough", "before", "after", "change"))
         lines += ["", "## People over each threshold, by borough", ""]
         lines += _markdown(self._borough_rows(), _BOROUGH_HEADER)
@@ -77,7 +83,10 @@ class Comparison:
     def to_text(self) -> str:
         """The comparison as fixed-width plain-text tables for a terminal (control characters
         in names shown as '?', so a name cannot drive the terminal)."""
-        lines = [f"{plain(self.before_id)} -> {plain(self.after_id)}", "", "Counters"]
+        lines = [f"{plain(self.before_id)} -> {plain(self.after_id)}", "",
+                 "Settings that differ (besides the counters)"]
+        lines += _fixed(self._setting_rows(), _SETTING_HEADER)
+        lines += ["", "Counters"]
         lines += _fixed(self._counter_rows(), ("counter", "borough", "before", "after", "change"))
         lines += ["", "People over each threshold, by borough"]
         lines += _fixed(self._borough_rows(), _BOROUGH_HEADER)
@@ -85,6 +94,11 @@ class Comparison:
             lines += ["", f"Wards crossing {threshold} minutes ({_MEASURE_NAMES[measure]})"]
             lines += _fixed(rows, _WARD_HEADER)
         return "\n".join(lines) + "\n"
+
+    def _setting_rows(self) -> list[list[str]]:
+        if self.settings.empty:
+            return [["(none: the scenarios differ only in their counters)", "", ""]]
+        return [[r.setting, r.before, r.after] for r in self.settings.itertuples()]
 
     def _counter_rows(self) -> list[list[str]]:
         return [[f"{r.name} ({r.counter_id})", r.borough, r.before, r.after, r.change]
@@ -108,6 +122,7 @@ class Comparison:
         return sections
 
 
+_SETTING_HEADER = ("setting", "before", "after")
 _BOROUGH_HEADER = ("measure", "minutes", "borough", "over before", "over after", "now over",
                    "no longer over", "net")
 _WARD_HEADER = ("direction", "borough", "ward", "code", "population", "minutes before",
@@ -260,4 +275,5 @@ def compare(a: Analysis, b: Analysis) -> Comparison:
         counters=_counter_changes(a, b),
         wards=_ward_crossings(a, b, thresholds),
         boroughs=_borough_moves(a, b, thresholds),
+        settings=setting_differences(a, b),
     )
