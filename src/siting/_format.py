@@ -68,7 +68,9 @@ def minutes_pair(value: float | None, limit: float | Sequence[float]) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _NEWLINES = re.compile(r"[\r\n\t]+")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|]|(?<![^\W_])_|_(?![^\W_]))")
+"""Markdown's code, emphasis, link and table characters; '_' only where it is not between two
+letters or digits (an intraword '_' cannot open emphasis, so transit.departure_window stays)."""
 _ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 STORE_VERSION = 1
 """Bump when the stored layout changes, so older entries are not read."""
 
-_NOT_INPUTS = {"title", "description", "constraints", "outputs", "source"}
+_NOT_INPUTS = {"title", "description", "constraints", "expectations", "outputs", "source"}
 _GEO_FRAMES = ("wards", "lsoas", "counters", "hubs", "boroughs", "lsoa_areas")
 _FRAMES = ("hub_assignment",)
 _DICTS = ("assumptions", "modes", "hub_figures", "validation")
