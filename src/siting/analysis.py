@@ -24,6 +24,7 @@ from siting.data import (
     load_boroughs,
     load_lsoa_areas,
     load_lsoas,
+    load_postcode_districts,
     load_ptai,
     load_wards,
     scenario_counters,
@@ -89,6 +90,8 @@ class Analysis:
     """Wall seconds per step (not written to the deterministic reports)."""
     lsoa_areas: gpd.GeoDataFrame | None = None
     """LSOA outlines (lsoa_code, geometry; EPSG:27700) for the map's zoomed-in layer, if loaded."""
+    postcode_districts: pd.DataFrame | None = None
+    """Where each postcode district lies (see data.load_postcode_districts), for the map's search."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +231,7 @@ def analyse(
         hub_figures=hub_figures,
         timings=timings,
         lsoa_areas=load_lsoa_areas(data_dir, files),
+        postcode_districts=load_postcode_districts(data_dir, files),
     )
 
 

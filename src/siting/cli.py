@@ -85,9 +85,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             write_map(analysis, map_path,
                       csv_text=(out_dir / "wards.csv").read_text(encoding="utf-8"))
             _write_index(map_path.parent)
-            print(f"  map: {map_path} (all maps: {map_path.parent / 'index.html'})")
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
+        if not args.no_map:
+            print(f"  map: {map_path} (all maps: {map_path.parent / 'index.html'})")
         hub = analysis.hub_figures
         if hub.get("status"):
             # Solve time varies run to run, so it is printed here and kept out of the reports.

@@ -94,6 +94,9 @@ class DataFiles(_Strict):
     ptai: str = "boundaries/tfl_ward2014_avptai2015.csv"
     lsoa_areas: str | None = "boundaries/london_lsoa_2011_gen20.geojson"
     """LSOA outlines drawn on the map when zoomed in (None: the map shows wards only)."""
+    postcodes: str | None = "osm/poi/london_schools_atlas_all_schools_xy_2016.csv"
+    """Addresses with postcodes and coordinates (the GLA schools atlas) that place postcode
+    districts for the map's search box (None: search wards and neighbourhoods only)."""
     population: Literal["census2011", "mid2019"] = "census2011"
 
 
