@@ -6,8 +6,13 @@ __all__ = [
     "DataError",
     "FeedError",
     "InfeasibleError",
+    "NoConnectionsError",
+    "NoServiceOnDateError",
     "ScenarioError",
+    "ServiceError",
     "SitingError",
+    "StudyAreaNotServedError",
+    "WindowOutsideServiceError",
 ]
 
 
@@ -31,3 +36,23 @@ class FeedError(ValueError, SitingError):
 
 class InfeasibleError(SitingError):
     """A model has no solution under the scenario's constraints; the message says why."""
+
+
+class ServiceError(FeedError):
+    """A feed cannot support the scenario's travel times (checked before computing them)."""
+
+
+class NoServiceOnDateError(ServiceError):
+    """The service date is outside the feed's calendar, or no trip runs on it."""
+
+
+class WindowOutsideServiceError(ServiceError):
+    """The departure window does not overlap the feed's service hours on the service date."""
+
+
+class StudyAreaNotServedError(ServiceError):
+    """No ward of the study area has a stop of the feed within the walking access limit."""
+
+
+class NoConnectionsError(ServiceError):
+    """The network has no vehicle departures in the departure window."""
