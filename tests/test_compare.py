@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -208,3 +209,30 @@ def test_independent_standins_compare_identically(london_dir: Path) -> None:
                          standin_analysis(real_scenario("london-2017-final"), london_dir))
         texts.add(result.to_text() + result.to_markdown())
     assert len(texts) == 1
+
+
+HOSTILE = "<script>alert(1)</script> | [x](javascript:alert(2)) \x1b[31m"
+
+
+def test_markdown_and_text_escape_hostile_names() -> None:
+    before, after = tiny_pair()
+    scenario = after.scenario.model_copy(update={"title": f"After {HOSTILE}"})
+    wards = after.wards.copy()
+    wards["ward_name"] = [f"Ward {HOSTILE}", "South", "North"]
+    counters = after.counters.copy()
+    counters["name"] = [f"Counter {HOSTILE}"] * len(counters)
+    hostile = Analysis(**{**after.__dict__, "scenario": scenario, "wards": wards,
+                          "counters": counters})
+    result = compare(before, hostile)
+    md = result.to_markdown()
+    assert re.search(r"<[A-Za-z/!?]", md) is None  # no tag can open
+    assert re.search(r"(?<!\\)\]\(javascript:", md) is None  # no link can form
+    assert "From *Tiny town* to *After &lt;script>alert(1)&lt;/script> \\| " in md
+    assert "Counter &lt;script>" in md
+    for line in md.splitlines():
+        if line.startswith("| now over"):
+            # "| now over | borough | ward | code | population | before | after |": 8 pipes
+            assert len(re.findall(r"(?<!\\)\|", line)) == 8, line
+    text = result.to_text()
+    assert "\x1b" not in text  # a name cannot drive the terminal
+    assert "Ward <script>alert(1)</script> | [x](javascript:alert(2)) ?[31m" in text

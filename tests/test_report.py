@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 from shapely.geometry import Point, box
 
 from siting._crs import BNG
+from siting._format import md_text
 from siting.analysis import MEASURES, Analysis
 from siting.check import ConstraintResult, evaluate
 from siting.data import load_boroughs, load_lsoas, load_wards, scenario_counters
@@ -327,7 +331,7 @@ def test_write_outputs_tiny(tmp_path: Path) -> None:
     assert report.startswith("# Tiny town\n")
     for text in ("| Alpha | 6,000 | 40.0 | 30.0 |", "## Known gaps in the data",
                  "- **river**: no open timetable", "  - **tube**: timetabled", "| **FAIL** | `one-24h` |",
-                 "`one-24h` is broken by 1: E09000003 Beta.",
+                 "`one-24h`: Broken by 1: E09000003 Beta.",
                  "| Beta | North | E05000003 | 70.0 |"):
         assert text in report
     assert "0.123" not in (tmp_path / "out" / "summary.json").read_text()  # no timings
@@ -377,7 +381,7 @@ def test_summary_real_london(london_final: Analysis) -> None:
     for m in MEASURES:
         for t in (30, 45, 60):
             within = lsoas.loc[lsoas[f"minutes_{m}"] <= t, "population"].sum() / 8_173_941
-            assert facts["measures"][m]["share_within"][str(t)] == round(within, 4)
+            assert facts["measures"][m]["share_within"][str(t)] == round(within, 6)
         shares = facts["measures"][m]["share_within"]
         assert shares["30"] <= shares["45"] <= shares["60"]
         for t in (45, 60):
@@ -461,3 +465,203 @@ def test_report_renders_network_modes_and_folds_long_assumptions() -> None:
     assert "<details><summary>network (13 settings)</summary>" in text
     assert "- **thresholds**: 45, 60\n" in text
     assert "- **empty**: (none)\n" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# One rounding rule, wards over every threshold, uncovered wards, named communities
+
+
+def test_headline_share_is_the_exact_share_rounded_once() -> None:
+    analysis = tiny_analysis()
+    text = render_markdown(analysis)
+    # 24h: within 30 1000/8000 = 12.5%, 45 3000/8000 = 37.5%, 60 6000/8000 = 75.0%
+    assert "| nearest 24/7 counter | 12.5% | 37.5% | 75.0% | 5,000 | 2,000 | 1 | 1 |" in text
+    facts = summary(analysis)
+    assert facts["measures"]["24h"]["share_within"]["45"] == 0.375
+    # summary.json keeps six decimals, so 1/7 of the people is 0.142857 (not 0.1429) and a
+    # share of 0.98996 stays under a threshold of 0.99
+    from siting.report import SUMMARY_DIGITS, _round
+
+    assert _round({"share": 1 / 7, "close": 0.98996}, SUMMARY_DIGITS) == {
+        "share": 0.142857, "close": 0.98996}
+
+
+def test_report_lists_wards_over_every_threshold() -> None:
+    text = render_markdown(tiny_analysis())
+    # 24h: only North/Beta (70) is over 45, and it is over 60 too
+    assert "## Wards over 45 minutes (nearest 24/7 counter)" in text
+    assert "| Beta | North | E05000003 | 70.0 | over 60 |" in text
+    # on arrival: North/Beta at (1500*50 + 500*62)/2000 = 53 is over 45, not 60
+    assert "## Wards over 45 minutes (nearest counter open on arrival)" in text
+    assert "| Beta | North | E05000003 | 53.0 | over 45 |" in text
+    # a ward just over a threshold is printed with the digits that show it
+    close = render_markdown(tiny_analysis(minutes={"L4": (60.04, 50.0), "L5": (60.04, 62.0)}))
+    assert "| Beta | North | E05000003 | 60.04 | over 60 |" in close
+
+
+def test_report_names_each_uncovered_wards_nearest_candidate() -> None:
+    base = tiny_analysis(assignment=[("E05000001", "police-1", 8.0), ("E05000003", "library-1", 12.0)])
+    rows = [{"ward_code": "E05000002", "ward_name": "South", "nearest_site_id": "fire:9",
+             "nearest_name": "Far Fire Station", "nearest_minutes": 24.13, "limit_needed": 24.2}]
+    analysis = Analysis(**{**base.__dict__, "hub_figures": {**base.hub_figures,
+                                                            "uncovered_wards": rows}})
+    text = render_markdown(analysis)
+    assert "## Wards with no DWO hub within a 20-minute walk" in text
+    assert "| Alpha | South | E05000002 | Far Fire Station (fire:9) | 24.1 | 24.2 |" in text
+    assert "## Wards with no DWO hub" not in render_markdown(tiny_analysis())
+
+
+def test_constraint_rows_show_findings_and_reasons() -> None:
+    analysis = tiny_analysis(scenario=tiny_scenario([
+        {"kind": "hubs_cover_all_wards", "name": "walk", "sentence": "A hub within 20 min.",
+         "expect": "unmet", "because": "South has no site near it."},
+        {"kind": "share_within", "name": "share", "sentence": "Over 3/8 within 45 min.",
+         "minutes": 45, "more_than": "3/8", "reading": "Strictly more than three eighths."}]))
+    results = evaluate(analysis)
+    text = render_markdown(analysis, constraint_results=results)
+    assert "0 of 2 constraints met; 1 unmet as recorded (expected findings)." in text
+    assert ("| unmet (expected) | `walk` | A hub within 20 min. | every ward has a hub within "
+            "20 min walk | 1 of 3 wards without a hub within 20 min |") in text
+    assert ("`walk`: Recorded as unmet because: South has no site near it. Broken by 1: "
+            "E05000002 South, Alpha.") in text
+    assert "| **FAIL** | `share` |" in text
+    assert ("`share`: Reading: Strictly more than three eighths. Broken by 2: E05000001 North, "
+            "Alpha; E05000003 North, Beta.") in text  # '; ' between wards named 'Ward, Borough'
+    facts = summary(analysis)
+    assert "constraints" not in facts
+    written = json.loads(_build_summary(analysis, results))
+    assert [(c["name"], c["expect"], c["ok"]) for c in written["constraints"]] == [
+        ("walk", "unmet", True), ("share", "met", False)]
+    assert written["constraints"][0]["because"] == "South has no site near it."
+
+
+def _build_summary(analysis: Analysis, results: list[ConstraintResult]) -> str:
+    from siting.report import _build
+
+    return _build(analysis, results)["summary.json"]
+
+
+def test_named_communities_are_in_the_ward_layer(london_dir: Path) -> None:
+    """The list typed from the strategy names real wards of the boroughs it says."""
+    from siting.communities import named_communities
+
+    wards = _layers(london_dir, "census2011")[0].set_index("ward_code")
+    rows = named_communities()
+    assert [r["community"] for r in rows] == ["Barnet town centre", "Enfield Chase", "Cockfosters",
+                                              "Southgate"]
+    for row in rows:
+        assert wards.loc[row["ward_code"], "ward_name"] == row["ward_name"]
+        assert wards.loc[row["ward_code"], "borough"] == row["borough"]
+        assert "2017" in row["source"]
+
+
+def test_named_communities_in_summary_and_report(london_dir: Path) -> None:
+    analysis = standin_analysis(real_scenario("london-2017-final"), london_dir)
+    facts = summary(analysis)
+    named = facts["named_communities"]
+    assert [c["ward_code"] for c in named] == ["E05000056", "E05000195", "E05000196", "E05000208"]
+    wards = analysis.wards.set_index("ward_code")
+    for c in named:
+        assert c["24h"]["minutes"] == round(float(wards.loc[c["ward_code"], "minutes_24h"]), 2)
+        assert c["24h"]["nearest_counter"] == wards.loc[c["ward_code"], "nearest_24h_counter"]
+        assert c["model_over_60_minutes"] == (c["24h"]["minutes"] > 60)
+    text = render_markdown(analysis, facts=facts)
+    assert "## Communities the strategy names" in text
+    assert "| Barnet town centre | High Barnet (E05000056) | Barnet |" in text
+    # the tiny town has none of those wards: no section
+    assert "Communities the strategy names" not in render_markdown(tiny_analysis())
+    assert summary(tiny_analysis())["named_communities"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Escaping: a viewer that renders HTML shows hostile names, never runs them
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)> | [x](javascript:alert(3)) `*_"
+ALLOWED_TAGS = ("<details>", "</details>", "<summary>", "</summary>")
+
+
+def _hostile_analysis() -> Analysis:
+    scenario = tiny_scenario(
+        [{"kind": "no_ward_over", "name": f"name {HOSTILE}", "sentence": f"sentence {HOSTILE}",
+          "minutes": 45, "reading": f"reading {HOSTILE}", "expect": "unmet",
+          "because": f"because {HOSTILE}"}],
+        title=f"Title {HOSTILE}", description=f"Description\n# {HOSTILE}")
+    base = tiny_analysis(scenario=scenario)
+    wards = base.wards.copy()
+    wards["ward_name"] = [f"Ward {HOSTILE}", "South", "North"]
+    wards["borough"] = [f"Borough {HOSTILE}", f"Borough {HOSTILE}", "Beta"]
+    boroughs = base.boroughs.copy()
+    boroughs["borough"] = ["City of London", f"Borough {HOSTILE}", "Beta"]
+    return Analysis(**{**base.__dict__, "wards": wards, "boroughs": boroughs,
+                       "assumptions": {f"key {HOSTILE}": f"value {HOSTILE}",
+                                       "many": {f"k{i} {HOSTILE}": HOSTILE for i in range(13)}},
+                       "modes": {"missing": {f"mode {HOSTILE}": f"why {HOSTILE}"},
+                                 "modes": {f"bus {HOSTILE}": {"how": HOSTILE, "routes": 1}}},
+                       "hub_figures": {**base.hub_figures, "uncovered_wards": [
+                           {"ward_code": "E05000002", "ward_name": "South",
+                            "nearest_site_id": f"site {HOSTILE}", "nearest_name": HOSTILE,
+                            "nearest_minutes": 24.1, "limit_needed": 24.1}]}})
+
+
+def _table_rows_keep_their_columns(text: str) -> None:
+    """Every row of each Markdown table has its header's number of unescaped pipes."""
+    pipes = 0
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            pipes = 0
+            continue
+        count = len(re.findall(r"(?<!\\)\|", line))
+        if pipes == 0:
+            pipes = count
+        assert count == pipes, line
+
+
+def test_report_escapes_hostile_text() -> None:
+    analysis = _hostile_analysis()
+    text = render_markdown(analysis, constraint_results=evaluate(analysis))
+    markup = text
+    for tag in ALLOWED_TAGS:
+        markup = markup.replace(tag, "")
+    assert re.search(r"<[A-Za-z/!?]", markup) is None  # no tag, comment or autolink can open
+    assert re.search(r"(?<!\\)\]\(javascript:", text) is None  # no link can form
+    assert "&lt;script>alert(1)&lt;/script>" in text
+    assert "# Title &lt;script>" in text
+    assert "\n# &lt;script" not in text  # the description's line break starts no heading
+    _table_rows_keep_their_columns(text)
+
+
+def test_hostile_names_survive_in_data_files(tmp_path: Path) -> None:
+    """CSV and JSON carry names as data (quoted, JSON-escaped), exactly as given."""
+    analysis = _hostile_analysis()
+    write_outputs(analysis, tmp_path, constraint_results=evaluate(analysis))
+    wards = pd.read_csv(tmp_path / "wards.csv")
+    assert wards.loc[0, "ward_name"] == f"Ward {HOSTILE}"
+    facts = json.loads((tmp_path / "summary.json").read_text())
+    assert facts["scenario"]["title"] == f"Title {HOSTILE}"
+
+
+@given(st.text())
+def test_md_text_never_opens_markup(text: str) -> None:
+    """Whatever a name holds, escaped it opens no tag, link, code span or table cell, and
+    starts no new line."""
+    out = md_text(text)
+    assert re.search(r"<[A-Za-z/!?]", out) is None
+    assert "\n" not in out
+    assert "\r" not in out
+    # every Markdown special character is escaped (an odd run of backslashes before it),
+    # except '_' between two letters or digits, which cannot open emphasis
+    for match in re.finditer(r"(\\*)([|`\[\]*_])", out):
+        start, end = match.start(2), match.end(2)
+        intraword = (match.group(2) == "_" and not match.group(1) and start > 0 and end < len(out)
+                     and out[start - 1].isalnum() and out[end].isalnum())
+        assert intraword or len(match.group(1)) % 2 == 1, (text, out)
+
+
+def test_csv_names_never_run_as_formulas(tmp_path: Path) -> None:
+    base = tiny_analysis()
+    wards = base.wards.copy()
+    wards["ward_name"] = ["=HYPERLINK(\"http://x\")", "+1", "North"]
+    write_outputs(Analysis(**{**base.__dict__, "wards": wards}), tmp_path)
+    table = pd.read_csv(tmp_path / "wards.csv")
+    assert table["ward_name"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+1", "North"]
+    assert table["minutes_24h"].tolist() == [42.5, 40.0, 70.0]  # numbers untouched

@@ -493,6 +493,10 @@ def _hub_outputs(
         "candidates": len(candidates),
         "candidates_by_kind": {str(k): int(v) for k, v in candidates.groupby("kind").size().items()},
         "candidates_dropped": dict(sorted(dropped.items())),
+        # each ward no candidate reaches, with its nearest candidate (named in report.md)
+        "uncovered_wards": [
+            {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            for row in solution.uncovered.to_dict("records")],
     }
     return hubs, solution.assignment, figures
 
@@ -510,7 +514,8 @@ def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd
     return joined
 
 
-_NOT_SETTINGS = ("id", "title", "description", "constraints", "outputs", "source", "uncertainty")
+_NOT_SETTINGS = ("id", "title", "description", "constraints", "expectations", "outputs", "source",
+                 "uncertainty")
 """Scenario keys that name or check a scenario but do not change its computed figures."""
 
 

@@ -86,6 +86,9 @@ def _run_one(path: str, args: argparse.Namespace) -> Any:
     if reused and not args.quiet:
         print(f"{scenario.id}: reusing the stored analysis (same scenario settings, data and "
               f"code; in {args.cache_dir})", file=sys.stderr)
+    from siting.check import warn_uncovered
+
+    warn_uncovered(analysis)  # once per command, and not for wards the scenario records
     return analysis
 
 

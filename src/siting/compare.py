@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from siting._errors import ScenarioError
+from siting._format import md_code, md_text, minutes_pair, plain
 from siting.analysis import MEASURES, Analysis, setting_differences
 from siting.check import is_over
 
@@ -64,9 +65,10 @@ class Comparison:
     settings: pd.DataFrame
 
     def to_markdown(self) -> str:
-        """The comparison as a Markdown document (tables per section)."""
-        lines = [f"# {self.before_id} -> {self.after_id}", "",
-                 f"From *{self.before_title}* to *{self.after_title}*.", "",
+        """The comparison as a Markdown document (tables per section); every text from the
+        scenarios or the data is escaped, so a viewer that renders HTML never runs it."""
+        lines = [f"# {md_code(self.before_id)} to {md_code(self.after_id)}", "",
+                 f"From *{md_text(self.before_title)}* to *{md_text(self.after_title)}*.", "",
                  "## Settings that differ (besides the counters)", ""]
         lines += _markdown(self._setting_rows(), _SETTING_HEADER)
         lines += ["", "## Counters", ""]
@@ -79,8 +81,10 @@ class Comparison:
         return "\n".join(lines) + "\n"
 
     def to_text(self) -> str:
-        """The comparison as fixed-width plain-text tables for a terminal."""
-        lines = [f"{self.before_id} -> {self.after_id}", "", "Settings that differ (besides the counters)"]
+        """The comparison as fixed-width plain-text tables for a terminal (control characters
+        in names shown as '?', so a name cannot drive the terminal)."""
+        lines = [f"{plain(self.before_id)} -> {plain(self.after_id)}", "",
+                 "Settings that differ (besides the counters)"]
         lines += _fixed(self._setting_rows(), _SETTING_HEADER)
         lines += ["", "Counters"]
         lines += _fixed(self._counter_rows(), ("counter", "borough", "before", "after", "change"))
@@ -112,7 +116,7 @@ class Comparison:
                 part = self.wards[(self.wards["measure"] == measure)
                                   & (self.wards["threshold"] == threshold)]
                 rows = [[r.direction, r.borough, r.ward_name, r.ward_code, f"{r.population:,}",
-                         _fmt(r.minutes_before), _fmt(r.minutes_after)]
+                         _fmt(r.minutes_before, threshold), _fmt(r.minutes_after, threshold)]
                         for r in part.itertuples()]
                 sections.append((measure, threshold, rows))
         return sections
@@ -125,8 +129,9 @@ _WARD_HEADER = ("direction", "borough", "ward", "code", "population", "minutes b
                 "minutes after")
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.1f}" if math.isfinite(value) else "no route"
+def _fmt(value: float, threshold: float) -> str:
+    """Minutes by the one rounding rule, with the digits that keep them off the threshold."""
+    return minutes_pair(value if math.isfinite(value) else None, threshold)
 
 
 _NUMBER = re.compile(r"^[+-]?[0-9][0-9,]*(\.[0-9]+)?$|^no route$")
@@ -142,12 +147,13 @@ def _markdown(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]
         return ["No changes."]
     rule = ["---:" if n else "---" for n in _numeric(rows)]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + ["| " + " | ".join(md_text(cell) for cell in row) + " |" for row in rows]
 
 
 def _fixed(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]:
     if not rows:
         return ["  no changes"]
+    rows = [[plain(cell) for cell in row] for row in rows]
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     right = _numeric(rows)
 

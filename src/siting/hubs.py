@@ -828,7 +828,9 @@ class HubSiting:
             coverage = self._uncovered_report(uncovered)
             if self.uncovered_mode == "raise":
                 raise _infeasible(coverage)
-            log.warning("%s", coverage.message.replace(
+            # Logged at info: the CLI warns once per command (siting.check.uncovered_warning),
+            # and not for wards the scenario records as exceptions or an expected finding.
+            log.info("%s", coverage.message.replace(
                 "Hub siting is infeasible:", "Hubs are planned for the other wards, but", 1))
         report = self._must_open_report(uncovered)
         if report is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -22,13 +23,16 @@ import numpy as np
 import pandas as pd
 
 from siting._crs import WGS84
+from siting._format import md_code, md_text, minutes_pair, percent
 from siting.analysis import MEASURES, Analysis
-from siting.check import ConstraintResult, counter_boroughs, is_over
+from siting.check import ConstraintResult, counter_boroughs, is_over, population_share
+from siting.communities import named_community_figures
 
 __all__ = [
     "GEO_OUTPUT_FILES",
     "OUTPUT_FILES",
     "SHARE_MINUTES",
+    "SUMMARY_DIGITS",
     "borough_table",
     "hub_table",
     "lsoa_table",
@@ -55,6 +59,10 @@ _MAX_LISTED = 50
 
 _FOLD_AFTER = 12
 """Assumption groups with more entries than this are folded in report.md."""
+
+SUMMARY_DIGITS = 6
+"""Decimals of summary.json's fractions (shares of the population): enough that a share just
+under a constraint's threshold never rounds onto it (0.98996 stays 0.98996, not 0.99)."""
 
 _TIMING = ("second", "time", "wall", "elapsed")
 """Solver-figure keys containing these words are timings, left out of deterministic outputs."""
@@ -124,13 +132,10 @@ def _without_timings(value: Any) -> Any:
 def _measure_summary(analysis: Analysis, measure: str) -> dict[str, Any]:
     lsoas, wards = analysis.lsoas, analysis.wards
     population = lsoas["population"].to_numpy(dtype=float)
-    total = population.sum()
     lsoa_minutes = lsoas[f"minutes_{measure}"]
     ward_minutes = wards[f"minutes_{measure}"]
-    shares = {
-        str(n): (float(population[~is_over(lsoa_minutes, n)].sum() / total) if total else 0.0)
-        for n in sorted({*SHARE_MINUTES, *_thresholds(analysis)})
-    }
+    shares = {str(n): population_share(lsoas, measure, n)
+              for n in sorted({*SHARE_MINUTES, *_thresholds(analysis)})}
     over: dict[str, Any] = {}
     for t in _thresholds(analysis):
         flagged = wards[is_over(ward_minutes, t)].sort_values("ward_code", kind="stable")
@@ -173,6 +178,7 @@ def summary(analysis: Analysis) -> dict[str, Any]:
                  for s in ("24h", "daytime", "closed")}
     return _round({
         "scenario": {"id": scenario.id, "title": scenario.title},
+        "named_communities": named_community_figures(analysis),
         "population": int(analysis.lsoas["population"].sum()),
         "wards": len(analysis.wards),
         "lsoas": len(analysis.lsoas),
@@ -195,7 +201,7 @@ def summary(analysis: Analysis) -> dict[str, Any]:
             "open_daytime": by_status["daytime"],
         },
         "equity": getattr(analysis, "equity", {}),
-    })
+    }, SUMMARY_DIGITS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,9 +329,23 @@ def borough_table(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""Cell starts a spreadsheet reads as a formula (OWASP CSV injection)."""
+
+_NAME_COLUMNS = ("ward_name", "borough", "lsoa_name", "name", "hub_name")
+"""Text columns that come from the data, where a name could be a formula."""
+
+
 def _csv(frame: pd.DataFrame, float_digits: Mapping[str, int]) -> str:
-    """CSV text with fixed float formats per column, empty cells for NaN, '\\n' line ends."""
+    """CSV text with fixed float formats per column, empty cells for NaN, '\\n' line ends.
+
+    A name that a spreadsheet would run as a formula ('=HYPERLINK(...)') gets a leading "'",
+    the usual guard, so opening the CSV shows the text."""
     out = frame.copy()
+    for col in _NAME_COLUMNS:
+        if col in out:
+            out[col] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                        for v in out[col]]
     for col, digits in float_digits.items():
         if col in out:
             out[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v))
@@ -345,7 +365,8 @@ def _minute_columns(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str) -> list[str]:
-    """Markdown table lines; `align` has one letter per column, 'l' or 'r'."""
+    """Markdown table lines; `align` has one letter per column, 'l' or 'r'. Cells are written
+    as given: text from scenarios or data must come through md_text/md_code first."""
     rule = ["---:" if a == "r" else "---" for a in align]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -373,10 +394,10 @@ def _bullets(mapping: Mapping[str, Any], depth: int = 0) -> list[str]:
         value = _round(mapping[key], 4)
         pad = "  " * depth
         if isinstance(value, Mapping) and value:
-            lines.append(f"{pad}- **{key}**:")
+            lines.append(f"{pad}- **{md_text(key)}**:")
             lines += _bullets(value, depth + 1)
         else:
-            lines.append(f"{pad}- **{key}**: {_describe(value)}")
+            lines.append(f"{pad}- **{md_text(key)}**: {md_text(_describe(value))}")
     return lines
 
 
@@ -388,7 +409,8 @@ def _assumptions(assumptions: Mapping[str, Any]) -> list[str]:
              if not (isinstance(v, Mapping) and len(v) > _FOLD_AFTER)}
     lines = _bullets(short)
     for key in sorted(set(assumptions) - set(short), key=str):
-        lines += ["", f"<details><summary>{key} ({len(assumptions[key])} settings)</summary>", "",
+        lines += ["", f"<details><summary>{md_text(key)} ({len(assumptions[key])} settings)</summary>",
+                  "",
                   *_bullets(assumptions[key]), "", "</details>"]
     return lines
 
@@ -405,13 +427,13 @@ def _travel_model(assumptions: Mapping[str, Any]) -> list[str]:
     lines = []
     if service.get("calendar"):
         cal = service["calendar"]
-        lines.append(f"- **Feed**: {service['feed']}; its calendar runs {cal['first_date']} to "
+        lines.append(f"- **Feed**: {md_text(service['feed'])}; its calendar runs {cal['first_date']} to "
                      f"{cal['last_date']} (busiest date {service['busiest_date']}). On the "
                      f"service date {service['service_date']}, {service['trips_on_service_date']:,} "
                      f"trips run and trips depart {service['service_hours']} (first and last "
                      "departure from a trip's first stop).")
     else:
-        lines.append(f"- **Feed**: {service.get('feed', 'none')}: a walk-only study, asked for "
+        lines.append(f"- **Feed**: {md_text(service.get('feed', 'none'))}: a walk-only study, asked for "
                      "by the scenario (`transit.feed: none`).")
     lines.append(f"- **Departure window**: {transit.get('departure_window')}, every "
                  f"{transit.get('step_minutes')} min; figures are percentiles over the window's "
@@ -467,11 +489,12 @@ def _gaps(modes: Mapping[str, Any]) -> list[str]:
     if not missing:
         return ["- None recorded."]
     if isinstance(missing, Mapping):
-        return [f"- **{k}**: {_describe(v)}" for k, v in sorted(missing.items())]
+        return [f"- **{md_text(k)}**: {md_text(_describe(v))}" for k, v in sorted(missing.items())]
     if isinstance(missing, (list, tuple)):
-        return [f"- **{v['mode']}**: {v.get('why', '')}".rstrip(": ")
-                if isinstance(v, Mapping) and "mode" in v else f"- {_describe(v)}" for v in missing]
-    return [f"- {missing}"]
+        return [f"- **{md_text(v['mode'])}**: {md_text(v.get('why', ''))}".rstrip(": ")
+                if isinstance(v, Mapping) and "mode" in v else f"- {md_text(_describe(v))}"
+                for v in missing]
+    return [f"- {md_text(missing)}"]
 
 
 def _modelled(modes: Mapping[str, Any]) -> list[str]:
@@ -479,9 +502,10 @@ def _modelled(modes: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     per_mode = modes.get("modes")
     if isinstance(per_mode, Mapping) and all(isinstance(v, Mapping) for v in per_mode.values()):
-        rows = [[mode, "yes" if info.get("modelled", True) else "no", _describe(info.get("how")),
-                 _describe(info.get("routes")), _describe(info.get("stops")),
-                 _describe(_round(info.get("median_headway_min"), 1))]
+        rows = [[md_text(mode), "yes" if info.get("modelled", True) else "no",
+                 *(md_text(_describe(v)) for v in (info.get("how"), info.get("routes"),
+                                                   info.get("stops"),
+                                                   _round(info.get("median_headway_min"), 1)))]
                 for mode, info in sorted(per_mode.items())]
         lines += _md_table(["mode", "modelled", "how", "routes", "stops", "median headway (min)"],
                            rows, "lllrrr")
@@ -494,20 +518,137 @@ def _modelled(modes: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _wards_over(facts: Mapping[str, Any], thresholds: Sequence[int],
+                measure_names: Mapping[str, str]) -> list[str]:
+    """Per measure, every ward over the lowest threshold, with the highest threshold it is over;
+    minutes printed so that a time over a threshold never reads as it (45.04, not 45.0)."""
+    if not thresholds:
+        return []
+    low = thresholds[0]
+    lines: list[str] = []
+    for m in MEASURES:
+        listed = facts["measures"][m]["over"][str(low)]["ward_list"]
+        lines += ["", f"## Wards over {low} minutes ({measure_names[m]})", ""]
+        if not listed:
+            lines.append("None.")
+            continue
+        lines += ["Ward minutes: population-weighted mean of its LSOAs' median minutes.", ""]
+        ordered = sorted(listed, key=lambda w: (w["borough"], w["ward_name"], w["ward_code"]))
+        rows = []
+        for w in ordered:
+            over = [t for t in thresholds if w["minutes"] is None or w["minutes"] > t]
+            rows.append([md_text(w["borough"]), md_text(w["ward_name"]), md_text(w["ward_code"]),
+                         minutes_pair(w["minutes"], thresholds), f"over {max(over or [low])}"])
+        lines += _md_table(["borough", "ward", "code", "minutes", "band"], rows, "lllrl")
+    return lines
+
+
+def _uncovered_section(analysis: Analysis) -> list[str]:
+    """The wards no candidate hub site reaches within the walk limit, each with its nearest
+    candidate and the limit that would cover it (from the hub model)."""
+    rows = analysis.hub_figures.get("uncovered_wards") or []
+    if not analysis.scenario.hubs.enabled or not rows:
+        return []
+    limit = analysis.scenario.hubs.walk_limit_minutes
+    borough = dict(zip(analysis.wards["ward_code"], analysis.wards["borough"], strict=True))
+    lines = ["", f"## Wards with no DWO hub within a {limit:g}-minute walk", "",
+             f"No candidate site lies within a {limit:g}-minute walk of these wards, so the plan "
+             "leaves them without a hub. Each needs a site the candidate data lacks (e.g. a partner "
+             "site), or a longer walk.", ""]
+    table = [[md_text(borough.get(r["ward_code"], "")), md_text(r["ward_name"]),
+              md_text(r["ward_code"]),
+              md_text(f"{r['nearest_name']} ({r['nearest_site_id']})")
+              if r.get("nearest_site_id") else "none",
+              minutes_pair(r.get("nearest_minutes"), limit),
+              minutes_pair(r.get("limit_needed"), limit)] for r in rows]
+    return lines + _md_table(["borough", "ward", "code", "nearest candidate", "walk (min)",
+                              "limit that would cover it (min)"], table, "llllrr")
+
+
+def _named_section(facts: Mapping[str, Any]) -> list[str]:
+    """The communities the strategy names as over an hour away, beside the model's minutes."""
+    named = facts.get("named_communities") or []
+    if not named:
+        return []
+    first = named[0]
+    lines = ["", "## Communities the strategy names", "",
+             f"The {md_text(first['source'])} says these communities are "
+             f"{md_text(first['claim'])}. The model's figures for the ward each is matched to "
+             "(siting/facts/named_communities.csv gives the source and the match):", ""]
+    percentiles = sorted({p for c in named for p in c["24h"]["percentiles"]}, key=int)
+    rows = []
+    for c in named:
+        m = c["24h"]
+        rows.append([md_text(c["community"]), md_text(f"{c['ward_name']} ({c['ward_code']})"),
+                     md_text(c["borough"]), minutes_pair(m["minutes"], 60),
+                     *(minutes_pair(m["percentiles"].get(p), 60) for p in percentiles),
+                     minutes_pair(m["slowest_lsoa_minutes"], 60),
+                     md_text(m["nearest_counter_name"]),
+                     "yes" if c["model_over_60_minutes"] else "no"])
+    lines += _md_table(["community", "ward", "borough", "minutes (p50)",
+                        *(f"p{p} minutes" for p in percentiles), "slowest LSOA",
+                        "nearest 24/7 counter", "over an hour in the model"], rows,
+                       "lll" + "r" * (2 + len(percentiles)) + "ll")
+    lines += ["", "Minutes are to the nearest 24/7 counter: the ward's population-weighted mean of "
+              "its LSOAs' figures over the departure window. docs/named-communities.md gives which "
+              "assumptions, windows and counter sets would put them over an hour."]
+    return lines
+
+
+def _name(name: str) -> str:
+    """A constraint name: as code when it is plain (letters, digits, - _ . : /), else escaped."""
+    return md_code(name) if re.fullmatch(r"[\w.:/-]+", name) else md_text(name)
+
+
+def _constraint_section(results: Sequence[ConstraintResult] | None) -> list[str]:
+    """The constraint table, each recorded finding with its reason, and what breaks each."""
+    if results is None:
+        return ["Not checked (run `siting check`)."]
+    if not results:
+        return ["The scenario sets no constraints."]
+    met = sum(r.passed for r in results)
+    recorded = sum(not r.passed and r.expect == "unmet" for r in results)
+    lines = [f"{met} of {len(results)} constraints met"
+             + (f"; {recorded} unmet as recorded (expected findings)" if recorded else "") + ".",
+             ""]
+    words = {"PASS": "pass", "FAIL": "**FAIL**", "UNMET (expected)": "unmet (expected)",
+             "MET (review)": "**met (review)**"}
+    lines += _md_table(["result", "constraint", "what it asks", "required", "actual"],
+                       [[words[r.status], _name(r.name), md_text(r.sentence),
+                         md_text(r.required), md_text(r.actual)] for r in results], "lllll")
+    for r in results:
+        notes = []
+        if r.reading:
+            notes.append(f"Reading: {md_text(r.reading)}")
+        if r.expect == "unmet":
+            notes.append(f"Recorded as unmet because: {md_text(r.because)}"
+                         + (" It now holds: a modelling change to review." if r.passed else ""))
+        if r.breaking:
+            shown = "; ".join(md_text(b) for b in r.breaking[:_MAX_LISTED])
+            more = (f" and {len(r.breaking) - _MAX_LISTED} more"
+                    if len(r.breaking) > _MAX_LISTED else "")
+            notes.append(f"Broken by {len(r.breaking)}: {shown}{more}.")
+        if notes:
+            lines += ["", f"{_name(r.name)}: " + " ".join(notes)]
+    return lines
+
+
 def render_markdown(
     analysis: Analysis, *, constraint_results: Sequence[ConstraintResult] | None = None,
     facts: Mapping[str, Any] | None = None, boroughs: pd.DataFrame | None = None,
 ) -> str:
-    """The planner's report: headline, per-borough table, wards over the top threshold,
-    assumptions, known gaps of the data, and constraint results."""
+    """The planner's report: headline, per-borough table, wards over each threshold, wards
+    without a hub, the communities the strategy names, assumptions, known gaps of the data,
+    and constraint results. Every text from a scenario or the data is escaped (md_text), so a
+    viewer that renders HTML shows it and never runs it."""
     scenario = analysis.scenario
     facts = facts if facts is not None else summary(analysis)
     table = boroughs if boroughs is not None else borough_table(analysis)
     thresholds = _thresholds(analysis)
     measure_names = {"24h": "nearest 24/7 counter", "any": "nearest counter open on arrival"}
-    lines = [f"# {scenario.title}", "", f"Scenario `{scenario.id}`."]
+    lines = [f"# {md_text(scenario.title)}", "", f"Scenario {md_code(scenario.id)}."]
     if scenario.description:
-        lines += ["", scenario.description.strip()]
+        lines += ["", md_text(scenario.description.strip())]
     lines += ["", "## Headline", ""]
     lines.append(f"Population: {facts['population']:,} in {facts['wards']} wards "
                  f"({facts['lsoas']:,} LSOAs). Public-transport minutes from each LSOA's "
@@ -521,7 +662,8 @@ def render_markdown(
     for m in MEASURES:
         f = facts["measures"][m]
         rows.append([measure_names[m],
-                     *(f"{100 * f['share_within'][k]:.1f}%" for k in share_keys),
+                     # from the exact share, by the one rounding rule (siting._format)
+                     *(percent(population_share(analysis.lsoas, m, int(k))) for k in share_keys),
                      *(f"{f['over'][str(t)]['population']:,}" for t in thresholds),
                      *(str(f["over"][str(t)]["wards"]) for t in thresholds)])
     lines += _md_table(header, rows, "l" + "r" * (len(header) - 1))
@@ -530,7 +672,7 @@ def render_markdown(
               f"{counts['closed']} closed."]
     hubs = facts["hubs"]
     if hubs["enabled"]:
-        kinds = ", ".join(f"{n} {k}" for k, n in hubs["by_kind"].items()) or "none"
+        kinds = ", ".join(f"{n} {md_text(k)}" for k, n in hubs["by_kind"].items()) or "none"
         lines.append(f"DWO hubs: {hubs['count']} ({kinds}), within a "
                      f"{scenario.hubs.walk_limit_minutes:g}-minute walk of {hubs['wards_covered']} "
                      f"of the {facts['wards']} wards.")
@@ -546,34 +688,23 @@ def render_markdown(
               "24/7 counters", "hubs"]
     rows = []
     for r in table.to_dict("records"):
-        name = f"**{r['borough']}**" if not r["borough_code"] else r["borough"]
+        name = f"**{md_text(r['borough'])}**" if not r["borough_code"] else md_text(r["borough"])
         rows.append([name, f"{r['population']:,}",
                      *(_fmt_minutes(r[f"median_minutes_{m}"]) for m in MEASURES),
                      *(f"{r[f'pop_over_{t}_{m}']:,}" for m in MEASURES for t in thresholds),
                      r["counters_24h"], r["hubs"]])
     lines += _md_table(header, rows, "l" + "r" * (len(header) - 1))
 
-    top = thresholds[-1] if thresholds else None
-    if top is not None:
-        for m in MEASURES:
-            listed = facts["measures"][m]["over"][str(top)]["ward_list"]
-            lines += ["", f"## Wards over {top} minutes ({measure_names[m]})", ""]
-            if not listed:
-                lines.append("None.")
-                continue
-            ordered = sorted(listed, key=lambda w: (w["borough"], w["ward_name"], w["ward_code"]))
-            lines += _md_table(
-                ["borough", "ward", "code", "minutes"],
-                [[w["borough"], w["ward_name"], w["ward_code"],
-                  "no route" if w["minutes"] is None else f"{w['minutes']:.1f}"] for w in ordered],
-                "lllr",
-            )
+    lines += _wards_over(facts, thresholds, measure_names)
+    lines += _uncovered_section(analysis)
+    lines += _named_section(facts)
 
     if analysis.validation:
         lines += ["", "## Checks against independent data", "",
                   "Spearman rank correlations over the wards (PTAI: TfL's 2015 public transport "
                   "access index; better access should mean shorter trips, so negative):", ""]
-        lines += [f"- {key.replace('_', ' ')}: {value:+.3f}" for key, value in sorted(analysis.validation.items())]
+        lines += [f"- {md_text(key.replace('_', ' '))}: {value:+.3f}"
+                  for key, value in sorted(analysis.validation.items())]
     if getattr(analysis, "equity", None):
         from siting.equity import render_equity
 
@@ -586,21 +717,7 @@ def render_markdown(
         lines += ["", "Modelled:", "", *modelled]
 
     lines += ["", "## Constraints", ""]
-    if constraint_results is None:
-        lines.append("Not checked (run `siting check`).")
-    elif not constraint_results:
-        lines.append("The scenario sets no constraints.")
-    else:
-        met = sum(r.passed for r in constraint_results)
-        lines += [f"{met} of {len(constraint_results)} constraints met.", ""]
-        lines += _md_table(["result", "constraint", "what it asks", "required", "actual"],
-                           [["pass" if r.passed else "**FAIL**", f"`{r.name}`", r.sentence,
-                             r.required, r.actual] for r in constraint_results], "lllll")
-        for r in constraint_results:
-            if r.breaking:
-                shown = ", ".join(r.breaking[:_MAX_LISTED])
-                more = f" and {len(r.breaking) - _MAX_LISTED} more" if len(r.breaking) > _MAX_LISTED else ""
-                lines += ["", f"`{r.name}` is broken by {len(r.breaking)}: {shown}{more}."]
+    lines += _constraint_section(constraint_results)
     return "\n".join(lines) + "\n"
 
 
@@ -615,7 +732,9 @@ def _build(analysis: Analysis, constraint_results: Sequence[ConstraintResult] | 
     if constraint_results is not None:
         facts["constraints"] = [
             {"name": r.name, "kind": r.kind, "passed": r.passed, "required": r.required,
-             "actual": r.actual, "breaking": list(r.breaking)} for r in constraint_results
+             "actual": r.actual, "breaking": list(r.breaking), "expect": r.expect,
+             "because": r.because, "ok": r.ok, "sentence": r.sentence, "reading": r.reading}
+            for r in constraint_results
         ]
     boroughs = borough_table(analysis)
     wards, lsoas, hubs = ward_table(analysis), lsoa_table(analysis), hub_table(analysis)

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 STORE_VERSION = 1
 """Bump when the stored layout changes, so older entries are not read."""
 
-_NOT_INPUTS = {"title", "description", "constraints", "outputs", "source", "uncertainty"}
+_NOT_INPUTS = {"title", "description", "constraints", "expectations", "outputs", "source",
+               "uncertainty"}
 _GEO_FRAMES = ("wards", "lsoas", "counters", "hubs", "boroughs", "lsoa_areas")
 _FRAMES = ("hub_assignment", "postcode_districts")
 _DICTS = ("assumptions", "modes", "hub_figures", "validation", "equity")

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -33,10 +34,13 @@ __all__ = [
     "Counters",
     "DataFiles",
     "Distribution",
+    "Expect",
+    "Expectation",
     "Hubs",
     "Measure",
     "Outputs",
     "Scenario",
+    "Share",
     "Transit",
     "Uncertainty",
     "Walking",
@@ -398,20 +402,79 @@ class Uncertainty(_Strict):
     walk_speed_kmh: Distribution | None = _dist("triangular", 4.0, 5.4, 4.8)
     circuity: Distribution | None = _dist("triangular", 1.195, 1.423, 1.287)
     max_access_minutes: Distribution | None = _dist("uniform", 8.0, 12.0)
+def _share(value: Any) -> Any:
+    """A share of the population from YAML: 0.97, '97%' or '2/3' (as the strategy words it)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if text.endswith("%"):
+                return float(text[:-1]) / 100.0
+            if "/" in text:
+                top, bottom = text.split("/", 1)
+                return float(top) / float(bottom)
+            return float(text)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(
+                f"{value!r} is not a share; write it as 0.97, '97%' or '2/3'"
+            ) from None
+    return value
+
+
+Share = Annotated[float, BeforeValidator(_share), Field(ge=0, le=1)]
+"""A share of the population, 0..1; YAML may write it '97%' or '2/3'."""
+
+Expect = Literal["met", "unmet"]
 
 
 class _ConstraintBase(_Strict):
     name: str
     sentence: str
+    """What the constraint asks, quoting the words it comes from."""
+    reading: str | None = None
+    """How the threshold is read from those words, where the words give no number themselves."""
+    expect: Expect = "met"
+    """'unmet' records a finding: the model says the promise is not kept (needs `because`)."""
+    because: str | None = None
+    """Why the promise is expected to be unmet; printed by `siting check`."""
+
+    @model_validator(mode="after")
+    def _because_when_unmet(self) -> _ConstraintBase:
+        if self.expect == "unmet" and not (self.because or "").strip():
+            raise ValueError(
+                f"constraint {self.name!r} has expect: unmet but no `because:`; add one sentence "
+                "saying why the promise is not met (siting check prints it)"
+            )
+        return self
 
 
 class ShareWithin(_ConstraintBase):
-    """At least `at_least` of the population reaches a counter within `minutes`."""
+    """At least `at_least` (or more than `more_than`) of the population reaches a counter
+    within `minutes`."""
 
     kind: Literal["share_within"]
     measure: Measure = "24h"
     minutes: float
-    at_least: float = Field(ge=0, le=1)
+    at_least: Share | None = None
+    more_than: Share | None = None
+    """A strict bound, for words such as "over two thirds" (write '2/3')."""
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> ShareWithin:
+        if (self.at_least is None) == (self.more_than is None):
+            raise ValueError(
+                f"constraint {self.name!r} (share_within) needs exactly one of at_least "
+                "(\"at least 97%\") or more_than (\"over two thirds\": more_than: 2/3)"
+            )
+        return self
+
+
+class ShareOver(_ConstraintBase):
+    """At most `at_most` of the population is more than `minutes` from a counter."""
+
+    kind: Literal["share_over"]
+    measure: Measure = "24h"
+    minutes: float
+    at_most: Share
 
 
 class PopulationOver(_ConstraintBase):
@@ -433,9 +496,11 @@ class NoWardOver(_ConstraintBase):
 
 
 class HubsCoverAllWards(_ConstraintBase):
-    """Every ward (apart from named exceptions) has a hub within the walk limit."""
+    """Every ward (apart from named exceptions) has a hub within `minutes` of walking."""
 
     kind: Literal["hubs_cover_all_wards"]
+    minutes: float | None = Field(default=None, gt=0)
+    """The walk limit the words give; None uses the scenario's hubs.walk_limit_minutes."""
     exceptions: list[str] = []
 
 
@@ -453,17 +518,32 @@ class CounterPerBorough(_ConstraintBase):
 
 
 Constraint = Annotated[
-    ShareWithin | PopulationOver | NoWardOver | HubsCoverAllWards | MaxHubs | CounterPerBorough,
+    ShareWithin | ShareOver | PopulationOver | NoWardOver | HubsCoverAllWards | MaxHubs
+    | CounterPerBorough,
     Field(discriminator="kind"),
 ]
 CONSTRAINT_KINDS = (
     "share_within",
+    "share_over",
     "population_over",
     "no_ward_over",
     "hubs_cover_all_wards",
     "max_hubs",
     "counter_per_borough",
 )
+
+
+class Expectation(_Strict):
+    """A scenario's own expectation of an inherited constraint (see Scenario.expectations)."""
+
+    expect: Expect
+    because: str | None = None
+
+    @model_validator(mode="after")
+    def _because_when_unmet(self) -> Expectation:
+        if self.expect == "unmet" and not (self.because or "").strip():
+            raise ValueError("expect: unmet needs a `because:` sentence saying why")
+        return self
 
 
 class Outputs(_Strict):
@@ -486,6 +566,9 @@ class Scenario(_Strict):
     thresholds: list[Annotated[int, Field(gt=0, le=600)]] = [45, 60]
     hubs: Hubs = Hubs()
     constraints: list[Constraint] = []
+    expectations: dict[str, Expectation] = {}
+    """Per constraint name, this scenario's expect/because, overriding the constraint's own: a
+    scenario that `extends` another records its own findings without restating the constraints."""
     outputs: Outputs = Outputs()
     origins: str | None = None
     """A file of points or polygons in any CRS (relative to the scenario file) for `siting grid`."""
@@ -493,6 +576,26 @@ class Scenario(_Strict):
     """Distributions of the assumptions `siting sweep` varies (docs/sweep.md)."""
     source: Path | None = Field(default=None, exclude=True)
     """The file this scenario was read from (set by load_scenario)."""
+
+    @field_validator("expectations")
+    @classmethod
+    def _expectations_name_constraints(cls, value: dict[str, Expectation],
+                                       info: ValidationInfo) -> dict[str, Expectation]:
+        names = [c.name for c in info.data.get("constraints", [])]
+        for name in value:
+            if name not in names:
+                raise ValueError(
+                    f"{name!r} is not the name of one of this scenario's constraints."
+                    f"{_suggest(name, names)} Constraints: {', '.join(names) or '(none)'}"
+                )
+        return value
+
+    def expected(self, constraint: Any) -> tuple[Expect, str | None]:
+        """(expect, because) of one of this scenario's constraints, after `expectations`."""
+        own = self.expectations.get(constraint.name)
+        if own is not None:
+            return own.expect, own.because
+        return constraint.expect, constraint.because
 
     @field_validator("thresholds")
     @classmethod
