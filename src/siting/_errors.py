@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
 __all__ = [
+    "ECHO_LIMIT",
     "DataError",
     "FeedError",
     "InfeasibleError",
     "ScenarioError",
     "SitingError",
+    "clip",
+    "shown",
 ]
+
+ECHO_LIMIT = 80
+"""Most characters of a user's value repeated in an error message (longer ones end in '…')."""
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = ECHO_LIMIT + 2
+_REPR.maxother = ECHO_LIMIT
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxarray = 6
+_REPR.maxlevel = 3
+
+
+def shown(value: Any, limit: int = ECHO_LIMIT) -> str:
+    """The repr of a user's value for an error message, capped at `limit` characters.
+
+    reprlib stops after a few items per level, so even an alias bomb (one object shared a
+    billion times) is described in constant time instead of being expanded into the message.
+    """
+    text = _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class SitingError(Exception):
@@ -31,3 +56,9 @@ class FeedError(ValueError, SitingError):
 
 class InfeasibleError(SitingError):
     """A model has no solution under the scenario's constraints; the message says why."""
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """Text cut to `limit` characters with an ellipsis (for names and paths echoed in messages)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -49,7 +49,7 @@ def feed_digest(path: Path) -> str:
     """sha256 of a feed's bytes: the zip file, or each .txt of a folder with its name."""
     digest = hashlib.sha256()
     path = Path(path)
-    files = sorted(p for p in path.iterdir() if p.suffix == ".txt") if path.is_dir() else [path]
+    files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file()) if path.is_dir() else [path]
     for file in files:
         digest.update(file.name.encode() + b"\0")
         with file.open("rb") as handle:
