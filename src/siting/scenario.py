@@ -582,10 +582,18 @@ def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
         named["transit.feed"] = scenario.transit.feed
     if scenario.walking.network:
         named["walking.network"] = scenario.walking.network
+    root = Path(data_dir).resolve()
     for field, rel in named.items():
-        if not (data_dir / rel).exists():
+        target = (root / rel).resolve()
+        if target != root and root not in target.parents:
             problems.append(
-                f"field `{field}`: file {rel!r} not found in the data directory {data_dir}. "
+                f"field `{field}`: {shown(rel)} points outside the data directory {root}. Give a "
+                "path relative to the data directory (no leading '/' and no '..'), or set "
+                "SITING_DATA_DIR to the folder that holds the file."
+            )
+        elif not (data_dir / rel).exists():
+            problems.append(
+                f"field `{field}`: file {shown(rel)} not found in the data directory {data_dir}. "
                 "Fix the path, set SITING_DATA_DIR to the folder holding it, or run "
                 "`siting data fetch`."
             )
