@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -33,6 +34,9 @@ FOLDER_MANIFEST = "MANIFEST.sha256.json"
 """Manifest file inside a cached folder."""
 
 _VERSION = 1
+
+_PID = re.compile(r"\.tmp-p(\d+)-")
+"""The writer's process id in a temporary name: `<name>.tmp-p<pid>-<random>`."""
 
 
 def manifest_path(entry: Path) -> Path:
@@ -165,11 +169,5 @@ def remove_stale_temporaries(folder: Path, pattern: str, *, min_age_s: float = 3
 
 
 def _pid_in(name: str) -> int | None:
-    marker = name.find("-p")
-    while marker >= 0:
-        end = name.find("-", marker + 2)
-        digits = name[marker + 2:end] if end > 0 else ""
-        if digits.isdigit():
-            return int(digits)
-        marker = name.find("-p", marker + 2)
-    return None
+    found = _PID.search(name)
+    return int(found.group(1)) if found else None

@@ -10,6 +10,7 @@ __all__ = [
     "DataError",
     "FeedError",
     "InfeasibleError",
+    "OutputError",
     "ScenarioError",
     "SitingError",
     "clip",
@@ -52,6 +53,12 @@ class DataError(ValueError, SitingError):
 
 class FeedError(ValueError, SitingError):
     """A GTFS feed is missing a file or column, or has inconsistent rows."""
+
+
+class OutputError(OSError, SitingError):
+    """An output cannot be written: the target is a file or unwritable, or a write failed."""
+
+    exit_code = 2
 
 
 class InfeasibleError(SitingError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,8 @@ def inside(data_dir: Path, relative: str, *, field: str) -> Path:
     A scenario names its data files relative to the data directory; an absolute path or `..`
     that escapes it would read a file the planner did not mean to publish figures from.
     """
-    root = Path(data_dir).resolve()
-    path = (root / relative).resolve()
+    root = Path(os.path.abspath(data_dir))
+    path = Path(os.path.normpath(root / relative))  # the text, not symlinks the owner made
     if path != root and root not in path.parents:
         raise DataError(
             f"field `{field}`: {shown(relative)} points outside the data directory {root}. "

@@ -25,6 +25,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data_dir) if not args.no_data else None
     for path in args.scenarios:
         scenario = load_scenario(path, data_dir=data_dir)
+        _read_inputs(scenario, data_dir, full=True)
         print(f"ok  {path}  ({scenario.id}: {len(scenario.counters.open_24h)} 24/7, "
               f"{len(scenario.counters.open_daytime)} daytime counters, "
               f"{len(scenario.constraints)} constraints)")
@@ -51,31 +52,107 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_one(path: str, args: argparse.Namespace) -> Any:
-    """Validate a scenario and analyse it (shared by run, map and compare)."""
-    from siting.analysis import analyse
+def _read_inputs(scenario: Any, data_dir: Path | None, *, full: bool) -> None:
+    """Read the inputs that are cheap to read, so a bad file fails before any long work.
+
+    Always the candidate CSV; with ``full`` (validate) also the data layers and a user GTFS feed.
+    """
+    from siting.candidates import read_user_sites
+
+    hubs = scenario.hubs
+    if hubs.enabled and hubs.candidate_csv and scenario.source is not None:
+        read_user_sites(scenario.source.parent / hubs.candidate_csv, dict(hubs.costs))
+    if data_dir is None:
+        return
+    from siting.data import load_boroughs, load_lsoas, load_ptai, load_wards
+
+    if (data_dir / scenario.data.ptai).is_file():
+        load_ptai(data_dir, scenario.data)
+    if full:
+        load_wards(data_dir, scenario.data)
+        load_lsoas(data_dir, scenario.data)
+        load_boroughs(data_dir, scenario.data)
+        if scenario.transit.feed != "london-modelled":
+            from siting.network.gtfs import read_feed
+
+            read_feed(data_dir / scenario.transit.feed)
+
+
+def _load(path: str, args: argparse.Namespace) -> Any:
+    """Read and validate a scenario and its cheap inputs (before any long work)."""
     from siting.data import resolve_data_dir
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(path, data_dir=data_dir)
-    return analyse(scenario, data_dir, cache_dir=Path(args.cache_dir), progress=not args.quiet)
+    _read_inputs(scenario, data_dir, full=False)
+    return scenario
+
+
+def _analyse(scenario: Any, args: argparse.Namespace) -> Any:
+    from siting.analysis import analyse
+    from siting.data import resolve_data_dir
+
+    return analyse(scenario, resolve_data_dir(args.data_dir), cache_dir=Path(args.cache_dir),
+                   progress=not args.quiet)
+
+
+def _run_one(path: str, args: argparse.Namespace) -> Any:
+    """Validate a scenario and analyse it (shared by run, map and compare)."""
+    return _analyse(_load(path, args), args)
+
+
+_OUT_FIX = "Choose another folder with --out (or outputs.dir in the scenario), or move the file in the way."
+_MAP_FIX = "Set outputs.map in the scenario to a writable .html path, or pass --no-map."
+
+
+def _check_folder(path: Path, what: str = "output folder") -> None:
+    from siting._atomic import check_target
+
+    check_target(path, folder=True, what=what, fix=_OUT_FIX)
+
+
+def _check_map(path: Path, *, index: bool = True) -> None:
+    from siting._atomic import check_target
+
+    check_target(path, folder=False, what="map", fix=_MAP_FIX)
+    if index:
+        check_target(path.parent / "index.html", folder=False, what="map index", fix=_MAP_FIX)
+
+
+def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, csv_href: str | None = None) -> None:
+    """Stage the scenario's map and the refreshed maps/index.html into an output set."""
+    from siting.maps import write_index, write_map
+
+    map_path = map_path.absolute()
+    write_map(analysis, map_path, csv_href=csv_href, into=outputs)
+    index = map_path.parent / "index.html"
+    listed = sorted({p.absolute() for p in map_path.parent.glob("*.html")} | {map_path} - {index})
+    write_index(listed, index, into=outputs, read_from={map_path: outputs.staged(map_path)})
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from siting._atomic import OutputSet
     from siting.check import evaluate
-    from siting.maps import write_map
     from siting.report import summary, write_outputs
 
-    for path in args.scenarios:
-        analysis = _run_one(path, args)
+    scenarios = [_load(path, args) for path in args.scenarios]
+    for scenario in scenarios:  # every output target, before any work starts
+        _check_folder(Path(args.out) if args.out else scenario.out_dir)
+        if not args.no_map:
+            _check_map(scenario.map_path)
+    for scenario in scenarios:
+        analysis = _analyse(scenario, args)
         out_dir = Path(args.out) if args.out else analysis.scenario.out_dir
         results = evaluate(analysis)
-        write_outputs(analysis, out_dir, constraint_results=results)
-        if not args.no_map:
-            map_path = analysis.scenario.map_path
-            write_map(analysis, map_path, csv_href=os.path.relpath(out_dir / "wards.csv", map_path.parent))
-            _write_index(map_path.parent)
+        # Tables, report, map and index are one unit: all of them are replaced, or none.
+        with OutputSet() as outputs:
+            write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
+            if not args.no_map:
+                map_path = analysis.scenario.map_path
+                _stage_map(analysis, map_path, outputs, csv_href=os.path.relpath(
+                    out_dir.absolute() / "wards.csv", map_path.absolute().parent))
+            outputs.commit()
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
         hub = analysis.hub_figures
@@ -98,14 +175,6 @@ def _headline(scenario_id: str, figures: dict[str, Any], out_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def _write_index(folder: Path) -> Path:
-    """maps/index.html listing every map in the folder (residents' entry point)."""
-    from siting.maps import write_index
-
-    index = folder / "index.html"
-    return write_index(sorted(p for p in folder.glob("*.html") if p != index), index)
-
-
 def _cmd_check(args: argparse.Namespace) -> int:
     from siting.check import check_scenarios
     from siting.data import resolve_data_dir
@@ -117,32 +186,47 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from siting._atomic import OutputSet, check_target
     from siting.compare import compare
 
-    base, other = _run_one(args.base, args), _run_one(args.other, args)
+    scenarios = [_load(args.base, args), _load(args.other, args)]
+    if args.markdown:
+        check_target(Path(args.markdown), folder=False, what="--markdown file",
+                     fix="Choose another --markdown path.")
+    base, other = (_analyse(s, args) for s in scenarios)
     comparison = compare(base, other)
     if args.markdown:
-        path = Path(args.markdown)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(comparison.to_markdown(), encoding="utf-8")
+        with OutputSet() as outputs:
+            outputs.write_text(Path(args.markdown), comparison.to_markdown())
+            outputs.commit()
     print(comparison.to_text())
     return 0
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
-    from siting.maps import write_compare_map, write_map
+    from siting._atomic import OutputSet, check_target
+    from siting.maps import write_compare_map
 
     if args.compare:
-        base, other = (_run_one(p, args) for p in args.compare)
-        out = Path(args.out or f"maps/compare-{base.scenario.id}-vs-{other.scenario.id}.html")
+        pair = [_load(p, args) for p in args.compare]
+        out = Path(args.out or f"maps/compare-{pair[0].id}-vs-{pair[1].id}.html")
+        check_target(out, folder=False, what="comparison map", fix="Choose another --out path.")
+        base, other = (_analyse(s, args) for s in pair)
         print(write_compare_map(base, other, out))
         return 0
+    scenarios = [_load(p, args) for p in args.scenarios]
+    for scenario in scenarios:
+        _check_map(scenario.map_path)
     written = []
-    for path in args.scenarios:
-        analysis = _run_one(path, args)
-        written.append(write_map(analysis, analysis.scenario.map_path))
-    index = _write_index(Path("maps"))
-    print("\n".join(str(p) for p in [*written, index]))
+    for scenario in scenarios:
+        analysis = _analyse(scenario, args)
+        with OutputSet() as outputs:
+            _stage_map(analysis, scenario.map_path, outputs)
+            outputs.commit()
+        written.append(scenario.map_path)
+    if written:
+        written.append(written[-1].parent / "index.html")
+    print("\n".join(str(p) for p in written))
     return 0
 
 
@@ -155,8 +239,11 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(args.scenario, data_dir=data_dir)
+    _read_inputs(scenario, data_dir, full=False)
     cache = Path(args.cache_dir)
     out_dir = Path(args.out) if args.out else scenario.out_dir
+    _check_folder(out_dir)
+    _check_folder(Path("maps"), what="map folder")
     if args.what == "counters":
         plan: Any = optimise_counters(scenario, data_dir, cache_dir=cache, objective=args.objective)
         chosen = list(plan.plans["chosen"])
@@ -264,19 +351,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 a constraint failed, 2 bad input)."""
+    """Run the CLI; returns the exit code (see docs/guarantees.md).
+
+    0 ok; 1 a constraint failed (`check`); 2 bad input or an output that cannot be written;
+    130 interrupted by Ctrl-C (SIGINT); 143 stopped by SIGTERM. Interrupted runs leave the
+    previous outputs as they were and no temporary files.
+    """
+    from siting._signals import Interrupted, handling
+
     parser = _parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * args.verbose if not args.quiet else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args))
-    except SitingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    with handling():
+        try:
+            return int(args.func(args))
+        except SitingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except Interrupted as exc:
+            print(f"interrupted ({exc}); outputs not yet committed were discarded", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("interrupted (SIGINT); outputs not yet committed were discarded", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ from scipy.spatial import cKDTree
 
 from siting._cache import discard, manifest_path, usable, write_manifest
 from siting._errors import InfeasibleError, ScenarioError
+from siting._signals import interruptible
 from siting.candidates import load_candidates
 from siting.data import load_boroughs, load_counters, load_lsoas
 from siting.network.scenario_network import scenario_network as _scenario_network
@@ -313,7 +314,8 @@ def _load_cached(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None
 def _save_cached(path: Path, site_ids: np.ndarray, site_xy: np.ndarray,
                  minutes: np.ndarray) -> None:
     order = np.argsort(site_ids, kind="stable")
-    handle, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".npz", dir=path.parent)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.tmp-p{os.getpid()}-", suffix=".npz",
+                                    dir=path.parent)
     os.close(handle)
     try:
         np.savez(temp, site_ids=site_ids[order].astype(str), site_xy=site_xy[order],
@@ -519,7 +521,7 @@ def _solver(time_limit_s: float, num_workers: int, seed: int) -> cp_model.CpSolv
     solver.parameters.random_seed = int(seed)
     if num_workers > 1:
         solver.parameters.interleave_search = True  # deterministic with several workers
-    return solver
+    return interruptible(solver)  # Ctrl-C stops the search and the run (siting._signals)
 
 
 def _figures(solver: cp_model.CpSolver, status: Any, scale: float, offset: float,

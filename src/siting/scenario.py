@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -582,9 +583,11 @@ def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
         named["transit.feed"] = scenario.transit.feed
     if scenario.walking.network:
         named["walking.network"] = scenario.walking.network
-    root = Path(data_dir).resolve()
+    root = Path(os.path.abspath(data_dir))
     for field, rel in named.items():
-        target = (root / rel).resolve()
+        # Judged on the text (no symlinks followed): the data owner may link folders in, but
+        # a scenario must not climb out with '..' or an absolute path.
+        target = Path(os.path.normpath(root / rel))
         if target != root and root not in target.parents:
             problems.append(
                 f"field `{field}`: {shown(rel)} points outside the data directory {root}. Give a "

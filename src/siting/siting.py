@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from siting._crs import BNG, WGS84
 from siting._errors import DataError, InfeasibleError, ScenarioError, SitingError
+from siting._signals import interruptible
 from siting.network.walk import OsmWalkNetwork, WalkModel
 
 __all__ = [
@@ -751,7 +752,7 @@ class HubSiting:
         params.max_time_in_seconds = 2.0 * max(0.01, float(time_limit_s)) + 5.0
         if params.num_workers > 1:
             params.interleave_search = True
-        return solver
+        return interruptible(solver)  # Ctrl-C stops the search and the run (siting._signals)
 
     def _min_hubs(self, a: dict[str, Any], *, capacity: bool, time_limit_s: float, workers: int,
                   seed: int) -> tuple[int | None, bool]:

@@ -212,7 +212,7 @@ class TransitNetwork:
         key = _key(feed_digest(feed_path), day, start_s, end_s, walk, transfer_max_minutes,
                    min_change_seconds, boarding_allowance_s)
         cache_file = Path(cache_dir) / f"transit-{key[:24]}.npz"
-        remove_stale_temporaries(Path(cache_dir), ".transit-*.tmp")
+        remove_stale_temporaries(Path(cache_dir), ".transit-*.tmp-p*")
         if cache_file.exists() or manifest_path(cache_file).exists():
             ok, why = usable(cache_file)
             if ok:
@@ -243,7 +243,7 @@ class TransitNetwork:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         arrays["stop_ids"] = arrays["stop_ids"].astype(str)
         arrays["run_ids"] = arrays["run_ids"].astype(str)
-        tmp = path.with_name(f".{path.name}-p{os.getpid()}-.tmp")
+        tmp = path.with_name(f".{path.name}.tmp-p{os.getpid()}-")
         try:
             with tmp.open("wb") as handle:
                 np.savez(handle, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
