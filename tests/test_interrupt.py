@@ -68,7 +68,7 @@ DRIVER = textwrap.dedent("""\
 """)
 
 
-@pytest.fixture()
+@pytest.fixture
 def workdir(tmp_path: Path, london_dir: Path) -> Path:
     data = tmp_path / "data"
     (data / "transit").mkdir(parents=True)
@@ -298,8 +298,13 @@ def test_signal_during_a_cp_sat_solve_stops_it(signum: int, code: int) -> None:
 
 def test_deferred_holds_a_signal_until_the_block_ends() -> None:
     done = []
-    with pytest.raises(_signals.Interrupted) as info, _signals.deferred():
-        _signals._handler(signal.SIGTERM, None)  # what a SIGTERM does, delivered mid-commit
-        done.append("commit finished")
+
+    def commit() -> None:
+        with _signals.deferred():
+            _signals._handler(signal.SIGTERM, None)  # what a SIGTERM does, delivered mid-commit
+            done.append("commit finished")
+
+    with pytest.raises(_signals.Interrupted) as info:
+        commit()
     assert done == ["commit finished"]
     assert info.value.exit_code == 143
