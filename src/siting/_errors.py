@@ -66,6 +66,6 @@ class InfeasibleError(SitingError):
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
-    """Text cut to `limit` characters with an ellipsis (for names and paths echoed in messages)."""
-    text = str(text)
+    """Text on one line, cut to `limit` characters with an ellipsis (for echoed names and errors)."""
+    text = " ".join(str(text).split())  # one paragraph: no newlines from the echoed text
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -72,6 +72,10 @@ def read_csv(path: Path, *, what: str = "CSV file", **kwargs: Any) -> pd.DataFra
                           f"0x{exc.object[exc.start]:02x})", fix) from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise _unreadable(path, f"the {what} is not readable CSV ({shown(str(exc), 120)})", fix) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas turns the extra leading fields of a too-long first row into an index
+        raise _unreadable(path, f"the {what} is not readable CSV (line 2 has more fields than "
+                          "the header)", fix)
     if frame.empty:
         raise _unreadable(path, f"the {what} has a header but no rows", fix)
     return frame

@@ -250,6 +250,10 @@ def read_user_sites(path: Path | str, kinds: Mapping[str, float]) -> gpd.GeoData
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataError(f"{path}: the candidate CSV is not readable CSV "
                         f"({clip(str(exc).strip(), 120)}). {fix}") from None
+    if not isinstance(raw.index, pd.RangeIndex):
+        # pandas turns the extra leading fields of a too-long first row into an index
+        raise DataError(f"{path}: the candidate CSV is not readable CSV (row 2 has more fields "
+                        f"than the header). {fix}")
     if raw.empty:
         raise DataError(f"{path}: the candidate CSV has a header but no sites. Add one row per "
                         "site, or remove hubs.candidate_csv from the scenario.")

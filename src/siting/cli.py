@@ -66,16 +66,16 @@ def _read_inputs(scenario: Any, data_dir: Path | None, *, full: bool) -> None:
         return
     from siting.data import load_boroughs, load_lsoas, load_ptai, load_wards
 
+    if full and scenario.transit.feed != "london-modelled":
+        from siting.network.gtfs import read_feed
+
+        read_feed(data_dir / scenario.transit.feed)
     if (data_dir / scenario.data.ptai).is_file():
         load_ptai(data_dir, scenario.data)
     if full:
         load_wards(data_dir, scenario.data)
         load_lsoas(data_dir, scenario.data)
         load_boroughs(data_dir, scenario.data)
-        if scenario.transit.feed != "london-modelled":
-            from siting.network.gtfs import read_feed
-
-            read_feed(data_dir / scenario.transit.feed)
 
 
 def _load(path: str, args: argparse.Namespace) -> Any:

@@ -166,7 +166,7 @@ def ward_population(lsoas: pd.DataFrame) -> pd.Series:
 def load_ptai(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> pd.DataFrame:
     """TfL average PTAI 2015 per 2014 ward: ward_code, ptai, ptal."""
     path = require_file(inside(data_dir, files.ptai, field="data.ptai"))
-    raw = read_csv(path)
+    raw = read_csv(path, what="PTAI table")
     check_columns(raw, ["Ward Code", "AvPTAI2015", "PTAL"], source=path)
     raw = check_numeric(raw, ["AvPTAI2015"], source=path, key="Ward Code")
     return raw.rename(columns={"Ward Code": "ward_code", "AvPTAI2015": "ptai", "PTAL": "ptal"})[

@@ -452,6 +452,18 @@ class _ScenarioLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _timestamp(loader: _ScenarioLoader, node: yaml.Node) -> Any:
+    """A YAML date, or a YAML error at the value's line when the date does not exist."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{shown(node.value)} is not a real date ({exc})", node.start_mark) from None
+
+
+_ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 class _LimitError(Exception):
     """A scenario file breaks one of the reader's limits (message says which and the fix)."""
 
@@ -489,7 +501,12 @@ def _parse_yaml(text: str) -> Any:
         if _expanded_size(node) > YAML_MAX_NODES:
             raise _LimitError(f"more than {YAML_MAX_NODES:,} values once aliases are expanded, the "
                          "limit (an alias bomb?); write a plain scenario without nested aliases")
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # e.g. a date that does not exist (2017-02-30) or a tagged value that is not one
+            raise _LimitError(f"a value cannot be read ({clip(str(exc), 120)}); check the dates "
+                              "(YYYY-MM-DD) and numbers in the file") from None
     finally:
         loader.dispose()
 

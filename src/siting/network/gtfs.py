@@ -110,6 +110,11 @@ class _Source:
                 self.names[base] = name
                 if info.is_dir():
                     self._dirs.add(base)
+        elif path.is_file():
+            raise FeedError(
+                f"GTFS feed {path}: is a file but not a readable zip (damaged, cut short, or "
+                "another format). Download the feed again, or give the folder of its .txt files."
+            )
         else:
             raise FeedError(
                 f"GTFS feed {path}: not found, or neither a folder nor a zip file. "
@@ -163,6 +168,11 @@ class _Source:
             raise _fail(self.path, file, f"not readable CSV ({clip(str(exc).strip(), 120)})",
                         "Every row needs the same number of comma-separated fields as the "
                         "header; quote fields that hold commas.") from None
+        if not isinstance(frame.index, pd.RangeIndex):
+            # pandas turns the extra leading fields of a too-long first row into an index
+            raise _fail(self.path, file, "not readable CSV (line 2 has more fields than the header)",
+                        "Every row needs the same number of comma-separated fields as the "
+                        "header; quote fields that hold commas.")
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame
 
