@@ -7,6 +7,7 @@ from typing import Any
 
 __all__ = [
     "ECHO_LIMIT",
+    "MESSAGE_LIMIT",
     "DataError",
     "FeedError",
     "InfeasibleError",
@@ -37,10 +38,22 @@ def shown(value: Any, limit: int = ECHO_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+MESSAGE_LIMIT = 3000
+"""Longest error message: a safety net for echoes not capped where they are made."""
+
+
 class SitingError(Exception):
     """Base class: a problem the user can fix; the CLI prints it and exits with code 2."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if len(text) <= MESSAGE_LIMIT:
+            return text
+        # Keep the start (file, field) and the end (the fix); drop an echoed value's middle.
+        head, tail = MESSAGE_LIMIT * 2 // 3, MESSAGE_LIMIT // 3 - 40
+        return f"{text[:head]} … ({len(text) - head - tail:,} characters left out) … {text[-tail:]}"
 
 
 class ScenarioError(ValueError, SitingError):
