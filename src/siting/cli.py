@@ -23,9 +23,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir) if not args.no_data else None
+    seen: set[tuple[str, str]] = set()
     for path in args.scenarios:
         scenario = load_scenario(path, data_dir=data_dir)
-        _read_inputs(scenario, data_dir, full=True)
+        _read_inputs(scenario, data_dir, full=True, seen=seen)
         print(f"ok  {path}  ({scenario.id}: {len(scenario.counters.open_24h)} 24/7, "
               f"{len(scenario.counters.open_daytime)} daytime counters, "
               f"{len(scenario.constraints)} constraints)")
@@ -52,12 +53,22 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_inputs(scenario: Any, data_dir: Path | None, *, full: bool) -> None:
+def _read_inputs(scenario: Any, data_dir: Path | None, *, full: bool,
+                 seen: set[tuple[str, str]] | None = None) -> None:
     """Read the inputs that are cheap to read, so a bad file fails before any long work.
 
-    Always the candidate CSV; with ``full`` (validate) also the data layers and a user GTFS feed.
+    Always the candidate CSV and the PTAI table; with ``full`` (validate) also the data layers
+    and a user GTFS feed. ``seen`` skips files already read for an earlier scenario.
     """
     from siting.candidates import read_user_sites
+
+    seen = set() if seen is None else seen
+
+    def once(kind: str, path: Path) -> bool:
+        key = (kind, str(path))
+        fresh = key not in seen
+        seen.add(key)
+        return fresh
 
     hubs = scenario.hubs
     if hubs.enabled and hubs.candidate_csv and scenario.source is not None:
@@ -66,16 +77,18 @@ def _read_inputs(scenario: Any, data_dir: Path | None, *, full: bool) -> None:
         return
     from siting.data import load_boroughs, load_lsoas, load_ptai, load_wards
 
-    if full and scenario.transit.feed != "london-modelled":
+    files = scenario.data
+    if full and scenario.transit.feed != "london-modelled" and once("feed", data_dir / scenario.transit.feed):
         from siting.network.gtfs import read_feed
 
         read_feed(data_dir / scenario.transit.feed)
-    if (data_dir / scenario.data.ptai).is_file():
-        load_ptai(data_dir, scenario.data)
+    if (data_dir / files.ptai).is_file() and once("ptai", data_dir / files.ptai):
+        load_ptai(data_dir, files)
     if full:
-        load_wards(data_dir, scenario.data)
-        load_lsoas(data_dir, scenario.data)
-        load_boroughs(data_dir, scenario.data)
+        for kind, loader in (("wards", load_wards), ("lsoas", load_lsoas), ("boroughs", load_boroughs)):
+            rel = getattr(files, kind) + (f"#{files.population}" if kind == "lsoas" else "")
+            if once(kind, data_dir / rel):
+                loader(data_dir, files)
 
 
 def _load(path: str, args: argparse.Namespace) -> Any:
