@@ -218,6 +218,11 @@ def test_successful_run_replaces_the_set_and_removes_stale_staging(
     assert page.startswith("<!DOCTYPE html>")
     index = (workdir / "maps" / "index.html").read_text()
     assert 'href="quick.html"' in index
+    # A second run lists the maps again, never the index itself.
+    assert _run_in(workdir, ["-q", "run", "quick.yaml", "--data-dir", "data"]) == 0
+    index = (workdir / "maps" / "index.html").read_text()
+    assert index.count("<li>") == 1
+    assert 'href="index.html"' not in index
 
 
 @pytest.mark.parametrize(("out", "message"), [

@@ -140,7 +140,7 @@ def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, csv_href: str | N
     map_path = map_path.absolute()
     write_map(analysis, map_path, csv_href=csv_href, into=outputs)
     index = map_path.parent / "index.html"
-    listed = sorted({p.absolute() for p in map_path.parent.glob("*.html")} | {map_path} - {index})
+    listed = sorted(({p.absolute() for p in map_path.parent.glob("*.html")} | {map_path}) - {index})
     write_index(listed, index, into=outputs, read_from={map_path: outputs.staged(map_path)})
 
 
