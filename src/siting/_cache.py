@@ -143,7 +143,7 @@ def remove_stale_temporaries(folder: Path, pattern: str, *, min_age_s: float = 3
     process is never touched.
     """
     folder = Path(folder)
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     now = time.time()

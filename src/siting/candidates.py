@@ -276,8 +276,7 @@ def read_user_sites(path: Path | str, kinds: Mapping[str, float]) -> gpd.GeoData
         )
     to_bng = Transformer.from_crs(WGS84, BNG, always_xy=True)
     records = []
-    for i, row in raw.iterrows():
-        line = int(i) + 2  # the header is line 1
+    for line, (_, row) in enumerate(raw.iterrows(), start=2):  # the header is line 1
         name = row["name"].strip()
         if not name:
             raise DataError(f"{path}, row {line}, column 'name': empty. Give every site a name.")

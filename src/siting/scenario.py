@@ -452,7 +452,7 @@ class _ScenarioLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _timestamp(loader: _ScenarioLoader, node: yaml.Node) -> Any:
+def _timestamp(loader: _ScenarioLoader, node: yaml.ScalarNode) -> Any:
     """A YAML date, or a YAML error at the value's line when the date does not exist."""
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
