@@ -70,7 +70,10 @@ def test_population_moves_by_hand() -> None:
 def test_text_and_markdown_by_hand() -> None:
     result = compare(*tiny_pair())
     text = result.to_text()
-    assert text.startswith("tiny -> tiny-after\n\nCounters\n")
+    assert text.startswith("tiny -> tiny-after\n\nSettings that differ (besides the counters)\n"
+                           "  setting")
+    assert "(none: the scenarios differ only in their counters)" in text
+    assert "\nCounters\n" in text
     assert "  Beta-Day (beta-day)    Beta     daytime  24h      daytime -> 24/7" in text
     assert "  now over   Alpha    North  E05000001       4,000            42.5           51.5" in text
     assert "  24h           60  Alpha              0       3,000     3,000               0  +3,000" in text
@@ -80,6 +83,24 @@ def test_text_and_markdown_by_hand() -> None:
     assert "| 24h | 60 | London | 2,000 | 4,500 | 3,000 | 500 | +2,500 |" in md
     assert "| no longer over | Beta | North | E05000003 | 2,000 | 70.0 | 55.0 |" in md
     assert "From *Tiny town* to *Tiny town, after*." in md
+
+
+def test_every_setting_that_changes_the_result_is_listed() -> None:
+    # Only the window, the walking speed and a hub setting change: each is listed once, with
+    # both values, in the terminal text and in compare.md; names and checks are not settings.
+    before = tiny_analysis()
+    after = tiny_analysis(scenario=tiny_scenario(
+        id="tiny-evening", title="Tiny town, evening", description="Later.",
+        transit={"departure_window": "19:00-22:00"}, walking={"speed_kmh": 4.0},
+        hubs={"walk_limit_minutes": 15}))
+    result = compare(before, after)
+    assert result.settings.values.tolist() == [
+        ["hubs.walk_limit_minutes", "20.0", "15.0"],
+        ["transit.departure_window", "07:00-10:00", "19:00-22:00"],
+        ["walking.speed_kmh", "4.8", "4.0"],
+    ]
+    assert "| transit.departure_window | 07:00-10:00 | 19:00-22:00 |" in result.to_markdown()
+    assert "transit.departure_window  07:00-10:00  19:00-22:00" in result.to_text()
 
 
 def test_unreachable_counts_as_over_and_shows_as_no_route() -> None:

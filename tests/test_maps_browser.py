@@ -211,3 +211,37 @@ def test_hostile_names_show_as_text(browser: Any, final_analysis: Analysis, maps
         _check_clean(opened)
     finally:
         opened.close()
+
+
+def test_resident_finds_their_ward(browser: Any, final_analysis: Analysis, maps_dir: Path) -> None:
+    """Type a ward name: the map zooms to it, outlines it and opens its card; the
+    neighbourhood (LSOA) layer appears once zoomed in."""
+    path = write_map(final_analysis, maps_dir / "search.html", csv_text="ward_code\nE05000330\n")
+    opened = _opened(browser, path)
+    page = opened.page
+    try:
+        ward = final_analysis.wards.set_index("ward_code").loc["E05000330"]  # Harefield
+        zoom_js = "window[document.querySelector('.folium-map').id].getZoom()"
+        before = page.evaluate(zoom_js)
+        assert page.locator("path.siting-lsoa").count() == 0  # London-wide view: wards only
+        page.fill("#siting-search-input", str(ward["ward_name"]))
+        page.press("#siting-search-input", "Enter")
+        card = page.locator(".siting-card")
+        card.wait_for(state="visible", timeout=5_000)
+        text = card.inner_text()
+        assert f"{ward['ward_name']}, {ward['borough']}" in text
+        assert f"{ward['minutes_24h']:.1f} min" in text
+        assert "Nearest DWO hub:" in text
+        assert page.evaluate(zoom_js) > before
+        assert page.locator('path.siting-chosen[data-ward="E05000330"]').count() == 1
+        assert page.locator("path.siting-lsoa").count() > 0
+        # a name that is nowhere says so, and the card closes
+        page.fill("#siting-search-input", "Atlantis")
+        page.press("#siting-search-input", "Enter")
+        assert "No ward or neighbourhood" in page.locator(".siting-search").inner_text()
+        assert not card.is_visible()
+        assert page.locator("a.siting-csv[download]").count() == 1
+        _screenshot(page, "map-london-search.png")
+        _check_clean(opened)
+    finally:
+        opened.close()

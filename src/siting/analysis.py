@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
+import os
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from siting._errors import ScenarioError
 from siting.candidates import load_candidates
 from siting.data import (
     load_boroughs,
+    load_lsoa_areas,
     load_lsoas,
     load_ptai,
     load_wards,
@@ -84,6 +87,8 @@ class Analysis:
     """Checks of the travel times against independent data (e.g. Spearman rho with TfL PTAI)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
+    lsoa_areas: gpd.GeoDataFrame | None = None
+    """LSOA outlines (lsoa_code, geometry; EPSG:27700) for the map's zoomed-in layer, if loaded."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +227,7 @@ def analyse(
         modes=feed.modes,
         hub_figures=hub_figures,
         timings=timings,
+        lsoa_areas=load_lsoa_areas(data_dir, files),
     )
 
 
@@ -252,7 +258,8 @@ class _Steps:
     """Times each step and shows a spinner on long ones (rich, only when progress is on)."""
 
     def __init__(self, progress: bool) -> None:
-        self.progress = progress
+        # only in a terminal: pipes, logs and CI stay quiet (the timings still go to -v logging)
+        self.progress = progress and sys.stderr.isatty() and not os.environ.get("CI")
 
     @contextlib.contextmanager
     def __call__(self, label: str, timings: dict[str, float], key: str) -> Iterator[None]:
@@ -391,3 +398,53 @@ def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd
     joined["hub_name"] = joined["hub_site_id"].map(names).astype(object).fillna("").astype(str)
     joined["hub_walk_minutes"] = joined["hub_walk_minutes"].astype(float)
     return joined
+
+
+_NOT_SETTINGS = ("id", "title", "description", "constraints", "outputs", "source")
+"""Scenario keys that name or check a scenario but do not change its computed figures."""
+
+
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(value, key=str):
+            out.update(_flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def setting_differences(before: Analysis, after: Analysis) -> pd.DataFrame:
+    """Every setting that differs between two analyses and can change their figures.
+
+    Covers the scenario (feed, service date, departure window, percentiles, walking, hubs,
+    thresholds, data files, counter hours; not which counters open, compared counter by
+    counter elsewhere) and the modelled
+    network's resolved assumptions. Columns setting, before, after (text; '-' where a side lacks
+    the setting), sorted by setting.
+    """
+    def settings(analysis: Analysis) -> dict[str, Any]:
+        dumped = analysis.scenario.model_dump(mode="json", exclude=set(_NOT_SETTINGS))
+        flat = _flatten(dumped, "")
+        network = analysis.assumptions.get("london_network") if analysis.assumptions else None
+        if network:
+            flat.update(_flatten(network, "london_network"))
+        return flat
+
+    a, b = settings(before), settings(after)
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        if key.startswith("counters.open_"):
+            continue  # which counters open is compared counter by counter
+        left, right = a.get(key, "-"), b.get(key, "-")
+        if left != right:
+            rows.append({"setting": key, "before": _setting_text(left),
+                         "after": _setting_text(right)})
+    return pd.DataFrame(rows, columns=["setting", "before", "after"])
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "(none)"
+    if value is None:
+        return "(not set)"
+    return str(value)

@@ -307,15 +307,15 @@ def check_scenarios(
     All scenario files are validated before any analysis runs; a bad file raises ScenarioError
     (and a data problem DataError), which the CLI reports with exit code 2.
     """
-    from siting.analysis import analyse
+    from siting.reuse import analyse_or_reuse
     from siting.scenario import load_scenario
 
     scenarios = [load_scenario(path, data_dir=data_dir) for path in paths]
     reports = []
     for path, scenario in zip(paths, scenarios, strict=True):
-        analysis = analyse(scenario, data_dir, cache_dir=cache_dir, progress=False)
-        reports.append((str(path), scenario, evaluate(analysis)))
-    all_passed = all(r.passed for _, _, results in reports for r in results)
+        analysis, reused = analyse_or_reuse(scenario, data_dir, cache_dir=cache_dir)
+        reports.append((str(path), scenario, evaluate(analysis), reused))
+    all_passed = all(r.passed for _, _, results, _ in reports for r in results)
     if as_json:
         text = json.dumps(
             {
@@ -326,8 +326,9 @@ def check_scenarios(
                         "source": source,
                         "passed": all(r.passed for r in results),
                         "results": [_as_dict(r) for r in results],
+                        "reused": reused,
                     }
-                    for source, scenario, results in reports
+                    for source, scenario, results, reused in reports
                 ],
             },
             indent=2,
@@ -335,8 +336,9 @@ def check_scenarios(
         ) + "\n"
     else:
         blocks = [
-            f"{scenario.id} ({source})\n{format_table(results)}"
-            for source, scenario, results in reports
+            f"{scenario.id} ({source}{'; reused the stored analysis' if reused else ''})\n"
+            f"{format_table(results)}"
+            for source, scenario, results, reused in reports
         ]
         text = "\n".join(blocks)
     return (0 if all_passed else 1), text.rstrip("\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -103,15 +102,20 @@ def _load(path: str, args: argparse.Namespace) -> Any:
 
 
 def _analyse(scenario: Any, args: argparse.Namespace) -> Any:
-    from siting.analysis import analyse
+    """Analyse a loaded scenario, or reuse its stored Analysis."""
     from siting.data import resolve_data_dir
+    from siting.reuse import analyse_or_reuse
 
-    return analyse(scenario, resolve_data_dir(args.data_dir), cache_dir=Path(args.cache_dir),
-                   progress=not args.quiet)
+    analysis, reused = analyse_or_reuse(scenario, resolve_data_dir(args.data_dir),
+                                        cache_dir=Path(args.cache_dir), progress=not args.quiet)
+    if reused and not args.quiet:
+        print(f"{scenario.id}: reusing the stored analysis (same scenario settings, data and "
+              f"code; in {args.cache_dir})", file=sys.stderr)
+    return analysis
 
 
 def _run_one(path: str, args: argparse.Namespace) -> Any:
-    """Validate a scenario and analyse it (shared by run, map and compare)."""
+    """Validate a scenario and analyse it, or reuse its stored Analysis (run, map and compare)."""
     return _analyse(_load(path, args), args)
 
 
@@ -133,12 +137,13 @@ def _check_map(path: Path, *, index: bool = True) -> None:
         check_target(path.parent / "index.html", folder=False, what="map index", fix=_MAP_FIX)
 
 
-def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, csv_href: str | None = None) -> None:
+def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, csv_text: str | None = None,
+               new_sites: Sequence[str] = ()) -> None:
     """Stage the scenario's map and the refreshed maps/index.html into an output set."""
     from siting.maps import write_index, write_map
 
     map_path = map_path.absolute()
-    write_map(analysis, map_path, csv_href=csv_href, into=outputs)
+    write_map(analysis, map_path, csv_text=csv_text, new_sites=new_sites, into=outputs)
     index = map_path.parent / "index.html"
     listed = sorted(({p.absolute() for p in map_path.parent.glob("*.html")} | {map_path}) - {index})
     write_index(listed, index, into=outputs, read_from={map_path: outputs.staged(map_path)})
@@ -163,9 +168,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
             if not args.no_map:
                 map_path = analysis.scenario.map_path
-                _stage_map(analysis, map_path, outputs, csv_href=os.path.relpath(
-                    out_dir.absolute() / "wards.csv", map_path.absolute().parent))
+                # The ward table travels inside the map, so a map shared on its own still has it.
+                wards_csv = outputs.staged(out_dir / "wards.csv").read_text(encoding="utf-8")
+                _stage_map(analysis, map_path, outputs, csv_text=wards_csv)
             outputs.commit()
+        if not args.no_map:
+            map_path = analysis.scenario.map_path
+            print(f"  map: {map_path} (all maps: {map_path.parent / 'index.html'})")
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
         hub = analysis.hub_figures
@@ -186,6 +195,14 @@ def _headline(scenario_id: str, figures: dict[str, Any], out_dir: Path) -> str:
         if over:
             parts.append(f"  {label}: " + ", ".join(f"{int(v):,} people over {k} min" for k, v in over.items()))
     return "\n".join(parts)
+
+
+def _write_index(folder: Path) -> Path:
+    """maps/index.html listing every map in the folder (residents' entry point), atomically."""
+    from siting.maps import write_index
+
+    index = folder / "index.html"
+    return write_index(sorted(p for p in folder.glob("*.html") if p != index), index)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -226,6 +243,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
         check_target(out, folder=False, what="comparison map", fix="Choose another --out path.")
         base, other = (_analyse(s, args) for s in pair)
         print(write_compare_map(base, other, out))
+        _write_index(out.parent)
         return 0
     scenarios = [_load(p, args) for p in args.scenarios]
     for scenario in scenarios:
@@ -280,7 +298,9 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
             "hours": {k: v for k, v in scenario.counters.hours.items() if k in daytime}}),
     })
     analysis = analyse(variant, data_dir, cache_dir=cache, progress=not args.quiet)
-    written.append(write_map(analysis, Path("maps") / f"{variant.id}.html"))
+    new_sites = [c for c in chosen if c not in scenario.counters.open_24h]
+    written.append(write_map(analysis, Path("maps") / f"{variant.id}.html", new_sites=new_sites))
+    written.append(_write_index(Path("maps")))
     print(plan.to_markdown())
     print("\n".join(f"wrote {p}" for p in written))
     return 0

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from siting._errors import ScenarioError
-from siting.analysis import MEASURES, Analysis
+from siting.analysis import MEASURES, Analysis, setting_differences
 from siting.check import is_over
 
 __all__ = ["COUNTER_CHANGES", "Comparison", "compare"]
@@ -48,6 +48,9 @@ class Comparison:
         measure, threshold, borough_code, borough, over_before, over_after, now_over,
         no_longer_over, net: people in LSOAs over the threshold; boroughs with any change,
         then a 'London' row (empty borough_code) for every measure and threshold.
+    settings
+        setting, before, after: every other setting that differs and can change the figures
+        (departure window, feed, service date, walking, network assumptions...).
     """
 
     before_id: str
@@ -58,11 +61,15 @@ class Comparison:
     counters: pd.DataFrame
     wards: pd.DataFrame
     boroughs: pd.DataFrame
+    settings: pd.DataFrame
 
     def to_markdown(self) -> str:
         """The comparison as a Markdown document (tables per section)."""
         lines = [f"# {self.before_id} -> {self.after_id}", "",
-                 f"From *{self.before_title}* to *{self.after_title}*.", "", "## Counters", ""]
+                 f"From *{self.before_title}* to *{self.after_title}*.", "",
+                 "## Settings that differ (besides the counters)", ""]
+        lines += _markdown(self._setting_rows(), _SETTING_HEADER)
+        lines += ["", "## Counters", ""]
         lines += _markdown(self._counter_rows(), ("counter", "borough", "before", "after", "change"))
         lines += ["", "## People over each threshold, by borough", ""]
         lines += _markdown(self._borough_rows(), _BOROUGH_HEADER)
@@ -73,7 +80,9 @@ class Comparison:
 
     def to_text(self) -> str:
         """The comparison as fixed-width plain-text tables for a terminal."""
-        lines = [f"{self.before_id} -> {self.after_id}", "", "Counters"]
+        lines = [f"{self.before_id} -> {self.after_id}", "", "Settings that differ (besides the counters)"]
+        lines += _fixed(self._setting_rows(), _SETTING_HEADER)
+        lines += ["", "Counters"]
         lines += _fixed(self._counter_rows(), ("counter", "borough", "before", "after", "change"))
         lines += ["", "People over each threshold, by borough"]
         lines += _fixed(self._borough_rows(), _BOROUGH_HEADER)
@@ -81,6 +90,11 @@ class Comparison:
             lines += ["", f"Wards crossing {threshold} minutes ({_MEASURE_NAMES[measure]})"]
             lines += _fixed(rows, _WARD_HEADER)
         return "\n".join(lines) + "\n"
+
+    def _setting_rows(self) -> list[list[str]]:
+        if self.settings.empty:
+            return [["(none: the scenarios differ only in their counters)", "", ""]]
+        return [[r.setting, r.before, r.after] for r in self.settings.itertuples()]
 
     def _counter_rows(self) -> list[list[str]]:
         return [[f"{r.name} ({r.counter_id})", r.borough, r.before, r.after, r.change]
@@ -104,6 +118,7 @@ class Comparison:
         return sections
 
 
+_SETTING_HEADER = ("setting", "before", "after")
 _BOROUGH_HEADER = ("measure", "minutes", "borough", "over before", "over after", "now over",
                    "no longer over", "net")
 _WARD_HEADER = ("direction", "borough", "ward", "code", "population", "minutes before",
@@ -254,4 +269,5 @@ def compare(a: Analysis, b: Analysis) -> Comparison:
         counters=_counter_changes(a, b),
         wards=_ward_crossings(a, b, thresholds),
         boroughs=_borough_moves(a, b, thresholds),
+        settings=setting_differences(a, b),
     )

@@ -26,12 +26,14 @@ from siting._validate import (
 from siting.scenario import DataFiles, Scenario, parse_window
 
 __all__ = [
+    "DATA_DIR_CANDIDATES",
     "POPULATION_COLUMNS",
     "check_columns",
     "check_crs",
     "counter_hours",
     "load_boroughs",
     "load_counters",
+    "load_lsoa_areas",
     "load_lsoas",
     "load_ptai",
     "load_wards",
@@ -49,9 +51,27 @@ POPULATION_COLUMNS = {"census2011": "pop_census2011", "mid2019": "pop_mid2019"}
 """Population column of the LSOA centroid table for each scenario choice."""
 
 
+DATA_DIR_CANDIDATES = ("../shared/data/london", "data")
+"""Where the data is looked for when neither --data-dir nor SITING_DATA_DIR names it, in the
+order `make` uses (relative to the working directory): the shared London data beside the
+checkout, else ./data (where `siting data fetch` downloads it)."""
+
+
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
-    """The data directory: an explicit path, else $SITING_DATA_DIR, else ./data."""
-    chosen = explicit or os.environ.get("SITING_DATA_DIR") or "data"
+    """The data directory: --data-dir, else $SITING_DATA_DIR, else the first of
+    DATA_DIR_CANDIDATES that exists (the same search as the Makefile)."""
+    chosen = explicit or os.environ.get("SITING_DATA_DIR")
+    if not chosen:
+        found = [Path(c) for c in DATA_DIR_CANDIDATES if Path(c).is_dir()]
+        if not found:
+            raise DataError(
+                "no data directory found: looked for "
+                + " and ".join(f"{Path(c).resolve()}" for c in DATA_DIR_CANDIDATES)
+                + ". Point siting at the folder holding boundaries/, transit/ and osm/ with "
+                "`export SITING_DATA_DIR=/path/to/data/london` (or --data-dir), or run "
+                "`siting data fetch` to download the open data into ./data."
+            )
+        chosen = found[0]
     path = Path(chosen).expanduser()
     if not path.is_dir():
         raise DataError(
@@ -153,6 +173,22 @@ def load_lsoas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataF
             geometry=gpd.points_from_xy(raw["E"], raw["N"]),
             crs=BNG,
         )
+        .sort_values("lsoa_code", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def load_lsoa_areas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame | None:
+    """LSOA outlines in BNG (lsoa_code, geometry) for the map's zoomed-in layer; None if unset."""
+    if files.lsoa_areas is None:
+        return None
+    path = require_file(data_dir / files.lsoa_areas)
+    raw = gpd.read_file(path, engine="pyogrio", columns=["LSOA11CD"])
+    check_columns(raw, ["LSOA11CD"], source=path)
+    areas = _to_bng(raw, source=path, id_column="LSOA11CD")
+    return (
+        areas.rename(columns={"LSOA11CD": "lsoa_code"})
+        .loc[:, ["lsoa_code", "geometry"]]
         .sort_values("lsoa_code", kind="stable")
         .reset_index(drop=True)
     )

@@ -33,7 +33,7 @@ from folium.utilities import JsCode
 from siting._atomic import OutputSet
 from siting._crs import BNG, WGS84
 from siting._errors import DataError
-from siting.analysis import MEASURES, Analysis
+from siting.analysis import MEASURES, Analysis, setting_differences
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "BAND_MINUTES",
     "COORD_DECIMALS",
     "DISPLAY_SIMPLIFY_M",
+    "LSOA_MIN_ZOOM",
     "MEASURE_LABELS",
     "band_index",
     "build_compare_map",
@@ -447,7 +448,13 @@ def _sources_html(analysis: Analysis) -> str:
             f"<details><summary>Public-transport modes</summary>{_render_value(analysis.modes)}</details>")
 
 
-def _csv_link(csv_href: str | None) -> str:
+def _csv_link(csv_href: str | None, csv_text: str | None = None, filename: str = "wards.csv") -> str:
+    """Download link of the ward table: embedded in the page (csv_text) or a relative link."""
+    if csv_text is not None:
+        payload = base64.b64encode(csv_text.encode("utf-8")).decode("ascii")
+        return (f'<p><a class="siting-csv" href="data:text/csv;charset=utf-8;base64,{payload}" '
+                f'download="{html.escape(filename, quote=True)}">Download the ward table behind '
+                "this map (CSV, in this file)</a></p>")
     if not csv_href:
         return ""
     if re.match(r"^\s*(javascript|data|vbscript):", csv_href, re.IGNORECASE):
@@ -455,6 +462,168 @@ def _csv_link(csv_href: str | None) -> str:
                         "path such as '../out/<scenario-id>/wards.csv'.")
     return (f'<p><a class="siting-csv" href="{html.escape(csv_href, quote=True)}" download>'
             "Download the ward table behind this map (CSV)</a></p>")
+
+
+
+LSOA_SIMPLIFY_M = 20.0
+"""Tolerance (metres) of the display-only simplification of neighbourhood (LSOA) outlines."""
+
+LSOA_MIN_ZOOM = 13
+"""Zoom level from which the neighbourhood (LSOA) outlines are drawn over the wards."""
+
+_NEW_SITE_ICON = ("siting-counter siting-counter-new", "N", 22, 250)
+_SEARCH_TEXT = {
+    "prompt": "Find your area",
+    "placeholder": "ward or neighbourhood name",
+    "notFound": "No ward or neighbourhood of that name in this map.",
+    "noCounter": "no counter reached",
+    "hubLabel": "Nearest DWO hub",
+    "noHub": "none within the walk limit",
+    "journeyLabel": "Typical journey:",
+    "note": "Median over the departure window, door to door by public transport.",
+}
+
+
+def _bounds(geoms: gpd.GeoSeries, pad_m: float = 0.0) -> np.ndarray:
+    """(south, west, north, east) of each geometry in WGS84, rounded like the rest of the page."""
+    boxes = geoms.buffer(pad_m).to_crs(WGS84).bounds.to_numpy() if pad_m else \
+        geoms.to_crs(WGS84).bounds.to_numpy()
+    return np.round(boxes[:, [1, 0, 3, 2]], COORD_DECIMALS)
+
+
+def _number_or_none(value: Any, digits: int = 1) -> float | None:
+    return None if _missing(value) or not math.isfinite(float(value)) else round(float(value), digits)
+
+
+def _card_rows(frame: pd.DataFrame, counter_index: Mapping[str, int],
+               hub_index: Mapping[str, int]) -> list[list[Any]]:
+    """Compact card data per area: minutes, counter index, journey text per measure; hub, walk."""
+    rows = []
+    for row in frame.to_dict("records"):
+        minutes = [_number_or_none(row.get(f"minutes_{m}")) for m in MEASURES]
+        counters = [counter_index.get(str(row.get(f"nearest_{m}_counter")), -1) for m in MEASURES]
+        journeys = ["" if _missing(row.get(f"journey_{m}")) else str(row.get(f"journey_{m}"))
+                    for m in MEASURES]
+        hub = row.get("hub_site_id")
+        hub_i = -1 if _missing(hub) else hub_index.get(str(hub), -1)
+        rows.append([*minutes, *counters, *journeys, hub_i,
+                     None if hub_i < 0 else _number_or_none(row.get("hub_walk_minutes"))])
+    return rows
+
+
+def _add_search(fmap: folium.Map, analysis: Analysis, wards: gpd.GeoDataFrame,
+                counters: gpd.GeoDataFrame) -> None:
+    """The "find your area" box: every ward and neighbourhood (LSOA) by name, with its card."""
+    counter_ids = [str(c) for c in counters["counter_id"]]
+    counter_index = {c: i for i, c in enumerate(counter_ids)}
+    hubs = analysis.hubs
+    hub_ids = [] if hubs is None or hubs.empty else [str(h) for h in hubs["site_id"]]
+    hub_index = {h: i for i, h in enumerate(hub_ids)}
+    hub_names = [] if not hub_ids else [str(n) for n in hubs["name"]]
+    ward_rows = _card_rows(wards, counter_index, hub_index)
+    ward_box = _bounds(wards.geometry)
+    places: list[list[Any]] = []
+    for i, row in enumerate(wards[["ward_name", "borough", "ward_code"]].itertuples(index=False)):
+        places.append([f"{row.ward_name}, {row.borough}", "ward", ward_box[i].tolist(), i, -1,
+                       _e(row.ward_code)])
+    lsoa_rows: list[list[Any]] = []
+    lsoas = analysis.lsoas
+    if lsoas is not None and not lsoas.empty and "lsoa_name" in lsoas.columns:
+        lsoas = _bng(lsoas).sort_values("lsoa_code", kind="stable").reset_index(drop=True)
+        ward_of = wards.set_index("ward_code")
+        hub_cols = ["hub_site_id", "hub_walk_minutes"]
+        merged = lsoas.drop(columns=[c for c in hub_cols if c in lsoas.columns]).merge(
+            pd.DataFrame(ward_of[[c for c in hub_cols if c in ward_of.columns]]).reset_index(),
+            on="ward_code", how="left")
+        lsoa_rows = _card_rows(merged, counter_index, hub_index)
+        shapes = analysis.lsoa_areas
+        if shapes is not None and not shapes.empty:
+            geoms = lsoas[["lsoa_code"]].merge(_bng(shapes), on="lsoa_code", how="left")["geometry"]
+            boxes = _bounds(gpd.GeoSeries(geoms.where(geoms.notna(), lsoas.geometry.buffer(300)),
+                                          crs=BNG))
+        else:
+            boxes = _bounds(lsoas.geometry, pad_m=300.0)
+        ward_names = ward_of["ward_name"]
+        for i, row in enumerate(lsoas[["lsoa_name", "ward_code"]].itertuples(index=False)):
+            ward_name = ward_names.get(row.ward_code, "")
+            label = f"{row.lsoa_name} (neighbourhood in {ward_name})" if ward_name else str(row.lsoa_name)
+            places.append([label, "lsoa", boxes[i].tolist(), -1, i, _e(row.ward_code)])
+    options = {**_SEARCH_TEXT, "measures": [MEASURE_LABELS[m].capitalize() for m in MEASURES],
+               "counters": [str(n) for n in counters["name"]], "hubs": hub_names}
+    data = _js(places)
+    cards = _js({"wards": ward_rows, "lsoas": lsoa_rows})
+    opts = _js(options)
+    fmap.add_child(_Block(name="Search", script=lambda m, _n: (
+        f"SitingMap.search({m}, {data}, {cards}, {opts});")))
+
+
+def _polyline(coords: np.ndarray) -> str:
+    """Google's encoded-polyline text of (lon, lat) points at 1e-5 degrees (about 1 m).
+
+    Each latitude then longitude delta is zig-zag encoded in 5-bit chunks offset by 63: about
+    a third of the size of the same points written as JSON numbers.
+    """
+    scaled = np.round(np.asarray(coords, dtype=float)[:, [1, 0]] * 1e5).astype(np.int64)
+    deltas = np.diff(scaled, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+    out = []
+    for value in deltas.tolist():
+        value = ~(value << 1) if value < 0 else value << 1
+        while value >= 0x20:
+            out.append(chr((0x20 | (value & 0x1F)) + 63))
+            value >>= 5
+        out.append(chr(value + 63))
+    return "".join(out)
+
+
+def _encoded_polygons(geoms: gpd.GeoSeries, tolerance_m: float) -> list[list[list[str]]]:
+    """Display-only polygons as [polygon][ring] encoded polylines (simplified in BNG, WGS84)."""
+    simplified = geoms.simplify(tolerance_m, preserve_topology=True).to_crs(WGS84)
+    out = []
+    for geom in simplified:
+        polygons = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+        out.append([[_polyline(np.asarray(ring.coords)) for ring in (p.exterior, *p.interiors)]
+                    for p in polygons if not p.is_empty])
+    return out
+
+
+def _add_lsoa_layer(fmap: folium.Map, analysis: Analysis) -> None:
+    """Neighbourhood (LSOA) outlines in the same bands, drawn only when zoomed in."""
+    shapes = analysis.lsoa_areas
+    lsoas = analysis.lsoas
+    if shapes is None or shapes.empty or lsoas is None or lsoas.empty:
+        return
+    columns = [f"minutes_{m}" for m in MEASURES]
+    if any(c not in lsoas.columns for c in columns):
+        return
+    table = _bng(shapes).merge(pd.DataFrame(lsoas[["lsoa_code", *columns]]), on="lsoa_code",
+                               how="inner").sort_values("lsoa_code", kind="stable")
+    if table.empty:
+        return
+    table = gpd.GeoDataFrame(table, geometry="geometry", crs=BNG).reset_index(drop=True)
+    shapes_enc = _encoded_polygons(table.geometry, LSOA_SIMPLIFY_M)
+    bands = [band_index(table[c]) for c in columns]
+    data = _js([[shapes_enc[i], [int(b[i]) for b in bands]] for i in range(len(table))])
+    opts = _js({"fills": list(BAND_COLOURS), "fillOpacity": _FILL_OPACITY, "minZoom": LSOA_MIN_ZOOM,
+                "cls": "siting-lsoa",
+                "layerNames": [html.escape(f"Travel time to the {MEASURE_LABELS[m]}") for m in MEASURES]})
+    fmap.add_child(_JsLayer(
+        f"Neighbourhoods (LSOAs), from zoom level {LSOA_MIN_ZOOM}",
+        lambda m: f"SitingMap.lsoas({m}, {data}, {opts})", kind="lsoas"))
+
+
+def _add_new_sites(fmap: folium.Map, sites: gpd.GeoDataFrame) -> str:
+    """The sites a plan adds (their own layer and icon); the legend item, or '' when none."""
+    if sites.empty:
+        return ""
+    latlon = _lonlat(sites.geometry)
+    items = [[float(latlon[i, 0]), float(latlon[i, 1]),
+              _counter_popup(row, "proposed new site, " + _status_text(row)), _e(row["name"]), 0]
+             for i, row in enumerate(sites.to_dict("records"))]
+    data, icon = _js(items), _js(_icon_js(_NEW_SITE_ICON))
+    fmap.add_child(_JsLayer(f"New sites proposed by the plan ({len(items)})",
+                            lambda _m: f"SitingMap.points({data}, {icon})", kind="counters_new"))
+    return (f'<li><span class="siting-marker-sample">{_icon_html(_NEW_SITE_ICON)}</span>'
+            "new site proposed by the plan</li>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -674,7 +843,8 @@ def _legend_counters(changed: bool = False) -> str:
     return out
 
 
-def build_map(analysis: Analysis, *, csv_href: str | None = None) -> folium.Map:
+def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str | None = None,
+              new_sites: Sequence[str] = ()) -> folium.Map:
     """The resident's map of one scenario: travel-time bands, counters, hubs, legend, sources.
 
     Parameters
@@ -683,6 +853,12 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None) -> folium.Map:
         The scenario's Analysis (frames in EPSG:27700).
     csv_href
         Link (relative to the map's folder) to the run's wards.csv, shown as a download link.
+    csv_text
+        The ward table itself, embedded in the page as a download (the map stays self-contained
+        when shared alone); takes precedence over ``csv_href``.
+    new_sites
+        Counter ids a plan opens that the scenario it came from did not (e.g. the optimiser's
+        alternatives): drawn in a layer and with an icon of their own.
     """
     scenario = analysis.scenario
     wards = _bng(analysis.wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
@@ -711,9 +887,14 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None) -> folium.Map:
             f"Travel time to the {MEASURE_LABELS[measure]}",
             lambda _m, i=index, o=opts: f"SitingMap.wards({store.get_name()}, {i}, {o})",
             overlay=False, show=index == 0, kind=f"wards_{measure}"))
+    _add_lsoa_layer(fmap, analysis)
     _add_boroughs(fmap, analysis.boroughs)
     hub_legend = _add_hub_layers(fmap, analysis, wards)
-    _add_counter_layers(fmap, counters, lambda r: _counter_popup(r, _status_text(r)))
+    new = {str(s) for s in new_sites}
+    _add_counter_layers(fmap, counters[~counters["counter_id"].isin(new)],
+                        lambda r: _counter_popup(r, _status_text(r)))
+    new_legend = _add_new_sites(fmap, counters[counters["counter_id"].isin(new)])
+    _add_search(fmap, analysis, wards, counters)
 
     window = scenario.transit.departure_window.replace("-", "–")
     day = scenario.transit.service_date
@@ -722,7 +903,7 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None) -> folium.Map:
         f"<p>Door to door, leaving {_e(window)} on {day:%a} {day.day} {day:%b %Y}; "
         "ward averages.</p>"
         f"{_legend_bands(thresholds, lines)}"
-        f"<ul>{_legend_counters()}{hub_legend}"
+        f"<ul>{_legend_counters()}{new_legend}{hub_legend}"
         f'<li><span class="siting-swatch" style="border:2px solid {_BOROUGH_STYLE["color"]}"></span>'
         "borough boundary</li></ul></details>")
     counts = counters["status"].value_counts()
@@ -737,18 +918,20 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None) -> folium.Map:
         "(switch in the layer list, top right); hover a ward for its figures, click a marker "
         "for details.</p>"
         f"{_population_table(analysis, wards, thresholds)}"
-        f"{_csv_link(csv_href)}{_sources_html(analysis)}"
+        f"{_csv_link(csv_href, csv_text, f'{scenario.id}-wards.csv')}{_sources_html(analysis)}"
         f"<p>Scenario <code>{_e(scenario.id)}</code>; made with siting.</p></div></details>")
     return _finish(fmap, tiles, legend, info)
 
 
 def write_map(analysis: Analysis, path: Path | str, *, csv_href: str | None = None,
+              csv_text: str | None = None, new_sites: Sequence[str] = (),
               into: OutputSet | None = None) -> Path:
     """Write the scenario's map as one self-contained HTML file (byte-identical for the same input).
 
     With ``into`` the page is staged into the caller's output set instead (see siting._atomic).
     """
-    return _write(render_html(build_map(analysis, csv_href=csv_href)), path, into)
+    return _write(render_html(build_map(analysis, csv_href=csv_href, csv_text=csv_text,
+                                        new_sites=new_sites)), path, into)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -863,13 +1046,26 @@ def build_compare_map(base: Analysis, other: Analysis, *, csv_href: str | None =
         "<p><b>Travel-time band to the nearest…</b></p>"
         "<table><tr><th></th><th class=\"num\">worse</th>"
         f"<th class=\"num\">better</th><th class=\"num\">same</th></tr>{''.join(rows)}</table>"
-        f"{over_table}<details><summary>The two scenarios</summary>"
+        f"{over_table}{_settings_table(base, other)}<details><summary>The two scenarios</summary>"
         f"<p><b>Base:</b> {_e(base.scenario.title)} (<code>{_e(base.scenario.id)}</code>). "
         f"{_e(base.scenario.description)}</p>"
         f"<p><b>Compared:</b> {_e(other.scenario.title)} (<code>{_e(other.scenario.id)}</code>). "
         f"{_e(other.scenario.description)}</p></details>"
         f"{_csv_link(csv_href)}{_sources_html(other)}</div></details>")
     return _finish(fmap, tiles, legend, info)
+
+
+def _settings_table(base: Analysis, other: Analysis) -> str:
+    """The settings besides the counters that differ (window, feed, date, walking...), shown
+    open: a comparison is only fair when the reader sees everything that changed."""
+    diff = setting_differences(base, other)
+    if diff.empty:
+        return "<p>The two scenarios differ only in their counters.</p>"
+    rows = "".join(f"<tr><td><code>{_e(r.setting)}</code></td><td>{_e(r.before)}</td>"
+                   f"<td><b>{_e(r.after)}</b></td></tr>" for r in diff.itertuples())
+    return ("<p><b>Settings that differ besides the counters</b></p>"
+            f"<table class=\"siting-settings\"><tr><th>setting</th><th>{_e(base.scenario.id)}</th>"
+            f"<th>{_e(other.scenario.id)}</th></tr>{rows}</table>")
 
 
 def write_compare_map(base: Analysis, other: Analysis, path: Path | str, *,

@@ -81,6 +81,8 @@ class DataFiles(_Strict):
     lsoas: str = "boundaries/london_lsoa_2011_pwc_population.csv"
     boroughs: str = "boundaries/london_boroughs_2014_from_wards.geojson"
     ptai: str = "boundaries/tfl_ward2014_avptai2015.csv"
+    lsoa_areas: str | None = "boundaries/london_lsoa_2011_gen20.geojson"
+    """LSOA outlines drawn on the map when zoomed in (None: the map shows wards only)."""
     population: Literal["census2011", "mid2019"] = "census2011"
 
 
@@ -580,22 +582,33 @@ def load_scenario(path: str | Path, *, data_dir: Path | None = None) -> Scenario
         details = [_explain(err) for err in exc.errors()]
         raise ScenarioError(_paragraph(path, details)) from None
     problems = _check_counters(scenario)
-    if data_dir is not None:
-        problems += _check_files(scenario, data_dir)
-    if problems:
-        raise ScenarioError(_paragraph(path, problems))
+    missing = _check_files(scenario, data_dir) if data_dir is not None else []
+    if problems or missing:
+        fix = DATA_FIX if any("in the data directory" in m for m in missing) else ""
+        raise ScenarioError(_paragraph(path, problems + missing, fix))
     return scenario
 
 
-def _paragraph(path: Path, details: list[str]) -> str:
-    shown = details[:5]
-    more = f" ({len(details) - 5} more problems not shown.)" if len(details) > 5 else ""
-    return f"{path}: " + " ".join(shown) + more
+def _paragraph(path: Path, details: list[str], fix: str = "") -> str:
+    """One problem on one line after the file name; several, one per line; a shared fix last."""
+    if len(details) == 1:
+        return f"{path}: {details[0]}" + (f" {fix}" if fix else "")
+    shown = details[:8]
+    more = f"\n  ({len(details) - 8} more problems not shown.)" if len(details) > 8 else ""
+    return (f"{path}: {len(details)} problems:\n" + "\n".join(f"  - {d}" for d in shown) + more
+            + (f"\n{fix}" if fix else ""))
+
+
+DATA_FIX = ("Fix: point SITING_DATA_DIR (or --data-dir) at the folder holding boundaries/, "
+            "transit/ and osm/ (beside this checkout: ../shared/data/london), run `siting data "
+            "fetch` to download the open data into ./data, or correct the path.")
+"""Said once after the missing data files (usually the whole data directory is the wrong one)."""
 
 
 def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
     problems = []
-    named = {f"data.{k}": v for k, v in scenario.data.model_dump().items() if k != "population"}
+    named = {f"data.{k}": v for k, v in scenario.data.model_dump().items()
+             if k != "population" and v is not None}
     if scenario.transit.feed != "london-modelled":
         named["transit.feed"] = scenario.transit.feed
     if scenario.walking.network:
@@ -612,11 +625,7 @@ def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
                 "SITING_DATA_DIR to the folder that holds the file."
             )
         elif not (data_dir / rel).exists():
-            problems.append(
-                f"field `{field}`: file {shown(rel)} not found in the data directory {data_dir}. "
-                "Fix the path, set SITING_DATA_DIR to the folder holding it, or run "
-                "`siting data fetch`."
-            )
+            problems.append(f"field `{field}`: file {shown(rel)} not found in the data directory {data_dir}.")
     if scenario.hubs.candidate_csv and scenario.source is not None:
         csv_path = scenario.source.parent / scenario.hubs.candidate_csv
         if not csv_path.is_file():

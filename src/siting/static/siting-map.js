@@ -140,5 +140,172 @@
     return div;
   };
 
+  /* Neighbourhood (LSOA) outlines coloured by band, drawn only from zoom level minZoom on, for
+     the measure of the ward layer shown (index m follows the base layer chosen). */
+  /* Decode one of Google's encoded polylines into [lon, lat] pairs (1e-5 degrees). */
+  S.decode = function (text) {
+    var points = [], index = 0, lat = 0, lon = 0;
+    while (index < text.length) {
+      var delta = [0, 0];
+      for (var k = 0; k < 2; k++) {
+        var shift = 0, result = 0, byte;
+        do {
+          byte = text.charCodeAt(index++) - 63;
+          result |= (byte & 0x1f) << shift;
+          shift += 5;
+        } while (byte >= 0x20);
+        delta[k] = (result & 1) ? ~(result >> 1) : (result >> 1);
+      }
+      lat += delta[0];
+      lon += delta[1];
+      points.push([lon / 1e5, lat / 1e5]);
+    }
+    return points;
+  };
+
+  S.lsoas = function (map, items, opts) {
+    var m = 0, group = L.layerGroup(), layer = null, wanted = false, data = null;
+    var features = function () {
+      return {type: "FeatureCollection", features: items.map(function (it) {
+        return {type: "Feature", properties: {b: it[1]}, geometry: {type: "MultiPolygon",
+          coordinates: it[0].map(function (poly) { return poly.map(S.decode); })}};
+      })};
+    };
+    var draw = function () {
+      if (layer) { group.removeLayer(layer); layer = null; }
+      if (!wanted || map.getZoom() < opts.minZoom) { return; }
+      data = data || features();
+      layer = L.geoJSON(data, {
+        pane: "siting-outlines",
+        style: function (f) {
+          return {className: opts.cls, fillColor: opts.fills[f.properties.b[m]],
+                  fillOpacity: opts.fillOpacity, color: "#555", weight: 0.6, opacity: 0.8};
+        },
+        interactive: false
+      });
+      group.addLayer(layer);
+    };
+    group.on("add", function () { wanted = true; draw(); });
+    group.on("remove", function () { wanted = false; draw(); });
+    map.on("zoomend", draw);
+    map.on("baselayerchange", function (e) {
+      var i = opts.layerNames.indexOf(e.name);
+      if (i >= 0) { m = i; draw(); }
+    });
+    return group;
+  };
+
+  /* "Find your area": a search box over ward and neighbourhood names. Choosing one zooms the map
+     to it and opens its card (travel times, nearest counter and hub, the journey). The card is
+     built with textContent only, so no text from the data can become markup.
+     places: [label, kind, [south, west, north, east], ward index or -1, lsoa index or -1,
+     ward code to outline];
+     cards.wards / cards.lsoas: per area [minutes per measure..., counter index per measure...,
+     journey text per measure..., hub index, hub walk minutes]. */
+  S.search = function (map, places, cards, opts) {
+    var control = L.control({position: "topleft"});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "siting-search");
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      var label = L.DomUtil.create("label", "", div);
+      label.textContent = opts.prompt;
+      label.setAttribute("for", "siting-search-input");
+      var input = L.DomUtil.create("input", "", div);
+      input.type = "search";
+      input.id = "siting-search-input";
+      input.setAttribute("list", "siting-search-places");
+      input.setAttribute("autocomplete", "off");
+      input.placeholder = opts.placeholder;
+      var list = L.DomUtil.create("datalist", "", div);
+      list.id = "siting-search-places";
+      places.forEach(function (p) {
+        var option = document.createElement("option");
+        option.value = p[0];
+        list.appendChild(option);
+      });
+      var message = L.DomUtil.create("p", "siting-search-message", div);
+      var card = L.DomUtil.create("div", "siting-card", div);
+      card.setAttribute("role", "region");
+      card.setAttribute("aria-live", "polite");
+      card.style.display = "none";
+      var find = function (text) {
+        var q = text.trim().toLowerCase(), i, hit = null;
+        if (!q) { return null; }
+        for (i = 0; i < places.length && !hit; i++) {
+          if (places[i][0].toLowerCase() === q) { hit = places[i]; }
+        }
+        for (i = 0; i < places.length && !hit; i++) {
+          if (places[i][0].toLowerCase().indexOf(q) === 0) { hit = places[i]; }
+        }
+        for (i = 0; i < places.length && !hit; i++) {
+          if (places[i][0].toLowerCase().indexOf(q) >= 0) { hit = places[i]; }
+        }
+        return hit;
+      };
+      var line = function (parent, label, value) {
+        var p = document.createElement("p");
+        var b = document.createElement("b");
+        b.textContent = label;
+        p.appendChild(b);
+        p.appendChild(document.createTextNode(" " + value));
+        parent.appendChild(p);
+      };
+      var show = function (place) {
+        card.textContent = "";
+        var h = document.createElement("h3");
+        h.textContent = place[0];
+        card.appendChild(h);
+        var row = place[3] >= 0 ? cards.wards[place[3]] : cards.lsoas[place[4]];
+        var n = opts.measures.length;
+        for (var k = 0; k < n; k++) {
+          var minutes = row[k], counter = row[n + k], journey = row[2 * n + k];
+          var text = minutes === null ? opts.noCounter :
+            minutes.toFixed(1) + " min" + (counter >= 0 ? " to " + opts.counters[counter] : "");
+          line(card, opts.measures[k] + ":", text);
+          if (journey) { line(card, opts.journeyLabel, journey); }
+        }
+        var hub = row[3 * n], walk = row[3 * n + 1];
+        line(card, opts.hubLabel + ":", hub >= 0 ? opts.hubs[hub] + (walk === null ? "" :
+             ", " + walk.toFixed(1) + " min walk") : opts.noHub);
+        var note = document.createElement("p");
+        note.className = "siting-card-note";
+        note.textContent = opts.note;
+        card.appendChild(note);
+        card.style.display = "block";
+        card.setAttribute("data-place", place[0]);
+      };
+      var go = function () {
+        var place = find(input.value);
+        if (!place) {
+          message.textContent = input.value.trim() ? opts.notFound : "";
+          card.style.display = "none";
+          return;
+        }
+        message.textContent = "";
+        var b = place[2], options = {animate: false, maxZoom: 15};
+        if (map.getContainer().clientWidth >= 1000) {
+          options.paddingTopLeft = [div.offsetWidth + 20, 20];
+          options.paddingBottomRight = [20, 20];
+        }
+        map.fitBounds([[b[0], b[1]], [b[2], b[3]]], options);
+        document.querySelectorAll("path.siting-chosen").forEach(function (el) {
+          el.classList.remove("siting-chosen");
+        });
+        if (place[5]) {
+          document.querySelectorAll('path[data-ward="' + CSS.escape(place[5]) + '"]').forEach(function (el) {
+            el.classList.add("siting-chosen");
+          });
+        }
+        show(place);
+      };
+      input.addEventListener("change", go);
+      input.addEventListener("keydown", function (e) { if (e.key === "Enter") { go(); } });
+      return div;
+    };
+    control.addTo(map);
+    return control;
+  };
+
   window.SitingMap = S;
 }());
