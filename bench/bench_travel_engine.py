@@ -28,7 +28,16 @@ from siting._crs import BNG, WGS84
 from siting.network.gtfs import busiest_date, read_feed
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.network.walk import WalkModel
-from siting.travel import Targets, Window, profile_search
+from siting.travel import (
+    ALWAYS_CLOSE,
+    ALWAYS_OPEN,
+    Targets,
+    Window,
+    change_costs,
+    profile_scan_changes,
+    profile_search,
+    walk_csr,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _memory import measure
@@ -44,8 +53,8 @@ SLOTS = 1 << 20
 
 @njit(cache=True, parallel=True)
 def _forward_all(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-                 n_stops, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
-                 min_change, acc_off, acc_stop, acc_sec, direct, departures):
+                 n_stops, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s,
+                 change_s, iterate, acc_off, acc_stop, acc_sec, direct, departures):
     """Earliest-arrival CSA for every (origin, departure) separately; same semantics."""
     n_origins = len(acc_off) - 1
     n_dep = len(departures)
@@ -90,15 +99,15 @@ def _forward_all(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_al
                                 t = a_t + eg_sec[e]
                                 if t < close_s[c]:
                                     best = min(best, max(t, open_s[c]) * SLOTS + c)
-                            if a_t + min_change < ready[v]:
-                                ready[v] = a_t + min_change
+                            if change_s[v] >= 0 and a_t + change_s[v] < ready[v]:
+                                ready[v] = a_t + change_s[v]
                                 changed = True
                             for f in range(fp_off[v], fp_off[v + 1]):
                                 w = fp_to[f]
-                                if a_t + fp_sec[f] + min_change < ready[w]:
-                                    ready[w] = a_t + fp_sec[f] + min_change
+                                if a_t + fp_total[f] < ready[w]:
+                                    ready[w] = a_t + fp_total[f]
                                     changed = True
-                    if not changed or min_change > 0:
+                    if not changed or not iterate:
                         break
                 i = j
             out[o, it] = best
@@ -123,13 +132,103 @@ def brute_force(network: TransitNetwork, targets: Targets, origins: np.ndarray,
     direct = walk_seconds(network.walk, np.hypot(
         origins[:, None, 0] - targets.xy[None, :, 0],
         origins[:, None, 1] - targets.xy[None, :, 1])).reshape(len(origins), len(targets))
+    change_s, fp_total = change_costs(network)
+    iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
     keys = _forward_all(network.dep_stop, network.arr_stop, network.dep_time, network.arr_time,
                         network.trip, network.can_board, network.can_alight,
                         len(network.run_ids), network.n_stops, network.fp_offsets,
-                        network.fp_to, network.fp_seconds.astype(np.int64), *eg,
-                        targets.open_s, targets.close_s, network.min_change_seconds, *acc,
-                        direct, window.departures)
+                        network.fp_to, fp_total, *eg, targets.open_s, targets.close_s,
+                        change_s, iterate, *acc, direct, window.departures)
     return np.where(keys == INF, -1, keys // SLOTS)
+
+
+# --------------------------------------------------------------------------- range query
+
+
+@njit(cache=True)
+def _reversed_lookup(prof_start, prof_len, prof_dep, prof_key, eg_off, eg_tgt, eg_sec,
+                     direct, departures):
+    """Earliest served key per departure from one origin's reversed-time profiles.
+
+    Stop s's entries, in stored order, are (arrival at s = -dep, latest origin departure =
+    -(key >> 20)), both ascending; for a departure tau the earliest usable arrival is the first
+    entry whose origin departure is >= tau.
+    """
+    n_dep = len(departures)
+    out = np.empty(n_dep, dtype=np.int64)
+    for it in range(n_dep):
+        tau = departures[it]
+        best = INF
+        for c in range(len(direct)):
+            best = min(best, (tau + direct[c]) * SLOTS + c)
+        for s in range(len(eg_off) - 1):
+            if eg_off[s] == eg_off[s + 1] or prof_len[s] == 0:
+                continue
+            first = prof_start[s]
+            last = first + prof_len[s] - 1
+            if -(prof_key[last] >> 20) < tau:
+                continue  # even the latest origin departure is too early
+            lo, hi = first, last
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if -(prof_key[mid] >> 20) >= tau:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            arrival = -np.int64(prof_dep[lo])
+            for e in range(eg_off[s], eg_off[s + 1]):
+                best = min(best, (arrival + eg_sec[e]) * SLOTS + eg_tgt[e])
+        out[it] = best
+    return out
+
+
+def range_query_per_origin(network: TransitNetwork, targets: Targets, origins: np.ndarray,
+                           window: Window, max_access_minutes: float) -> np.ndarray:
+    """One range (profile) query per origin, as R5 runs one range-RAPTOR per origin.
+
+    The profile scan runs on the time-reversed network (hops reversed and negated, footpaths
+    transposed) with the origin as its only target: in one pass it gives, for every stop, the
+    Pareto set of (arrival at the stop, latest departure from the origin), so the origin's
+    earliest arrival at every 24/7 target for every departure follows by lookup. Served times
+    (24/7 targets only), as `brute_force`.
+    """
+    assert targets.always_open.all(), "the range-query baseline handles 24/7 targets only"
+    limit = round(max_access_minutes * 60)
+    n = network.n_connections
+    dep_stop, arr_stop = network.arr_stop, network.dep_stop
+    dep_time = -network.arr_time.astype(np.int64)
+    arr_time = -network.dep_time.astype(np.int64)
+    positive = (arr_time > dep_time).astype(np.int8)
+    order = np.lexsort((-np.arange(n), network.trip, positive, dep_time))
+    rev = (dep_stop[order], arr_stop[order], dep_time[order].astype(np.int32),
+           arr_time[order].astype(np.int32), network.trip[order], network.can_alight[order],
+           network.can_board[order])
+    change_s, fp_total = change_costs(network)
+    src = np.repeat(np.arange(network.n_stops), np.diff(network.fp_offsets))
+    fp_order = np.lexsort((src, network.fp_to))
+    fp_to_rev = src[fp_order].astype(np.int32)
+    fp_total_rev = fp_total[fp_order]
+    fp_off_rev = np.zeros(network.n_stops + 1, dtype=np.int64)
+    np.cumsum(np.bincount(network.fp_to, minlength=network.n_stops), out=fp_off_rev[1:])
+    iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
+    boardable = np.bincount(rev[0][rev[5]], minlength=network.n_stops)
+    prof_start = np.zeros(network.n_stops + 1, dtype=np.int64)
+    np.cumsum(boardable, out=prof_start[1:])
+    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, limit)
+    always_open = np.array([ALWAYS_OPEN], dtype=np.int64)
+    always_close = np.array([ALWAYS_CLOSE], dtype=np.int64)
+    out = np.empty((len(origins), len(window.departures)), dtype=np.int64)
+    for o, xy in enumerate(origins):
+        # The origin is the reversed scan's only target; its "egress" is the access walk.
+        acc_off, _, acc_sec = walk_csr(network, network.stop_xy, xy[None, :], limit)
+        prof_len, prof_dep, prof_key = profile_scan_changes(
+            *rev, len(network.run_ids), prof_start, fp_off_rev, fp_to_rev, fp_total_rev,
+            acc_off, np.zeros(len(acc_sec), dtype=np.int64), acc_sec, always_open,
+            always_close, change_s, iterate)
+        direct = walk_seconds(network.walk, np.hypot(*(targets.xy - xy).T)).astype(np.int64)
+        out[o] = _reversed_lookup(prof_start, prof_len, prof_dep, prof_key, eg_off, eg_tgt,
+                                  eg_sec, direct, window.departures)
+    return np.where(out == INF, -1, out // SLOTS)
 
 
 # --------------------------------------------------------------------------- part 1

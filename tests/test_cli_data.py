@@ -55,8 +55,8 @@ def test_missing_files_one_per_line_and_the_fix_once(tmp_path: Path, capsys: pyt
     assert code == 2
     lines = err.strip().splitlines()
     missing = [line for line in lines if "not found in the data directory" in line]
-    # wards, lsoas, boroughs, ptai and the LSOA outlines: one line each
-    assert len(missing) == 5
+    # wards, lsoas, boroughs, ptai, the LSOA outlines and the postcode addresses: a line each
+    assert len(missing) == 6
     assert all(line.startswith("  - field `data.") for line in missing)
     assert sum("SITING_DATA_DIR" in line for line in lines) == 1
     assert "Traceback" not in err

@@ -152,3 +152,45 @@ def test_compare_map_lists_every_setting_that_differs() -> None:
             "07:00-10:00\\u003c/td\\u003e\\u003ctd\\u003e\\u003cb\\u003e19:00-22:00") in page
     same = render_html(build_compare_map(base, tiny_analysis(scenario_id="tiny-other")))
     assert "The two scenarios differ only in their counters." in same
+
+
+def test_postcode_districts_are_searchable() -> None:
+    import pandas as pd
+
+    # AB1's addresses lie in ward 2 ("Middle", 531,000-532,000 E); ZZ9's outside every ward.
+    districts = pd.DataFrame({"district": ["AB1", "ZZ9"], "n": [3, 1],
+                              "x": [531_500.0, 600_000.0], "y": [180_500.0, 180_500.0],
+                              "x_min": [531_200.0, 600_000.0], "y_min": [180_200.0, 180_500.0],
+                              "x_max": [531_800.0, 600_000.0], "y_max": [180_800.0, 180_500.0]})
+    analysis = dataclasses.replace(tiny_analysis(), postcode_districts=districts)
+    places, _, _ = _call_args(render_html(build_map(analysis)), "search")
+    found = [p for p in places if p[1] == "district"]
+    assert [p[0] for p in found] == ["AB1 (postcode district, around Middle)"]
+    assert found[0][3:] == [1, -1, "E05900002"]  # the card is ward 2's
+    # the box of its addresses padded by 500 m: 530,700-532,300 E x 179,700-181,300 N
+    to_wgs = Transformer.from_crs(BNG, WGS84, always_xy=True)
+    lon, lat = to_wgs.transform([530_700, 532_300, 530_700, 532_300], [179_700, 179_700, 181_300, 181_300])
+    assert found[0][2][0] == pytest.approx(min(lat), abs=2e-4)
+    assert found[0][2][3] == pytest.approx(max(lon), abs=2e-4)
+
+
+def test_postcode_districts_from_addresses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from siting.data import load_postcode_districts
+    from siting.scenario import DataFiles
+
+    (tmp_path / "schools.csv").write_text(
+        "URN,POSTCODE,EASTING,NORTHING\n"
+        "1,ub1 1lr,521000,180000\n"
+        "1,UB1 1LR,521000,180000\n"      # the same school listed twice: counted once
+        "2,UB1 2AA,521400,180600\n"
+        "3,N22 6UH,531000,190000\n"
+        "4,not a postcode,1,1\n"         # no outward code: left out
+        "5,E1 6AN,,\n",                  # no coordinates: left out
+        encoding="utf-8")
+    table = load_postcode_districts(tmp_path, DataFiles(postcodes="schools.csv"))
+    assert table["district"].tolist() == ["N22", "UB1"]
+    ub1 = table.set_index("district").loc["UB1"]
+    # two schools: median (521200, 180300), box 521000-521400 x 180000-180600
+    assert (ub1["n"], ub1["x"], ub1["y"]) == (2, 521_200.0, 180_300.0)
+    assert (ub1["x_min"], ub1["x_max"], ub1["y_min"], ub1["y_max"]) == (521_000, 521_400, 180_000, 180_600)
+    assert load_postcode_districts(tmp_path, DataFiles(postcodes=None)) is None

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import heapq
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,17 @@ from siting._errors import FeedError, ScenarioError
 from siting.network.gtfs import Feed, busiest_date, read_feed, service_ids_on
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.network.walk import WalkModel
-from siting.travel import Targets, Window, profile_search, summarise
+from siting.travel import (
+    Targets,
+    Window,
+    change_costs,
+    profile_scan_changes,
+    profile_search,
+    profile_search_many,
+    served_over_draws,
+    summarise,
+    walk_csr,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gtfs"
 SECOND_WALK = WalkModel(speed_kmh=3.6, circuity=1.0)
@@ -600,3 +611,195 @@ def test_boarding_allowance_for_buses() -> None:
                                 boarding_allowance_s={0: 120})
     got = _times(tram, _targets(_target(tram, "C")), _xy(tram, "A"), ["07:58:01"])
     assert got["minutes"].tolist() == [(hms("08:30:00") - hms("07:58:01")) / 60]
+
+
+# --------------------------------------------------------------------------- phase draws
+
+
+def _phase_feed(tmp_path: Path, exact_times: int) -> Path:
+    folder = tmp_path / f"phase{exact_times}"
+    shutil.copytree(FIXTURES / "phase", folder, dirs_exist_ok=True)
+    text = (folder / "frequencies.txt").read_text().replace(",0\n", f",{exact_times}\n")
+    (folder / "frequencies.txt").write_text(text)
+    return folder
+
+
+def _mean_trip_seconds(feed: Path, draws: int, seed: int = 0) -> np.ndarray:
+    """Mean A->B travel seconds per draw over departures 07:30:00..07:39:59, second by second."""
+    net = TransitNetwork.build(read_feed(feed), "2024-01-03", hms("07:00:00"), hms("10:00:00"),
+                               SECOND_WALK, transfer_max_minutes=5.0, min_change_seconds=0)
+    targets = _targets(_target(net, "B"))
+    window = Window(hms("07:30:00"), hms("07:40:00"), 1)
+    served, _ = served_over_draws(net, {"b": targets}, _xy(net, "A")[None, :], window,
+                                  draws=draws, seed=seed, max_access_minutes=10.0)["b"]
+    assert (served >= 0).all()
+    trip = (served - np.tile(window.departures, served.shape[1] // 600)).reshape(-1, 600)
+    return trip.mean(axis=1)
+
+
+def test_two_frequency_routes_wait_half_a_headway_on_average(tmp_path: Path) -> None:
+    # Route 1 leaves A every 600 s from 07:00 + phi1 and reaches X 300 s later; route 2 leaves
+    # X every 600 s from 07:05 + phi2 and reaches B 300 s later; changing at X takes 0 s.
+    # Departing A at each second of a full 600 s cycle, the wait for route 1 takes every value
+    # 0..599 once (mean 299.5 s), so the mean trip is 299.5 + 300 + w + 300 = 899.5 + w,
+    # where w = (phi2 - phi1) mod 600 is the wait at X.
+    # Lock-step (exact_times=1, or phases 0): w = 0, the mean trip is exactly 899.5 s.
+    exact = _mean_trip_seconds(_phase_feed(tmp_path, 1), draws=5)
+    assert exact.tolist() == [899.5]  # an exact timetable needs one pass only
+    # With random phases, phi1 and phi2 are independent and uniform on {0..599}, so w is
+    # uniform on {0..599}: mean 299.5 s (5 minutes), standard deviation ~173 s. Over 200
+    # draws the mean wait has a standard error of ~12 s; allow 4 of them (48 s).
+    drawn = _mean_trip_seconds(_phase_feed(tmp_path, 0), draws=200, seed=11)
+    wait = drawn - 899.5
+    assert ((wait >= 0) & (wait <= 599) & (wait == np.round(wait))).all()
+    assert abs(wait.mean() - 299.5) < 48
+    assert len(np.unique(wait)) > 150  # the phases really vary between draws
+
+
+def test_draws_are_seeded_and_independent_of_order(tmp_path: Path) -> None:
+    feed = read_feed(_phase_feed(tmp_path, 0))
+    net = TransitNetwork.build(feed, "2024-01-03", hms("07:00:00"), hms("10:00:00"),
+                               SECOND_WALK, transfer_max_minutes=5.0)
+    assert net.n_phased_entries == 2
+    later = net.draw(5, 3)
+    first = [net.draw(5, i) for i in range(4)]
+    for name in ("dep_stop", "arr_stop", "dep_time", "arr_time", "trip"):
+        assert np.array_equal(getattr(later, name), getattr(first[3], name))
+    assert not np.array_equal(net.draw(6, 3).dep_time, later.dep_time)
+    again = _mean_trip_seconds(_phase_feed(tmp_path, 0), draws=7, seed=3)
+    assert np.array_equal(again, _mean_trip_seconds(_phase_feed(tmp_path, 0), draws=7, seed=3))
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_a_draw_equals_the_feed_with_its_phases_written_in(tmp_path: Path, index: int) -> None:
+    # The "frequency" fixture: f1 every 900 s 07:00-08:00 (exact_times=0) and every 1800 s
+    # 08:00-09:00 (exact_times=1). Draw `index` must equal the feed whose first entry starts
+    # phi later with exact times (runs starting at or after 08:00 dropped).
+    feed = read_feed(FIXTURES / "frequency")
+    net = TransitNetwork.build(feed, "2024-01-03", hms("07:00:00"), hms("12:00:00"),
+                               SECOND_WALK, transfer_max_minutes=5.0)
+    assert net.n_phased_entries == 1
+    phi = int(np.random.default_rng([9, index]).integers(0, np.array([900]))[0])
+    folder = tmp_path / "shifted"
+    shutil.copytree(FIXTURES / "frequency", folder)
+    (folder / "frequencies.txt").write_text(
+        "trip_id,start_time,end_time,headway_secs,exact_times\n"
+        f"f1,07:{phi // 60:02d}:{phi % 60:02d},08:00:00,900,1\n"
+        "f1,08:00:00,09:00:00,1800,1\n")
+    shifted = TransitNetwork.build(read_feed(folder), "2024-01-03", hms("07:00:00"),
+                                   hms("12:00:00"), SECOND_WALK, transfer_max_minutes=5.0)
+    drawn = net.draw(9, index)
+
+    def hops(n: TransitNetwork) -> list[tuple[str, str, int, int]]:
+        return [(str(n.stop_ids[a]), str(n.stop_ids[b]), int(d), int(r)) for a, b, d, r in
+                zip(n.dep_stop, n.arr_stop, n.dep_time, n.arr_time, strict=True)]
+
+    assert hops(drawn) == hops(shifted)  # same hops in the same scan order
+    assert np.all(np.diff(drawn.dep_time) >= 0)
+
+
+# --------------------------------------------------------------------------- transfers.txt
+
+
+def _transfer_network(tmp_path: Path, rows: list[str], *, min_change: int = 0,
+                      transfer_max_minutes: float = 5.0) -> TransitNetwork:
+    folder = tmp_path / "transfers"
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(FIXTURES / "transfer", folder)
+    (folder / "transfers.txt").write_text(
+        "from_stop_id,to_stop_id,transfer_type,min_transfer_time,from_route_id\n"
+        + "".join(r + "\n" for r in rows))
+    return TransitNetwork.build(read_feed(folder), "2024-01-03", hms("07:00:00"),
+                                hms("12:00:00"), SECOND_WALK,
+                                transfer_max_minutes=transfer_max_minutes,
+                                min_change_seconds=min_change)
+
+
+def _minutes_from_a(net: TransitNetwork, stop: str) -> float:
+    return _times(net, _targets(_target(net, stop)), _xy(net, "A"), ["07:55:00"])[
+        "minutes"].iloc[0]
+
+
+def test_same_stop_min_transfer_time(tmp_path: Path) -> None:
+    # t1 reaches B 08:10:00; t2 leaves B 08:15:00 (C 08:30). The feed says changing at B takes
+    # 300 s: just enough (35 min from 07:55); 301 s misses it: t2b, C at 09:00 (65 min). The
+    # global change time (0 here) no longer applies at B.
+    assert _minutes_from_a(_transfer_network(tmp_path, ["B,B,2,300,"]), "C") == 35.0
+    assert _minutes_from_a(_transfer_network(tmp_path, ["B,B,2,301,"]), "C") == 65.0
+    # A timed transfer (type 1) at B costs 0 s even with a 301 s global change time.
+    assert _minutes_from_a(_transfer_network(tmp_path, ["B,B,1,,"], min_change=301), "C") == 35.0
+    # A row for one route only is vehicle-specific: skipped, so the global 301 s applies.
+    assert _minutes_from_a(_transfer_network(tmp_path, ["B,B,1,,R1"], min_change=301),
+                           "C") == 65.0
+
+
+def test_no_change_possible_at_a_stop(tmp_path: Path) -> None:
+    # Type 3 at B: nobody changes at B, so C is reached only on foot from A (about 10 km).
+    net = _transfer_network(tmp_path, ["B,B,3,,"])
+    assert _minutes_from_a(net, "C") == _walk_s(net, "A", "C") / 60
+    # The footpath B -> B2 still works: t1 B 08:10, walk ~100 s, t4 08:13 -> D 08:25: 30 min.
+    assert _minutes_from_a(net, "D") == 30.0
+
+
+def test_stop_to_stop_transfer_overrides_the_walk(tmp_path: Path) -> None:
+    # Crow-fly B -> B2 is ~100 s. The feed says 180 s: B 08:10:00 + 180 = 08:13:00, t4 leaves
+    # B2 at 08:13: caught (30 min to D). 181 s misses it: D only on foot from A.
+    assert _minutes_from_a(_transfer_network(tmp_path, ["B,B2,2,180,"]), "D") == 30.0
+    net = _transfer_network(tmp_path, ["B,B2,2,181,"])
+    assert _minutes_from_a(net, "D") == _walk_s(net, "A", "D") / 60
+    # The transfer is directional and whole: a 120 s global change is not added on top.
+    assert _minutes_from_a(_transfer_network(tmp_path, ["B,B2,2,180,"], min_change=120),
+                           "D") == 30.0
+    # Type 3 removes the crow-fly footpath.
+    net = _transfer_network(tmp_path, ["B,B2,3,,"])
+    assert _minutes_from_a(net, "D") == _walk_s(net, "A", "D") / 60
+
+
+def test_transfer_beyond_the_footpath_limit(tmp_path: Path) -> None:
+    # With footpaths limited to 30 s of walking, B -> B2 (~100 s) is no footpath: walk to D.
+    net = _transfer_network(tmp_path, [], transfer_max_minutes=0.5)
+    assert _minutes_from_a(net, "D") == _walk_s(net, "A", "D") / 60
+    # The feed's transfer links them anyway (type 0: crow-fly walk + global change, 0 s).
+    net = _transfer_network(tmp_path, ["B,B2,0,,"], transfer_max_minutes=0.5)
+    assert _minutes_from_a(net, "D") == 30.0
+
+
+def test_bad_transfers_are_named(tmp_path: Path) -> None:
+    with pytest.raises(FeedError, match=r"transfers.txt: line 2: field 'transfer_type'.*'7'"):
+        _transfer_network(tmp_path, ["B,B,7,,"])
+    with pytest.raises(FeedError, match=r"transfers.txt: line 3: transfer_type 2 needs"):
+        _transfer_network(tmp_path, ["B,B,0,,", "B,B2,2,,"])
+
+
+@pytest.mark.parametrize("min_change", [0, 60])
+def test_both_measures_in_one_pass_equal_separate_scans(feeds_dir: Path, min_change: int) -> None:
+    network, targets, origins, _, _ = _real_case(
+        feeds_dir / "newport-20230613_gtfs.zip", min_change, 5)
+    window = Window(hms("07:00:00"), hms("10:00:00"), 60)
+    sets = [targets.select(targets.always_open), targets, targets.select([2, 3])]
+    together = profile_search_many(network, sets, max_access_minutes=10.0)
+    for chosen, found in zip(sets, together, strict=True):
+        alone = profile_search(network, chosen, max_access_minutes=10.0)
+        assert np.array_equal(found.length, alone.length)
+        assert np.array_equal(found.served(origins, window)[0], alone.served(origins, window)[0])
+        assert np.array_equal(found.served(origins, window)[1], alone.served(origins, window)[1])
+
+
+def test_layered_scan_equals_the_single_target_set_kernel(feeds_dir: Path) -> None:
+    # profile_search runs the layered kernel; the single-set kernel (profile_scan_changes, kept
+    # for optimise) must give the same profiles.
+    network, targets, _, _, _ = _real_case(feeds_dir / "chester-20230816-small_gtfs.zip", 0, 9)
+    found = profile_search(network, targets, max_access_minutes=10.0)
+    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, 600)
+    change_s, fp_total = change_costs(network)
+    length, dep, key = profile_scan_changes(
+        network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
+        network.can_board, network.can_alight, len(network.run_ids), found.start,
+        network.fp_offsets, network.fp_to, fp_total, eg_off, eg_tgt, eg_sec, targets.open_s,
+        targets.close_s, change_s, True)
+    assert np.array_equal(length, found.length)
+    for s in range(network.n_stops):
+        part = slice(found.start[s], found.start[s] + length[s])
+        assert np.array_equal(dep[part], found.dep[part])
+        assert np.array_equal(key[part], found.key[part])

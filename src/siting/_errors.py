@@ -11,9 +11,14 @@ __all__ = [
     "DataError",
     "FeedError",
     "InfeasibleError",
+    "NoConnectionsError",
+    "NoServiceOnDateError",
     "OutputError",
     "ScenarioError",
+    "ServiceError",
     "SitingError",
+    "StudyAreaNotServedError",
+    "WindowOutsideServiceError",
     "clip",
     "shown",
 ]
@@ -82,3 +87,23 @@ def clip(text: str, limit: int = ECHO_LIMIT) -> str:
     """Text on one line, cut to `limit` characters with an ellipsis (for echoed names and errors)."""
     text = " ".join(str(text).split())  # one paragraph: no newlines from the echoed text
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ServiceError(FeedError):
+    """A feed cannot support the scenario's travel times (checked before computing them)."""
+
+
+class NoServiceOnDateError(ServiceError):
+    """The service date is outside the feed's calendar, or no trip runs on it."""
+
+
+class WindowOutsideServiceError(ServiceError):
+    """The departure window does not overlap the feed's service hours on the service date."""
+
+
+class StudyAreaNotServedError(ServiceError):
+    """No ward of the study area has a stop of the feed within the walking access limit."""
+
+
+class NoConnectionsError(ServiceError):
+    """The network has no vehicle departures in the departure window."""

@@ -24,19 +24,28 @@ from siting.data import (
     load_boroughs,
     load_lsoa_areas,
     load_lsoas,
+    load_postcode_districts,
     load_ptai,
     load_wards,
     scenario_counters,
     ward_population,
 )
-from siting.network.scenario_network import scenario_feed, scenario_network, scenario_walk
+from siting.network.scenario_network import (
+    origins,
+    scenario_feed,
+    scenario_network,
+    scenario_service,
+    scenario_walk,
+    travel_settings,
+)
+from siting.network.service import check_study_area, study_area_coverage
 from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scenario import DataFiles, Scenario
 from siting.siting import HubSiting, HubSolution, compare_walk_models
-from siting.travel import Targets, Window, profile_search, summarise
+from siting.travel import Targets, Window, served_over_draws, summarise_served
 
-__all__ = ["MEASURES", "Analysis", "analyse"]
+__all__ = ["MEASURES", "Analysis", "analyse", "check_hub_inputs"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +98,8 @@ class Analysis:
     """Wall seconds per step (not written to the deterministic reports)."""
     lsoa_areas: gpd.GeoDataFrame | None = None
     """LSOA outlines (lsoa_code, geometry; EPSG:27700) for the map's zoomed-in layer, if loaded."""
+    postcode_districts: pd.DataFrame | None = None
+    """Where each postcode district lies (see data.load_postcode_districts), for the map's search."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,18 +149,26 @@ def _travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
     lsoas: gpd.GeoDataFrame, street: Any = None,
 ) -> pd.DataFrame:
-    """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter."""
+    """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter.
+
+    The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
+    of the phases of frequency-based services (one pass if the feed has none).
+    """
     targets = _targets(counters)
     start_s, end_s = scenario.transit.window_seconds
     window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
     xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
     percentiles = sorted({50, *scenario.transit.percentiles})
+    chosen = {"24h": targets.select(targets.always_open), "any": targets}
+    pooled = served_over_draws(network, chosen, xy, window, draws=scenario.transit.draws,
+                               seed=scenario.transit.seed,
+                               max_access_minutes=scenario.walking.max_access_minutes,
+                               street=street)
     out = lsoas[["lsoa_code"]].copy()
-    for measure, selection in (("24h", targets.always_open), ("any", np.ones(len(targets), bool))):
-        profiles = profile_search(network, targets.select(selection),
-                                  max_access_minutes=scenario.walking.max_access_minutes,
-                                  street=street)
-        summary = summarise(profiles.evaluate(xy, lsoas["lsoa_code"].to_numpy(), window), percentiles)
+    for measure, (served, target) in pooled.items():
+        departures = np.tile(window.departures, served.shape[1] // len(window.departures))
+        summary = summarise_served(served, target, departures, lsoas["lsoa_code"].to_numpy(),
+                                   chosen[measure].ids, percentiles)
         summary = summary.rename(columns={"origin_id": "lsoa_code", "minutes_p50": f"minutes_{measure}",
                                           "nearest_counter": f"nearest_{measure}_counter"})
         summary = summary.rename(columns={f"minutes_p{p:g}": f"minutes_{measure}_p{p:g}"
@@ -182,7 +201,9 @@ def analyse(
 
     with steps("building the transit network", timings, "network"):
         feed = scenario_feed(scenario, data_dir, cache_dir)
-        network = scenario_network(scenario, data_dir, cache_dir, feed)
+        service = scenario_service(scenario, feed, cache_dir) if feed.path else None
+        network = scenario_network(scenario, data_dir, cache_dir, feed, service)
+        coverage = _study_area(scenario, network, lsoas, walk, feed.label)
 
     with steps("travel times to the counters", timings, "travel"):
         times = _travel_times(scenario, network, counters, lsoas, street)
@@ -213,6 +234,9 @@ def analyse(
         "population": scenario.data.population,
         "london_network": feed.assumptions,
         "network": {"stops": int(network.n_stops), "connections": int(network.n_connections)},
+        "travel_model": travel_settings(scenario),
+        "feed_service": service.facts() if service else {"feed": "none (walk-only study)"},
+        "study_area": coverage,
     }
     return Analysis(
         validation=_validation(data_dir, scenario.data, wards, counters),
@@ -228,7 +252,22 @@ def analyse(
         hub_figures=hub_figures,
         timings=timings,
         lsoa_areas=load_lsoa_areas(data_dir, files),
+        postcode_districts=load_postcode_districts(data_dir, files),
     )
+
+
+def _study_area(scenario: Scenario, network: TransitNetwork, lsoas: pd.DataFrame,
+                walk: WalkModel, feed_label: str) -> dict[str, Any]:
+    """Share of wards (and people) with a stop served in the window within the access limit;
+    StudyAreaNotServedError when there is none (unless the study is walk-only by request)."""
+    if scenario.transit.walk_only:
+        return {"walk_only": True}
+    coverage = study_area_coverage(network.stop_xy, origins(lsoas), walk,
+                                   scenario.walking.max_access_minutes)
+    check_study_area(coverage, scenario.transit.feed,
+                     source=str(scenario.source) if scenario.source else "scenario")
+    return {**coverage, "stops": f"stops of {feed_label} served by a departure from "
+                                 f"{scenario.transit.departure_window} onwards"}
 
 
 def _validation(data_dir: Path, files: DataFiles, wards: gpd.GeoDataFrame,
@@ -324,15 +363,7 @@ def _hub_plan(
                                      "minutes": pd.Series(dtype=float)})
     if not hubs_cfg.enabled:
         return empty_hubs, empty_assignment, {"enabled": False}
-    kinds: dict[str, float] = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
-    extra = None
-    if hubs_cfg.candidate_csv:
-        base = scenario.source.parent if scenario.source else Path()
-        extra = base / hubs_cfg.candidate_csv
-        kinds.setdefault("user", hubs_cfg.costs.get("user", 3.0))
-    area = wards.geometry.union_all()
-    candidates = load_candidates(data_dir, kinds=kinds, area=area,
-                                 police_sites=_police_sites(counters), extra_csv=extra)
+    candidates = _candidates(scenario, data_dir, wards, counters)
     scope = wards if hubs_cfg.wards is None else _ward_scope(scenario, wards)
     options = {"centres": centres, "max_hubs": hubs_cfg.max_hubs, "must_open": hubs_cfg.must_open,
                "forbidden": hubs_cfg.forbidden, "capacity_wards": hubs_cfg.capacity_wards}
@@ -355,6 +386,43 @@ def _hub_plan(
     figures["walk_model"] = (f"OSM street network {scenario.walking.network}" if street is not None
                              else f"crow-fly x {walk.circuity} at {walk.speed_kmh} km/h")
     return hubs, assignment, {**figures, **comparison}
+
+
+def _candidates(scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame,
+                counters: gpd.GeoDataFrame) -> Any:
+    """The candidate hub sites of the scenario's kinds (and its candidate CSV) in the wards."""
+    hubs_cfg = scenario.hubs
+    kinds: dict[str, float] = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
+    extra = None
+    if hubs_cfg.candidate_csv:
+        base = scenario.source.parent if scenario.source else Path()
+        extra = base / hubs_cfg.candidate_csv
+        kinds.setdefault("user", hubs_cfg.costs.get("user", 3.0))
+    return load_candidates(data_dir, kinds=kinds, area=wards.geometry.union_all(),
+                           police_sites=_police_sites(counters), extra_csv=extra)
+
+
+def check_hub_inputs(scenario: Scenario, data_dir: Path) -> dict[str, Any]:
+    """The hub model's checks that need no travel computation (`siting validate`): the ward
+    codes of hubs.wards, the candidate sites (and candidate CSV) load, and every site id in
+    hubs.must_open and hubs.forbidden is a candidate. Returns the candidate count."""
+    if not scenario.hubs.enabled:
+        return {"enabled": False}
+    wards = load_wards(data_dir, scenario.data)
+    _ward_scope(scenario, wards)
+    candidates = _candidates(scenario, data_dir, wards, scenario_counters(scenario))
+    known = sorted(candidates.sites["site_id"].astype(str))
+    for label in ("must_open", "forbidden"):
+        for index, site in enumerate(getattr(scenario.hubs, label)):
+            if site not in known:
+                close = difflib.get_close_matches(site, known, n=3, cutoff=0.6)
+                hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+                raise ScenarioError(
+                    f"{scenario.source}: field `hubs.{label}[{index}]`: unknown site id {site!r}."
+                    f"{hint} Use ids of the candidate sites (e.g. 'police:colindale', 'fire:12'), "
+                    "as in hubs.csv of a run."
+                )
+    return {"enabled": True, "candidates": len(known)}
 
 
 def _ward_scope(scenario: Scenario, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -26,9 +26,32 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         scenario = load_scenario(path, data_dir=data_dir)
         _read_inputs(scenario, data_dir, full=True, seen=seen)
+        served = ""
+        if data_dir is not None:
+            from siting.analysis import check_hub_inputs
+            from siting.network.scenario_network import check_service
+
+            facts = check_service(scenario, data_dir, Path(args.cache_dir))
+            check_hub_inputs(scenario, data_dir)
+            if "study_area" in facts:
+                served = (f", service {facts['service_hours']} on {facts['service_date']}, "
+                          f"{facts['study_area']['share_wards_served']:.1%} of wards near a stop")
         print(f"ok  {path}  ({scenario.id}: {len(scenario.counters.open_24h)} 24/7, "
               f"{len(scenario.counters.open_daytime)} daytime counters, "
-              f"{len(scenario.constraints)} constraints)")
+              f"{len(scenario.constraints)} constraints{served})")
+    return 0
+
+
+def _cmd_network_export(args: argparse.Namespace) -> int:
+    from siting.data import resolve_data_dir
+    from siting.network.export import export_network
+    from siting.scenario import load_scenario
+
+    data_dir = resolve_data_dir(args.data_dir)
+    scenario = load_scenario(args.scenario, data_dir=data_dir)
+    written = export_network(scenario, data_dir, Path(args.cache_dir), Path(args.file))
+    print(f"wrote {written} (GTFS of {scenario.id}'s network, transit.feed "
+          f"{scenario.transit.feed!r})")
     return 0
 
 
@@ -172,11 +195,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 wards_csv = outputs.staged(out_dir / "wards.csv").read_text(encoding="utf-8")
                 _stage_map(analysis, map_path, outputs, csv_text=wards_csv)
             outputs.commit()
-        if not args.no_map:
-            map_path = analysis.scenario.map_path
-            print(f"  map: {map_path} (all maps: {map_path.parent / 'index.html'})")
+        map_path = analysis.scenario.map_path
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
+        if not args.no_map:
+            print(f"  map: {map_path} (all maps: {map_path.parent / 'index.html'})")
         hub = analysis.hub_figures
         if hub.get("status"):
             # Solve time varies run to run, so it is printed here and kept out of the reports.
@@ -328,7 +351,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("validate", _cmd_validate, "Check scenario files; exit 0 if all are valid, 2 if not.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     data_dir_arg(p)
-    p.add_argument("--no-data", action="store_true", help="do not check that data files exist")
+    p.add_argument("--no-data", action="store_true", help="do not check that data files exist "
+                   "(nor the transit service, which needs them)")
+    p.add_argument("--cache-dir", default=".cache/siting", help="network cache, where the "
+                   "modelled network is built once to read its service hours (default .cache/siting)")
 
     def scenario_args(p: argparse.ArgumentParser, *, many: bool = True) -> None:
         if many:
@@ -369,6 +395,20 @@ def _parser() -> argparse.ArgumentParser:
     scenario_args(p, many=False)
 
     add("counters", _cmd_counters, "List the front-counter registry (ids to use in scenarios).")
+
+    network = sub.add_parser("network", help="Work with a scenario's transit network.",
+                             description="Work with a scenario's transit network.")
+    network_sub = network.add_subparsers(dest="network_command", required=True, metavar="ACTION")
+    p = network_sub.add_parser("export", help="Write the scenario's network as a plain GTFS zip.",
+                               description="Write the scenario's network (the modelled London "
+                               "network, built if needed) as a plain GTFS zip with "
+                               "frequencies.txt and transfers.txt, for R5, OpenTripPlanner or "
+                               "gtfs-kit.")
+    p.set_defaults(func=_cmd_network_export)
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("file", metavar="FILE.zip")
+    p.add_argument("--cache-dir", default=".cache/siting", help="network cache (default .cache/siting)")
+    data_dir_arg(p)
 
     data = sub.add_parser("data", help="Get the open data.", description="Get the open data.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -35,6 +35,7 @@ __all__ = [
     "load_counters",
     "load_lsoa_areas",
     "load_lsoas",
+    "load_postcode_districts",
     "load_ptai",
     "load_wards",
     "resolve_data_dir",
@@ -192,6 +193,37 @@ def load_lsoa_areas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.Geo
         .sort_values("lsoa_code", kind="stable")
         .reset_index(drop=True)
     )
+
+
+_OUTWARD = r"^[A-Z]{1,2}[0-9][0-9A-Z]?$"
+"""A UK postcode's outward code (its district), e.g. UB1, N22, EC1A."""
+
+
+def load_postcode_districts(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> pd.DataFrame | None:
+    """Where each postcode district lies, from addresses with postcodes and coordinates.
+
+    There is no postcode boundary file in the open data here, so a district is placed by the
+    addresses that carry it (the GLA schools atlas: about 3,500 schools in 300 districts):
+    district, n (addresses), x, y (their median, EPSG:27700) and the box around them. None when
+    the scenario sets ``data.postcodes: null``.
+    """
+    if files.postcodes is None:
+        return None
+    path = require_file(data_dir / files.postcodes)
+    raw = pd.read_csv(path, usecols=lambda c: c in {"URN", "POSTCODE", "EASTING", "NORTHING"})
+    check_columns(raw, ["POSTCODE", "EASTING", "NORTHING"], source=path)
+    if "URN" in raw.columns:
+        raw = raw.drop_duplicates("URN")  # the atlas lists some schools twice
+    district = raw["POSTCODE"].astype(str).str.strip().str.upper().str.split().str[0]
+    xy = raw[["EASTING", "NORTHING"]].apply(pd.to_numeric, errors="coerce")
+    table = pd.DataFrame({"district": district, "x": xy["EASTING"], "y": xy["NORTHING"]})
+    table = table[table["district"].str.match(_OUTWARD) & table[["x", "y"]].notna().all(axis=1)]
+    grouped = table.groupby("district", sort=True)
+    return pd.DataFrame({
+        "n": grouped.size(), "x": grouped["x"].median(), "y": grouped["y"].median(),
+        "x_min": grouped["x"].min(), "y_min": grouped["y"].min(),
+        "x_max": grouped["x"].max(), "y_max": grouped["y"].max(),
+    }).reset_index()
 
 
 def ward_population(lsoas: pd.DataFrame) -> pd.Series:

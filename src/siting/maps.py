@@ -548,6 +548,9 @@ def _add_search(fmap: folium.Map, analysis: Analysis, wards: gpd.GeoDataFrame,
             ward_name = ward_names.get(row.ward_code, "")
             label = f"{row.lsoa_name} (neighbourhood in {ward_name})" if ward_name else str(row.lsoa_name)
             places.append([label, "lsoa", boxes[i].tolist(), -1, i, _e(row.ward_code)])
+    districts = analysis.postcode_districts
+    if districts is not None and not districts.empty:
+        _add_district_places(places, districts, wards)
     options = {**_SEARCH_TEXT, "measures": [MEASURE_LABELS[m].capitalize() for m in MEASURES],
                "counters": [str(n) for n in counters["name"]], "hubs": hub_names}
     data = _js(places)
@@ -584,6 +587,26 @@ def _encoded_polygons(geoms: gpd.GeoSeries, tolerance_m: float) -> list[list[lis
         out.append([[_polyline(np.asarray(ring.coords)) for ring in (p.exterior, *p.interiors)]
                     for p in polygons if not p.is_empty])
     return out
+
+
+def _add_district_places(places: list[list[Any]], districts: pd.DataFrame,
+                         wards: gpd.GeoDataFrame) -> None:
+    """Postcode districts in the search: the box of the addresses that place them, and the card
+    of the ward holding their median address (said so on the label)."""
+    boxes = gpd.GeoSeries(shapely.box(districts["x_min"], districts["y_min"], districts["x_max"],
+                                      districts["y_max"]), crs=BNG)
+    bounds = _bounds(boxes, pad_m=500.0)
+    centres = shapely.points(districts["x"].to_numpy(float), districts["y"].to_numpy(float))
+    tree = shapely.STRtree(wards.geometry.to_numpy())
+    hits = tree.query(centres, predicate="within")
+    ward_of = dict(zip(hits[0].tolist(), hits[1].tolist(), strict=True))
+    for i, row in enumerate(districts[["district", "n"]].itertuples(index=False)):
+        ward = ward_of.get(i)
+        if ward is None:
+            continue  # placed outside the map's wards
+        name = wards["ward_name"].iloc[ward]
+        places.append([f"{row.district} (postcode district, around {name})", "district",
+                       bounds[i].tolist(), ward, -1, _e(wards["ward_code"].iloc[ward])])
 
 
 def _add_lsoa_layer(fmap: folium.Map, analysis: Analysis) -> None:

@@ -375,6 +375,74 @@ def _assumptions(assumptions: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _travel_model(assumptions: Mapping[str, Any]) -> list[str]:
+    """The feed's dates and hours, the share of wards it serves, and the waiting, changing and
+    walking settings, stated in sentences (the same settings apply to every feed)."""
+    model = assumptions.get("travel_model")
+    if not model:
+        return ["- (not recorded)"]
+    transit = assumptions.get("transit", {})
+    service = assumptions.get("feed_service", {})
+    area = assumptions.get("study_area", {})
+    lines = []
+    if service.get("calendar"):
+        cal = service["calendar"]
+        lines.append(f"- **Feed**: {service['feed']}; its calendar runs {cal['first_date']} to "
+                     f"{cal['last_date']} (busiest date {service['busiest_date']}). On the "
+                     f"service date {service['service_date']}, {service['trips_on_service_date']:,} "
+                     f"trips run and trips depart {service['service_hours']} (first and last "
+                     "departure from a trip's first stop).")
+    else:
+        lines.append(f"- **Feed**: {service.get('feed', 'none')}: a walk-only study, asked for "
+                     "by the scenario (`transit.feed: none`).")
+    lines.append(f"- **Departure window**: {transit.get('departure_window')}, every "
+                 f"{transit.get('step_minutes')} min; figures are percentiles over the window's "
+                 "departure minutes" + (f" and {model['draws']} seeded draws (seed {model['seed']}) "
+                                        "of frequency-based trips' phases"
+                                        if model.get("draws") else "") + ".")
+    beyond = _beyond(transit.get("departure_window"), service)
+    if beyond:
+        lines.append(f"- **Window outside service**: the window {beyond}; those minutes can only "
+                     "use trips already under way, or walk.")
+    if "wards_served" in area:
+        lines.append(f"- **Study area served**: {area['wards_served']} of {area['wards']} wards "
+                     f"({100 * area['share_wards_served']:.1f}%) and "
+                     f"{100 * area['share_population_served']:.1f}% of people live within the "
+                     f"access limit of a stop served in the window ({area['access_radius_m']:.0f} m "
+                     "crow-fly from an LSOA's population-weighted centroid).")
+    types = service.get("route_types") or []
+    reliability = model["reliability_minutes"]
+    used = sorted({_mode_of(t, reliability) for t in types} - {None}) or sorted(reliability)
+    allowances = ", ".join(f"{m} {reliability[m]:g}" for m in used)
+    lines.append(f"- **Reliability allowance** (minutes at the stop before a vehicle departs): "
+                 f"{allowances}. Source: {model['reliability_source']}.")
+    lines.append(f"- **Change of vehicle**: {model['change_minutes']:g} min, plus any walk between "
+                 f"stops of up to {model['transfer_max_walk_minutes']:g} min ({model['change_source']}).")
+    lines.append(f"- **Walking**: {model['walk_speed_kmh']:g} km/h on crow-fly distance times "
+                 f"{model['walk_circuity']:g} ({model['walk_circuity_source']}); at most "
+                 f"{model['access_limit_minutes']:g} min to the first stop and from the last. "
+                 f"Source: {model['walking_source']}.")
+    lines.append("- These settings apply in the same way to a user's GTFS feed and to the "
+                 "modelled London network.")
+    return lines
+
+
+def _beyond(window: str | None, service: Mapping[str, Any]) -> str | None:
+    from siting.network.service import window_beyond_service
+    from siting.scenario import parse_window
+
+    if not window:
+        return None
+    return window_beyond_service(service.get("first_departure_s"), service.get("last_departure_s"),
+                                 parse_window(window))
+
+
+def _mode_of(route_type: int, reliability: Mapping[str, float]) -> str | None:
+    from siting.scenario import route_type_mode
+
+    return str(route_type) if str(route_type) in reliability else route_type_mode(int(route_type))
+
+
 def _gaps(modes: Mapping[str, Any]) -> list[str]:
     """Bullets for what the network lacks (modes['missing']: a list of {mode, why}, a dict, text)."""
     missing = modes.get("missing")
@@ -488,6 +556,7 @@ def render_markdown(
                   "Spearman rank correlations over the wards (PTAI: TfL's 2015 public transport "
                   "access index; better access should mean shorter trips, so negative):", ""]
         lines += [f"- {key.replace('_', ' ')}: {value:+.3f}" for key, value in sorted(analysis.validation.items())]
+    lines += ["", "## How travel times are counted", "", *_travel_model(analysis.assumptions)]
     lines += ["", "## Assumptions", "", *_assumptions(analysis.assumptions)]
     lines += ["", "## Known gaps in the data", "", "Not modelled:", "", *_gaps(analysis.modes)]
     modelled = _modelled(analysis.modes)

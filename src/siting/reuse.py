@@ -38,7 +38,7 @@ STORE_VERSION = 1
 
 _NOT_INPUTS = {"title", "description", "constraints", "outputs", "source"}
 _GEO_FRAMES = ("wards", "lsoas", "counters", "hubs", "boroughs", "lsoa_areas")
-_FRAMES = ("hub_assignment",)
+_FRAMES = ("hub_assignment", "postcode_districts")
 _DICTS = ("assumptions", "modes", "hub_figures", "validation")
 _MANIFEST = "manifest.json"
 
@@ -89,7 +89,9 @@ def _save(analysis: Analysis, folder: Path) -> None:
             if frame is not None:
                 frame.to_parquet(temp / f"{name}.parquet", index=False)
         for name in _FRAMES:
-            getattr(analysis, name).to_parquet(temp / f"{name}.parquet", index=False)
+            frame = getattr(analysis, name)
+            if frame is not None:
+                frame.to_parquet(temp / f"{name}.parquet", index=False)
         extras = {name: getattr(analysis, name) for name in _DICTS}
         (temp / "extras.json").write_text(json.dumps(extras, default=str),
                                           encoding="utf-8")
@@ -116,7 +118,8 @@ def _load(folder: Path, scenario: Scenario) -> Analysis | None:
             path = folder / f"{name}.parquet"
             frames[name] = gpd.read_parquet(path) if path.name in manifest else None
         for name in _FRAMES:
-            frames[name] = pd.read_parquet(folder / f"{name}.parquet")
+            path = folder / f"{name}.parquet"
+            frames[name] = pd.read_parquet(path) if path.name in manifest else None
         extras = json.loads((folder / "extras.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError) as exc:
         log.warning("stored analysis %s is unusable (%s); recomputing it", folder, exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from siting._errors import ScenarioError, clip, shown
 
@@ -34,6 +43,7 @@ __all__ = [
     "load_scenario",
     "parse_clock",
     "parse_window",
+    "route_type_mode",
 ]
 
 Measure = Literal["24h", "any"]
@@ -83,6 +93,9 @@ class DataFiles(_Strict):
     ptai: str = "boundaries/tfl_ward2014_avptai2015.csv"
     lsoa_areas: str | None = "boundaries/london_lsoa_2011_gen20.geojson"
     """LSOA outlines drawn on the map when zoomed in (None: the map shows wards only)."""
+    postcodes: str | None = "osm/poi/london_schools_atlas_all_schools_xy_2016.csv"
+    """Addresses with postcodes and coordinates (the GLA schools atlas) that place postcode
+    districts for the map's search box (None: search wards and neighbourhoods only)."""
     population: Literal["census2011", "mid2019"] = "census2011"
 
 
@@ -124,21 +137,79 @@ class Counters(_Strict):
         return "closed"
 
 
+DEFAULT_DRAWS = 16
+"""Default Monte Carlo phase draws (transit.draws), chosen by measurement: docs/travel-model.md."""
+
+PTAL_METHOD = ("TfL, Assessing transport connectivity in London (PTAL method), 2015: "
+               "https://content.tfl.gov.uk/connectivity-assessment-guide.pdf")
+"""The source of the reliability allowances, walking speed and access limit defaults."""
+
+ROUTE_TYPE_MODES: dict[int, str] = {
+    0: "tram", 1: "subway", 2: "rail", 3: "bus", 4: "ferry", 5: "cable_tram",
+    6: "aerial_lift", 7: "funicular", 11: "trolleybus", 12: "monorail",
+}
+"""GTFS route_type -> mode name (the GTFS reference's basic route types)."""
+
+_EXTENDED_MODES: tuple[tuple[int, int, str], ...] = (
+    (100, 199, "rail"), (200, 299, "bus"), (400, 499, "subway"), (700, 799, "bus"),
+    (800, 899, "trolleybus"), (900, 999, "tram"), (1000, 1099, "ferry"), (1200, 1299, "ferry"),
+    (1300, 1399, "aerial_lift"), (1400, 1499, "funicular"),
+)
+"""Google's extended route types (used by UK BODS feeds, e.g. 200 coach) -> mode name:
+rail 1xx, coach 2xx, urban railway 4xx, bus 7xx, trolleybus 8xx, tram 9xx, water 10xx and
+ferry 12xx, aerial lift 13xx, funicular 14xx."""
+
+DEFAULT_RELIABILITY_MINUTES: dict[str, float] = {
+    "bus": 2.0, "trolleybus": 2.0, "tram": 0.75, "subway": 0.75, "rail": 0.75, "ferry": 0.75,
+    "cable_tram": 0.75, "aerial_lift": 0.75, "funicular": 0.75, "monorail": 0.75,
+}
+"""Minutes a passenger is at the stop before a vehicle of the mode departs (PTAL's reliability
+factor): bus 2.0 and LU/DLR/tram/National Rail 0.75 from the PTAL method (PTAL_METHOD).
+Trolleybus takes the bus value; ferry, cable tram, aerial lift, funicular and monorail are not
+PTAL modes and take the rail value (timetabled, fixed-route): an assumption."""
+
+DEFAULT_CHANGE_MINUTES = 2.0
+"""Minutes to change vehicle: OpenTripPlanner's default transferSlack, PT2M ("the extra time
+needed to make a safe transfer", OTP 2 RouteRequest documentation); also the modelled London
+network's former interchange time."""
+
+
+def route_type_mode(route_type: int) -> str | None:
+    """The mode name of a GTFS route_type (basic or extended), or None when it has none."""
+    if route_type in ROUTE_TYPE_MODES:
+        return ROUTE_TYPE_MODES[route_type]
+    return next((mode for lo, hi, mode in _EXTENDED_MODES if lo <= route_type <= hi), None)
+
+
 class Transit(_Strict):
-    """Public-transport settings: which feed, which day and departure window, which percentiles."""
+    """Public-transport settings: which feed, which day and departure window, which percentiles,
+    and how waiting and changing are counted (the same for every feed)."""
 
     feed: str = "london-modelled"
-    """'london-modelled' (built from TfL open data) or a GTFS zip/folder in the data directory."""
+    """'london-modelled' (built from TfL open data), a GTFS zip/folder in the data directory, or
+    'none' for a walk-only study (asked for explicitly; a feed that serves nothing is an error)."""
     service_date: date = date(2017, 11, 15)
     departure_window: str = "07:00-10:00"
     step_minutes: int = Field(default=1, ge=1, le=60)
     percentiles: list[Annotated[int, Field(ge=1, le=99)]] = [50]
     max_trip_minutes: int = Field(default=180, ge=30, le=600)
-    transfer_max_minutes: float = Field(default=5.0, ge=0, le=20)
-    min_change_minutes: float | None = Field(default=None, ge=0, le=15)
-    """Time to change vehicle; None uses the London model's interchange time (0 for a user feed)."""
+    transfer_max_minutes: float = Field(default=5.0, ge=0, le=20, allow_inf_nan=False)
+    """Longest walk between two stops to change vehicle (footpaths): an assumption."""
+    min_change_minutes: float = Field(default=DEFAULT_CHANGE_MINUTES, ge=0, le=15,
+                                      allow_inf_nan=False)
+    """Time to change vehicle, on top of any walk between stops (DEFAULT_CHANGE_MINUTES)."""
+    reliability_minutes: dict[str, float] = DEFAULT_RELIABILITY_MINUTES
+    """Reliability allowance per mode (keys: mode names of ROUTE_TYPE_MODES, or a GTFS
+    route_type number as text for a type with no mode); given keys override the defaults
+    (DEFAULT_RELIABILITY_MINUTES) one by one."""
     assumptions: dict[str, Any] = {}
     """Overrides of the modelled London network's assumptions (see docs/london-network.md)."""
+    draws: int = Field(default=DEFAULT_DRAWS, ge=1, le=1000)
+    """Monte Carlo draws of the phases of frequency-based (exact_times=0) services; minutes are
+    percentiles over (departure minute x draw). Default chosen by bench/draws_convergence.py
+    (see docs/travel-model.md)."""
+    seed: int = Field(default=0, ge=0)
+    """Seed of the phase draws: the same seed gives byte-identical results."""
 
     @field_validator("departure_window")
     @classmethod
@@ -146,34 +217,80 @@ class Transit(_Strict):
         parse_window(value)
         return value
 
+    @field_validator("reliability_minutes", mode="before")
+    @classmethod
+    def _route_type_keys(cls, value: Any) -> Any:
+        # YAML reads `{1700: 2}` with an integer key: a route_type number, kept as text
+        if isinstance(value, dict):
+            return {str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v
+                    for k, v in value.items()}
+        return value
+
+    @field_validator("reliability_minutes")
+    @classmethod
+    def _reliability(cls, value: dict[str, float]) -> dict[str, float]:
+        modes = sorted(set(ROUTE_TYPE_MODES.values()))
+        for key, minutes in value.items():
+            if key not in modes and not key.isdigit():
+                close = difflib.get_close_matches(key, modes, n=1, cutoff=0.5)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{key!r} is not a mode.{hint} Use one of {', '.join(modes)}, "
+                                 "or a GTFS route_type number in quotes")
+            if not (isinstance(minutes, int | float) and math.isfinite(minutes)
+                    and 0 <= minutes <= 30):
+                raise ValueError(f"reliability_minutes.{key} = {minutes!r} must be a number of "
+                                 "minutes from 0 to 30")
+        return {**DEFAULT_RELIABILITY_MINUTES, **{k: float(v) for k, v in value.items()}}
+
+    @property
+    def walk_only(self) -> bool:
+        """True when the scenario asks for a walk-only study (feed: none)."""
+        return self.feed == "none"
+
     @property
     def window_seconds(self) -> tuple[int, int]:
         """Departure window as (start, end) seconds after midnight."""
         return parse_window(self.departure_window)
 
+    def reliability_seconds(self, route_type: int) -> int | None:
+        """Whole seconds of reliability allowance for a GTFS route_type; None when unknown."""
+        minutes = self.reliability_minutes.get(str(route_type))
+        if minutes is None:
+            mode = route_type_mode(route_type)
+            minutes = self.reliability_minutes.get(mode) if mode else None
+        return None if minutes is None else round(minutes * 60)
+
 
 class Walking(_Strict):
     """Walking settings: speed, the longest walk to or from a stop, and the street model."""
 
-    speed_kmh: float = Field(default=4.8, gt=0, le=10)
-    max_access_minutes: float = Field(default=12.0, gt=0, le=60)
-    circuity: float | None = Field(default=None, ge=1.0, le=3.0)
-    """Network/crow-fly ratio; None uses the value calibrated on the OSM extracts."""
+    speed_kmh: float = Field(default=4.8, gt=0, le=10, allow_inf_nan=False)
+    """PTAL's walking speed, 80 m/min = 4.8 km/h (PTAL_METHOD)."""
+    max_access_minutes: float = Field(default=12.0, gt=0, le=60, allow_inf_nan=False)
+    """Longest walk to the first stop and from the last: PTAL's 12-minute (960 m) catchment of
+    rail, tube, DLR and tram stations (PTAL_METHOD; PTAL counts bus stops to 8 minutes, 640 m)."""
+    circuity: float | None = Field(default=None, ge=1.0, le=3.0, allow_inf_nan=False)
+    """Network/crow-fly ratio; None uses the value calibrated on the OSM extracts
+    (siting.network.walk.DEFAULT_CIRCUITY, 1.287)."""
     network: str | None = None
     """An OSM file (.osm/.osm.pbf/.graphml) in the data directory to walk on instead of crow-fly."""
 
 
-MAX_HUB_COUNT = 100_000
-"""Largest hubs.max_hubs / hubs.capacity_wards accepted: far above any plan, far below int64."""
+MAX_SITES = 100_000
+"""Upper bound of hubs.max_hubs and hubs.capacity_wards: more than the wards of England and
+Wales (about 8,700), so only an absurd value (e.g. 1e30, which overflows CP-SAT) is refused."""
+
+MAX_COST = 1_000_000.0
+"""Upper bound of a hub site cost: costs are made whole (times up to 10**6) in CP-SAT's int64."""
 
 
 class Hubs(_Strict):
     """Dedicated Ward Officer hub siting settings."""
 
     enabled: bool = True
-    walk_limit_minutes: float = Field(default=20.0, gt=0, le=120)
+    walk_limit_minutes: float = Field(default=20.0, gt=0, le=120, allow_inf_nan=False)
     measure_to: Literal["boundary", "centroid"] = "boundary"
-    max_hubs: int | None = Field(default=None, ge=1)
+    max_hubs: int | None = Field(default=None, ge=1, le=MAX_SITES)
     candidates: list[CandidateKind] = ["police", "fire", "library", "hospital"]
     candidate_csv: str | None = None
     """A CSV of extra candidate sites, relative to the scenario file."""
@@ -186,22 +303,33 @@ class Hubs(_Strict):
         "worship": 5.0,
         "user": 3.0,
     }
-    capacity_wards: int | None = Field(default=None, ge=1)
+    capacity_wards: int | None = Field(default=None, ge=1, le=MAX_SITES)
     must_open: list[str] = []
     forbidden: list[str] = []
     wards: list[str] | None = None
     """Restrict the model to these ward codes (e.g. the area of a street extract)."""
-    time_limit_s: float = Field(default=60.0, gt=0)
+    time_limit_s: float = Field(default=60.0, gt=0, le=86_400, allow_inf_nan=False)
+    """CP-SAT wall-time limit in seconds: finite, at most a day."""
 
-    @field_validator("max_hubs", "capacity_wards")
+    @field_validator("forbidden")
     @classmethod
-    def _count_fits_the_solver(cls, value: int | None) -> int | None:
-        # CP-SAT works in 64-bit integers; a count beyond any real plan (London has 625 wards)
-        # would overflow inside OR-Tools instead of failing here with a message.
-        if value is not None and value > MAX_HUB_COUNT:
-            raise ValueError(f"must be at most {MAX_HUB_COUNT:,} (London has 625 wards); leave "
-                             "it out for no limit")
+    def _open_or_forbidden(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        both = sorted(set(info.data.get("must_open") or []) & set(value))
+        if both:
+            raise ValueError(f"{', '.join(both)} is also in hubs.must_open; remove each site "
+                             "from one of the two lists")
         return value
+
+    @field_validator("costs")
+    @classmethod
+    def _costs(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, cost in value.items():
+            if not (math.isfinite(cost) and 0 <= cost <= MAX_COST):
+                raise ValueError(
+                    f"costs.{kind} = {cost!r} must be a finite cost from 0 to {MAX_COST:g} (a "
+                    "negative cost would make opening more hubs look cheaper)")
+        return value
+
 
 
 class _ConstraintBase(_Strict):
@@ -352,9 +480,9 @@ def _suggest(value: str, choices: Iterable[str]) -> str:
 def _explain(error: Mapping[str, Any]) -> str:
     loc = tuple(error["loc"])
     # pydantic puts the discriminator tag into loc for unions; drop it from the shown path
+    # (only a tag right after a list index: `hubs.max_hubs` is a field, not a tag)
     visible = tuple(p for i, p in enumerate(loc)
-                    if not (p in CONSTRAINT_KINDS and i >= 2 and loc[0] == "constraints"
-                            and isinstance(loc[i - 1], int)))
+                    if not (p in CONSTRAINT_KINDS and i and isinstance(loc[i - 1], int)))
     path = _field_path(visible)
     kind = error["type"]
     value = error.get("input")
@@ -609,7 +737,7 @@ def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
     problems = []
     named = {f"data.{k}": v for k, v in scenario.data.model_dump().items()
              if k != "population" and v is not None}
-    if scenario.transit.feed != "london-modelled":
+    if scenario.transit.feed not in ("london-modelled", "none"):
         named["transit.feed"] = scenario.transit.feed
     if scenario.walking.network:
         named["walking.network"] = scenario.walking.network

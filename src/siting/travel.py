@@ -12,9 +12,15 @@ Semantics (all integer seconds; a walk leg lasts ``walk_seconds`` = ceil(walk mi
   boards a hop departing s at >= tau + access; or walks straight to a target (any distance).
 * Staying on a trip is free. Alighting at v at time t (drop_off_type != 1), they can walk to a
   target within ``max_access_minutes`` (arrive t + egress), board another hop departing v at
-  >= t + min_change_seconds, or walk a footpath v->w and board at w at
-  >= t + footpath seconds + min_change_seconds (a change always costs the change time).
+  >= t + change(v), or walk a footpath v->w and board at w at >= t + change(v->w). change(v)
+  is transfers.txt's time for v->v, else the network's ``min_change_seconds`` (a feed may
+  forbid changing at v); change(v->w) is transfers.txt's time for v->w, else the crow-fly
+  walk + ``min_change_seconds`` (see `siting.network.transit._transfer_rules`).
   At most one footpath between two vehicles; no footpath right after access or before egress.
+* Frequency-based services (frequencies.txt, exact_times=0) have no timetable, only a headway:
+  each draw of `TransitNetwork.draw` gives every frequency entry a random phase, and
+  `served_over_draws` pools the draws, so reported percentiles are over (departure minute x
+  draw), as R5 reports over its Monte Carlo iterations.
 * A target open [open_s, close_s) serves an arrival at t at t if open, at open_s if earlier,
   never if t >= close_s (24/7 targets serve at t). The result for (origin, tau) is the least
   (served time, target index) pair: ties go to the lowest target index.
@@ -32,7 +38,7 @@ so the result is exact, not only up to ties.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,10 +57,16 @@ __all__ = [
     "Profiles",
     "Targets",
     "Window",
+    "change_costs",
     "direct_walk_seconds",
+    "draw_networks",
     "profile_scan",
+    "profile_scan_changes",
     "profile_search",
+    "profile_search_many",
+    "served_over_draws",
     "summarise",
+    "summarise_served",
     "walk_csr",
 ]
 
@@ -173,32 +185,49 @@ def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) ->
 
 @njit(cache=True, inline="always")
 def _query(prof_dep: np.ndarray, prof_key: np.ndarray, start: int, length: int, t: int) -> int:
-    """Key of the entry with the least departure >= t (entries have decreasing departures)."""
+    """Key of the entry with the least departure >= t (entries have decreasing departures).
+
+    Galloping from the last-appended entry (the least departure): in a backward scan the
+    answer is nearly always among the last few entries, so this costs O(log distance).
+    """
     if length == 0 or prof_dep[start] < t:
         return _INF
-    lo = 0
-    hi = length - 1
-    while lo < hi:
-        mid = (lo + hi + 1) >> 1
-        if prof_dep[start + mid] >= t:
+    last = start + length - 1
+    if prof_dep[last] >= t:
+        return prof_key[last]
+    # prof_dep[last] < t <= prof_dep[start]: gallop back for an index with departure >= t.
+    step = 1
+    hi = last  # departure < t
+    lo = last - 1
+    while lo > start and prof_dep[lo] < t:
+        hi = lo
+        step <<= 1
+        lo = max(start, last - step)
+    # Now prof_dep[lo] >= t > prof_dep[hi]: find the last index with departure >= t.
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if prof_dep[mid] >= t:
             lo = mid
         else:
-            hi = mid - 1
-    return prof_key[start + lo]
+            hi = mid
+    return prof_key[lo]
 
 
 @njit(cache=True)
-def _alight_value(v, a, min_change, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
-                  fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s):
+def _alight_value(v, a, change_s, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
+                  fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s):
     best = _INF
     for e in range(eg_off[v], eg_off[v + 1]):
         key = _served_key(a + eg_sec[e], eg_tgt[e], open_s, close_s)
         best = min(best, key)
-    best = min(best, _query(prof_dep, prof_key, prof_start[v], prof_len[v], a + min_change))
+    change = change_s[v]
+    if change >= 0:
+        best = min(best, _query(prof_dep, prof_key, prof_start[v], prof_len[v], a + change))
     for f in range(fp_off[v], fp_off[v + 1]):
         w = fp_to[f]
-        best = min(best, _query(prof_dep, prof_key, prof_start[w], prof_len[w],
-                                a + fp_sec[f] + min_change))
+        if prof_len[w] > 0:
+            best = min(best, _query(prof_dep, prof_key, prof_start[w], prof_len[w],
+                                    a + fp_total[f]))
     return best
 
 
@@ -220,9 +249,12 @@ def _insert(u, d, key, prof_start, prof_len, prof_dep, prof_key):
 
 
 @njit(cache=True)
-def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-          prof_start, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
-          min_change):
+def _scan_changes(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+                  prof_start, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s,
+                  change_s, iterate):
+    """The backward profile scan; a change costs change_s[v] at stop v (-1: impossible) and
+    fp_total[f] along footpath f. ``iterate``: some change can take 0 s, so zero-duration hops
+    are iterated to a fixed point."""
     n_stops = len(prof_start) - 1
     prof_len = np.zeros(n_stops, dtype=np.int64)
     prof_dep = np.empty(prof_start[n_stops], dtype=np.int32)
@@ -242,8 +274,8 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
             key = best_trip[tr]
             if can_alight[k]:
                 key = min(key, _alight_value(
-                    arr_stop[k], arr_time[k], min_change, prof_start, prof_len, prof_dep,
-                    prof_key, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s))
+                    arr_stop[k], arr_time[k], change_s, prof_start, prof_len, prof_dep,
+                    prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s))
             best_trip[tr] = key
             if can_board[k] and key < _INF:
                 _insert(dep_stop[k], d, key, prof_start, prof_len, prof_dep, prof_key)
@@ -263,9 +295,9 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                     key = best_trip[tr] if tr != prev_trip else prev_key
                     if can_alight[m]:
                         key = min(key, _alight_value(
-                            arr_stop[m], arr_time[m], min_change, prof_start, prof_len,
-                            prof_dep, prof_key, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec,
-                            open_s, close_s))
+                            arr_stop[m], arr_time[m], change_s, prof_start, prof_len,
+                            prof_dep, prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt,
+                            eg_sec, open_s, close_s))
                     if key < local[m]:
                         local[m] = key
                         changed = True
@@ -274,7 +306,7 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                                     prof_key)
                     prev_trip = tr
                     prev_key = local[m]
-                if not changed or min_change > 0:
+                if not changed or not iterate:
                     break
             for m in range(high, low - 1, -1):
                 best_trip[trip[m]] = local[m]
@@ -282,31 +314,231 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
     return prof_len, prof_dep, prof_key
 
 
+@njit(cache=True, inline="always")
+def _query_layer(prof_dep, prof_key, layer, start, length, t):
+    """`_query` on one layer of (entry, layer) arrays."""
+    if length == 0 or prof_dep[start, layer] < t:
+        return _INF
+    last = start + length - 1
+    if prof_dep[last, layer] >= t:
+        return prof_key[last, layer]
+    step = 1
+    hi = last
+    lo = last - 1
+    while lo > start and prof_dep[lo, layer] < t:
+        hi = lo
+        step <<= 1
+        lo = max(start, last - step)
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if prof_dep[mid, layer] >= t:
+            lo = mid
+        else:
+            hi = mid
+    return prof_key[lo, layer]
+
+
+@njit(cache=True)
+def _alight_layers(v, a, out, change_s, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
+                   fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s):
+    """Alighting value at stop v at time a for every layer (target set), into out."""
+    n_layers = out.shape[0]
+    for layer in range(n_layers):
+        best = _INF
+        for e in range(eg_off[layer, v], eg_off[layer, v + 1]):
+            best = min(best, _served_key(a + eg_sec[e], eg_tgt[e], open_s[layer],
+                                         close_s[layer]))
+        out[layer] = best
+    change = change_s[v]
+    if change >= 0:
+        for layer in range(n_layers):
+            out[layer] = min(out[layer], _query_layer(prof_dep, prof_key, layer, prof_start[v],
+                                                      prof_len[v, layer], a + change))
+    for f in range(fp_off[v], fp_off[v + 1]):
+        w = fp_to[f]
+        t = a + fp_total[f]
+        for layer in range(n_layers):
+            n = prof_len[w, layer]
+            if n > 0:
+                out[layer] = min(out[layer], _query_layer(prof_dep, prof_key, layer,
+                                                          prof_start[w], n, t))
+
+
+@njit(cache=True, inline="always")
+def _insert_layer(u, layer, d, key, prof_start, prof_len, prof_dep, prof_key):
+    s = prof_start[u]
+    n = prof_len[u, layer]
+    if n > 0:
+        last = s + n - 1
+        if prof_dep[last, layer] == d:
+            if key < prof_key[last, layer]:
+                prof_key[last, layer] = key
+            return
+        if key >= prof_key[last, layer]:
+            return
+    prof_dep[s + n, layer] = d
+    prof_key[s + n, layer] = key
+    prof_len[u, layer] = n + 1
+
+
+@njit(cache=True)
+def _scan_layers(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+                 prof_start, fp_off, fp_to, fp_total, change_s, iterate, eg_off, eg_tgt, eg_sec,
+                 open_s, close_s):
+    """`_scan_changes` for several target sets (layers) in one pass over the connections.
+
+    Layer l has egress CSR ``eg_off[l]`` (into eg_tgt/eg_sec) and hours ``open_s[l]``,
+    ``close_s[l]``. The connection stream, the footpath lists and the change times are read
+    once for all layers; profiles are (entry, layer) so one stop's layers share cache lines.
+    Each layer's result equals its own `_scan_changes`.
+    """
+    n_layers = eg_off.shape[0]
+    n_stops = len(prof_start) - 1
+    prof_len = np.zeros((n_stops, n_layers), dtype=np.int64)
+    prof_dep = np.empty((prof_start[n_stops], n_layers), dtype=np.int32)
+    prof_key = np.empty((prof_start[n_stops], n_layers), dtype=np.int64)
+    best_trip = np.full((n_trips, n_layers), _INF, dtype=np.int64)
+    local = np.empty((len(dep_time), n_layers), dtype=np.int64)
+    value = np.empty(n_layers, dtype=np.int64)
+    i = len(dep_time) - 1
+    while i >= 0:
+        d = dep_time[i]
+        j = i
+        while j >= 0 and dep_time[j] == d:
+            j -= 1
+        # Positive-duration hops first: their alighting values only need departures > d.
+        k = i
+        while k > j and arr_time[k] > d:
+            tr = trip[k]
+            if can_alight[k]:
+                _alight_layers(arr_stop[k], arr_time[k], value, change_s, prof_start, prof_len,
+                               prof_dep, prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt,
+                               eg_sec, open_s, close_s)
+                for layer in range(n_layers):
+                    if value[layer] < best_trip[tr, layer]:
+                        best_trip[tr, layer] = value[layer]
+            if can_board[k]:
+                for layer in range(n_layers):
+                    key = best_trip[tr, layer]
+                    if key < _INF:
+                        _insert_layer(dep_stop[k], layer, d, key, prof_start, prof_len,
+                                      prof_dep, prof_key)
+            k -= 1
+        # Zero-duration hops (trip, position descending): iterate while entries at d improve.
+        low = j + 1
+        high = k
+        if high >= low:
+            for m in range(low, high + 1):
+                for layer in range(n_layers):
+                    local[m, layer] = _INF
+            while True:
+                changed = False
+                for m in range(high, low - 1, -1):
+                    tr = trip[m]
+                    same = m < high and trip[m + 1] == tr
+                    if can_alight[m]:
+                        _alight_layers(arr_stop[m], arr_time[m], value, change_s, prof_start,
+                                       prof_len, prof_dep, prof_key, fp_off, fp_to, fp_total,
+                                       eg_off, eg_tgt, eg_sec, open_s, close_s)
+                    for layer in range(n_layers):
+                        key = local[m + 1, layer] if same else best_trip[tr, layer]
+                        if can_alight[m]:
+                            key = min(key, value[layer])
+                        if key < local[m, layer]:
+                            local[m, layer] = key
+                            changed = True
+                            if can_board[m]:
+                                _insert_layer(dep_stop[m], layer, d, key, prof_start, prof_len,
+                                              prof_dep, prof_key)
+                if not changed or not iterate:
+                    break
+            for m in range(high, low - 1, -1):
+                for layer in range(n_layers):
+                    best_trip[trip[m], layer] = local[m, layer]
+        i = j
+    return prof_len, prof_dep, prof_key
+
+
+@njit(cache=True)
+def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
+          prof_start, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
+          min_change):
+    """The scan with one change time everywhere (footpath f costs fp_sec[f] + min_change)."""
+    change_s = np.full(len(prof_start) - 1, min_change, dtype=np.int64)
+    fp_total = fp_sec.astype(np.int64) + min_change
+    return _scan_changes(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
+                         n_trips, prof_start, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec,
+                         open_s, close_s, change_s, min_change == 0)
+
+
 @njit(cache=True, parallel=True)
 def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
               prof_len, prof_dep, prof_key):
+    """Best key per origin x departure (departures ascending).
+
+    One merge walk per access stop: its profile (decreasing departures) is walked from the
+    least departure upwards while the departures ascend, instead of a search per departure.
+    Walking straight to a 24/7 target does not depend on the departure, so only targets with
+    hours are evaluated per departure.
+    """
     n_origins = len(acc_off) - 1
     n_dep = len(departures)
     n_targets = len(open_s)
     out = np.empty((n_origins, n_dep), dtype=np.int64)
     for o in prange(n_origins):
+        # The best 24/7 target on foot: least walk, ties to the lowest index.
+        walk_best = _INF
+        walk_c = -1
+        for c in range(n_targets):
+            if open_s[c] == ALWAYS_OPEN and close_s[c] == ALWAYS_CLOSE and (
+                    direct_sec[o, c] < walk_best):
+                walk_best = direct_sec[o, c]
+                walk_c = c
         for it in range(n_dep):
             tau = departures[it]
             best = _INF
+            if walk_c >= 0:
+                best = (tau + walk_best) * _SLOTS + walk_c
             for c in range(n_targets):
-                best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
-            for a in range(acc_off[o], acc_off[o + 1]):
-                s = acc_stop[a]
-                best = min(best, _query(prof_dep, prof_key, prof_start[s], prof_len[s],
-                                        tau + acc_sec[a]))
+                if open_s[c] != ALWAYS_OPEN or close_s[c] != ALWAYS_CLOSE:
+                    best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
             out[o, it] = best
+        for a in range(acc_off[o], acc_off[o + 1]):
+            s = acc_stop[a]
+            n = prof_len[s]
+            if n == 0:
+                continue
+            first = prof_start[s]
+            walk = acc_sec[a]
+            j = first + n - 1
+            for it in range(n_dep):
+                t = departures[it] + walk
+                while j >= first and prof_dep[j] < t:
+                    j -= 1
+                if j < first:
+                    break
+                if prof_key[j] < out[o, it]:
+                    out[o, it] = prof_key[j]
     return out
 
 
 # --------------------------------------------------------------------------- public API
 
 profile_scan = _scan
-"""The numba backward profile scan kernel (arrays in, per-stop profiles out), for reuse."""
+"""The numba backward profile scan kernel with one global change time (arrays in, per-stop
+profiles out), for reuse. It ignores per-stop change times from transfers.txt
+(``network.stop_change_s``); `profile_scan_changes` with `change_costs` honours them."""
+
+profile_scan_changes = _scan_changes
+"""The numba backward profile scan kernel with per-stop change times and whole footpath costs
+(see `change_costs`)."""
+
+
+def change_costs(network: TransitNetwork) -> tuple[np.ndarray, np.ndarray]:
+    """Per-stop change seconds (-1: no change there) and whole per-footpath change seconds."""
+    change_s = network.stop_change_s.astype(np.int64)
+    fp_total = network.fp_seconds.astype(np.int64) + int(network.min_change_seconds)
+    return change_s, fp_total
 
 
 
@@ -384,12 +616,20 @@ class Profiles:
         """The access/egress walking limit in whole seconds."""
         return round(self.max_access_minutes * 60)
 
-    def served(self, origins_xy: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
-        """Served time (int64 s, -1 if never) and target index (-1) per origin x departure."""
+    def served(self, origins_xy: np.ndarray, window: Window, *,
+               access: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Served time (int64 s, -1 if never) and target index (-1) per origin x departure.
+
+        ``access`` is the origins' `walk_csr` to the network's stops, if already computed
+        (it depends only on the origins, the stops and the access limit).
+        """
         _check_window(self.network, window)
         origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
-        acc_off, acc_stop, acc_sec = walk_csr(self.network, origins_xy, self.network.stop_xy,
-                                              self.max_access_seconds, self.street)
+        if access is None:
+            access = walk_csr(self.network, origins_xy, self.network.stop_xy,
+                              self.max_access_seconds, self.street)
+        acc_off, acc_stop, acc_sec = access
         direct = direct_walk_seconds(self.network, origins_xy, self.targets.xy, self.street)
         keys = _evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
                          self.targets.open_s, self.targets.close_s, window.departures,
@@ -444,23 +684,142 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
     ``street`` (an `OsmWalkNetwork`) times the access, egress and all-the-way walks whose two
     ends lie in its extract's complete core on the real streets; the rest stay crow-fly.
     """
-    if len(targets) == 0:
-        raise ScenarioError("profile_search: no targets. Give at least one counter.")
+    return profile_search_many(network, [targets], max_access_minutes=max_access_minutes,
+                               street=street)[0]
+
+
+def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets], *,
+                        max_access_minutes: float = 10.0, street: Any = None) -> list[Profiles]:
+    """`profile_search` for several target sets (e.g. both measures) in one connection pass."""
+    if not target_sets:
+        raise ScenarioError("profile_search: no target sets given.")
+    for targets in target_sets:
+        if len(targets) == 0:
+            raise ScenarioError("profile_search: no targets. Give at least one counter.")
     max_access_s = round(max_access_minutes * 60)
-    eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
+    n_layers = len(target_sets)
+    eg_off = np.zeros((n_layers, network.n_stops + 1), dtype=np.int64)
+    eg_tgt, eg_sec = [], []
+    base = 0
+    for layer, targets in enumerate(target_sets):
+        off, tgt, sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
+        eg_off[layer] = off + base
+        eg_tgt.append(tgt)
+        eg_sec.append(sec)
+        base += len(tgt)
+    width = max(len(t) for t in target_sets)
+    open_s = np.full((n_layers, width), ALWAYS_OPEN, dtype=np.int64)
+    close_s = np.full((n_layers, width), ALWAYS_CLOSE, dtype=np.int64)
+    for layer, targets in enumerate(target_sets):
+        open_s[layer, :len(targets)] = targets.open_s
+        close_s[layer, :len(targets)] = targets.close_s
     boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
-    n_trips = len(network.run_ids)
-    length, dep, key = _scan(
+    change_s, fp_total = change_costs(network)
+    iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
+    length, dep, key = _scan_layers(
         network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
-        network.can_board, network.can_alight, n_trips, start,
-        network.fp_offsets, network.fp_to, network.fp_seconds.astype(np.int64),
-        eg_off, eg_tgt, eg_sec, targets.open_s, targets.close_s,
-        int(network.min_change_seconds))
-    return Profiles(network=network, targets=targets,
-                    max_access_minutes=float(max_access_minutes), start=start, length=length,
-                    dep=dep, key=key, street=street)
+        network.can_board, network.can_alight, len(network.run_ids), start,
+        network.fp_offsets, network.fp_to, fp_total, change_s, iterate, eg_off,
+        np.concatenate(eg_tgt), np.concatenate(eg_sec), open_s, close_s)
+    return [Profiles(network=network, targets=targets,
+                     max_access_minutes=float(max_access_minutes), start=start,
+                     length=np.ascontiguousarray(length[:, layer]),
+                     dep=np.ascontiguousarray(dep[:, layer]),
+                     key=np.ascontiguousarray(key[:, layer]), street=street)
+            for layer, targets in enumerate(target_sets)]
+
+
+def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[TransitNetwork]:
+    """The networks to pool: ``draws`` phase draws, or the network itself if nothing is phased.
+
+    A feed without exact_times=0 frequencies is an exact timetable, so one pass is exact.
+    Each draw is built when the iteration reaches it, so memory does not grow with draws.
+    """
+    if draws < 1:
+        raise ScenarioError(f"transit.draws is {draws}. Use at least 1 Monte Carlo draw.")
+    if network.n_phased_entries == 0:
+        yield network
+        return
+    for index in range(draws):
+        yield network.draw(seed, index)
+
+
+def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
+                      origins_xy: np.ndarray, window: Window, *, draws: int, seed: int,
+                      max_access_minutes: float, street: Any = None
+                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Served times and targets per measure, pooled over the phase draws.
+
+    For each named target set: (served, target), each (origins, draws x departures) with the
+    departures of draw 0 first (see `Profiles.served`). The origins' access walks are found
+    once and reused by every draw and measure. Each draw is built when needed and dropped
+    after its scans.
+    """
+    origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
+    max_access_s = round(max_access_minutes * 60)
+    access = walk_csr(network, origins_xy, network.stop_xy, max_access_s, street)
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in targets}
+    names = list(targets)
+    for drawn in draw_networks(network, draws, seed):
+        # Both measures (all target sets) in one pass over the drawn connections.
+        profiles = profile_search_many(drawn, [targets[n] for n in names],
+                                       max_access_minutes=max_access_minutes, street=street)
+        for name, found in zip(names, profiles, strict=True):
+            parts[name].append(found.served(origins_xy, window, access=access))
+    return {name: (np.concatenate([p[0] for p in got], axis=1),
+                   np.concatenate([p[1] for p in got], axis=1)) for name, got in parts.items()}
+
+
+def summarise_served(served: np.ndarray, target: np.ndarray, departures: np.ndarray,
+                     origin_ids: Sequence[str] | np.ndarray, target_ids: np.ndarray,
+                     percentiles: Sequence[float] = (50,)) -> pd.DataFrame:
+    """`summarise` for served arrays (origins x samples): percentiles and the modal counter.
+
+    ``departures`` gives each sample's departure time (it repeats once per draw), so the
+    percentiles are over (departure minute x draw). Same rules as `summarise`: unreachable
+    samples count as infinitely long, linear interpolation, the modal counter with ties to
+    the lowest id. Sorted by origin_id.
+    """
+    origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
+    n_origins, n_samples = served.shape
+    if len(departures) != n_samples or len(origin_ids) != n_origins:
+        raise ScenarioError(f"summarise_served: {n_origins} x {n_samples} samples for "
+                            f"{len(origin_ids)} origins and {len(departures)} departures.")
+    seconds = np.where(served >= 0, served - np.asarray(departures)[None, :], _INF)
+    out = pd.DataFrame({"origin_id": origin_ids})
+    positions = {p: p / 100.0 * (n_samples - 1) for p in percentiles}
+    kth = sorted({int(np.floor(x)) for x in positions.values()}
+                 | {min(int(np.floor(x)) + 1, n_samples - 1) for x in positions.values()})
+    part = np.partition(seconds, kth, axis=1) if n_samples else seconds
+    for p, position in positions.items():
+        lo = int(np.floor(position))
+        hi = min(lo + 1, n_samples - 1)
+        frac = position - lo
+        v_lo = part[:, lo].astype(float)
+        v_hi = part[:, hi].astype(float)
+        v_lo[part[:, lo] == _INF] = np.inf
+        v_hi[part[:, hi] == _INF] = np.inf
+        value = v_lo.copy()
+        if frac > 0:
+            finite = np.isfinite(v_hi)
+            value[finite] = v_lo[finite] + frac * (v_hi[finite] - v_lo[finite])
+            value[~finite] = np.inf
+        out[f"minutes_p{p:g}"] = np.where(np.isfinite(value), value / 60.0, np.nan)
+    # Modal counter over reached samples; columns in id order so argmax ties go to the lowest id.
+    n_targets = len(target_ids)
+    reached = served >= 0
+    rows = np.broadcast_to(np.arange(n_origins)[:, None], served.shape)[reached]
+    counts = np.bincount(rows * n_targets + target[reached].astype(np.int64),
+                         minlength=n_origins * n_targets).reshape(n_origins, n_targets)
+    by_id = np.argsort(np.asarray(target_ids).astype(str), kind="stable")
+    best = by_id[np.argmax(counts[:, by_id], axis=1)] if n_targets else np.zeros(n_origins, int)
+    nearest = np.asarray(target_ids, dtype=object)[best].astype(object) if n_targets else (
+        np.full(n_origins, None, dtype=object))
+    nearest[~reached.any(axis=1)] = np.nan
+    out["nearest_counter"] = pd.Series(nearest, dtype="str")
+    return out.sort_values("origin_id", kind="stable").reset_index(drop=True)
 
 
 def _percentile(values: np.ndarray, offsets: np.ndarray, p: float) -> np.ndarray:

@@ -67,10 +67,10 @@ def scenarios() -> None:
     scenario("unknown_counter", "unknown counter id 'charing-crosss'",
              "counters:\n  open_24h: [charing-crosss]\n")
     scenario("long_id_echo", "(got 'xxxxxxxx", "id: " + "x" * 5000 + "Y\n")
-    scenario("max_hubs_int64", "hubs.max_hubs`: must be at most 100,000",
+    scenario("max_hubs_int64", "field `hubs.max_hubs`: Input should be less than or equal to 100000",
              "hubs:\n  max_hubs: 1000000000000000000\n")
     scenario("max_hubs_1e30", "field `hubs.max_hubs`", "hubs:\n  max_hubs: 1.0e+30\n")
-    scenario("capacity_huge", "hubs.capacity_wards`: must be at most 100,000",
+    scenario("capacity_huge", "field `hubs.capacity_wards`: Input should be less than or equal to 100000",
              "hubs:\n  capacity_wards: 99999999999\n")
     scenario("window_backwards", "ends before it starts", "transit:\n  departure_window: '10:00-07:00'\n")
     scenario("window_bad_clock", "is not a clock time", "transit:\n  departure_window: '25:61-26:00'\n")

@@ -527,20 +527,32 @@ def busiest_date(feed: Feed) -> dt.date:
 def frequency_runs(feed: Feed, trip_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Start times of frequency-based trip runs: start_s, start_s + headway_secs, ... < end_s.
 
-    One row (trip_id, start_s) per run, in frequencies.txt order; exact_times 0 and 1 alike.
-    ``trip_ids`` limits the trips.
+    One row (trip_id, start_s) per run, in frequencies.txt order; exact_times 0 and 1 alike
+    (the lock-step expansion). ``entry`` is the run's row in frequencies.txt, with that row's
+    ``end_s``, ``headway_secs`` and ``exact_times``, so an engine can shift the runs of one
+    exact_times=0 entry by a random phase (see `siting.network.transit`). ``trip_ids`` limits
+    the trips.
     """
     freq = feed.frequencies
+    entry_index = np.arange(len(freq), dtype=np.int64)
     if trip_ids is not None:
-        freq = freq[freq["trip_id"].isin(pd.Index(list(trip_ids)))]
+        wanted = freq["trip_id"].isin(pd.Index(list(trip_ids))).to_numpy()
+        freq, entry_index = freq[wanted], entry_index[wanted]
     start = freq["start_s"].to_numpy(dtype=np.int64)
+    end = freq["end_s"].to_numpy(dtype=np.int64)
     headway = freq["headway_secs"].to_numpy(dtype=np.int64)
-    count = np.maximum(-(-(freq["end_s"].to_numpy(dtype=np.int64) - start) // headway), 0)
+    exact = (freq["exact_times"].to_numpy(dtype=np.int64) if "exact_times" in freq.columns
+             else np.zeros(len(freq), dtype=np.int64))
+    count = np.maximum(-(-(end - start) // headway), 0)
     row = np.repeat(np.arange(len(freq)), count)
     nth = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)
     return pd.DataFrame({
         "trip_id": freq["trip_id"].to_numpy(dtype=object)[row],
         "start_s": start[row] + nth * headway[row],
+        "entry": entry_index[row],
+        "end_s": end[row],
+        "headway_secs": headway[row],
+        "exact_times": exact[row],
     })
 
 
@@ -568,7 +580,8 @@ def expand_frequencies(feed: Feed, trip_ids: Iterable[str] | None = None) -> pd.
             arrival_s=template["arrival_s"] - first_dep,
             departure_s=template["departure_s"] - first_dep,
         )
-        runs = frequency_runs(feed, freq["trip_id"]).rename(columns={"start_s": "run_start"})
+        runs = frequency_runs(feed, freq["trip_id"])[["trip_id", "start_s"]].rename(
+            columns={"start_s": "run_start"})
         expanded = runs.merge(template, on="trip_id", how="inner", sort=False)
         expanded = expanded.assign(
             arrival_s=expanded["arrival_s"] + expanded["run_start"],

@@ -6,6 +6,7 @@ disk as .npz keyed by a sha256 of its inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from pyproj import Transformer
 
 from siting._cache import discard, manifest_path, remove_stale_temporaries, usable, write_manifest
@@ -26,7 +28,7 @@ from siting.network.walk import WalkModel
 
 __all__ = ["CACHE_VERSION", "TransitNetwork", "feed_digest", "walk_seconds"]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 3
 """Bump when the network arrays or their meaning change, so old cache files are not reused."""
 
 DAY_S = 86_400
@@ -34,7 +36,10 @@ DAY_S = 86_400
 _ARRAYS = (
     "stop_ids", "stop_xy", "dep_stop", "arr_stop", "dep_time", "arr_time", "trip",
     "can_board", "can_alight", "run_ids", "fp_offsets", "fp_to", "fp_seconds",
+    "run_entry", "run_slack", "entry_headway", "stop_change_s",
 )
+_NO_ENTRY = -1
+_NEVER_ENDS = np.iinfo(np.int32).max
 
 
 def walk_seconds(walk: WalkModel, metres: np.ndarray | float) -> np.ndarray:
@@ -77,6 +82,9 @@ def _key(feed_hash: str, date: dt.date, start_s: int, end_s: int, walk: WalkMode
 class TransitNetwork:
     """Connections of one service day in [start_s, end_s), with stops in EPSG:27700.
 
+    Stops (``stop_ids``, ``stop_xy``) are numbered along a Z-order curve of their position,
+    not by stop_id, for memory locality in the scan and the lookups.
+
     Connections (one per vehicle hop between consecutive stops of a trip run) are sorted by
     departure time, then zero-duration hops first, then trip, then position in the trip: the
     order the profile search needs. ``trip`` indexes ``run_ids`` (a trip run: a trip_id, a
@@ -85,8 +93,18 @@ class TransitNetwork:
     ``can_board``/``can_alight`` are False where pickup_type/drop_off_type is 1.
 
     Footpaths (CSR by origin stop) link distinct stops within ``transfer_max_minutes`` of
-    walking; a change of vehicle costs ``min_change_seconds`` at the same stop and
-    footpath seconds + ``min_change_seconds`` between stops.
+    walking; a change of vehicle costs ``stop_change_s[v]`` at the same stop v (-1: no change
+    possible there) and ``fp_seconds + min_change_seconds`` between stops. Both come from the
+    feed's transfers.txt where it speaks (see `_transfer_rules`), else from the crow-fly walk
+    and the global ``min_change_seconds``; an override's ``fp_seconds`` is its
+    min_transfer_time minus ``min_change_seconds`` (it may be negative).
+
+    Frequency-based runs (frequencies.txt with exact_times=0) carry ``run_entry`` (the index of
+    their frequency entry, -1 for exact runs), ``run_slack`` (seconds from the run's lock-step
+    start to the entry's end_time) and ``entry_headway``: `draw` shifts every run of an entry
+    by one random phase in [0, headway) and keeps the runs that still start before end_time.
+    The arrays as built are the lock-step timetable (all phases 0), plus the hops of phased
+    runs departing up to one headway before ``start_s`` that a phase can move into range.
     """
 
     stop_ids: np.ndarray
@@ -109,6 +127,75 @@ class TransitNetwork:
     transfer_max_minutes: float = 5.0
     min_change_seconds: int = 0
     cache_key: str = ""
+    run_entry: np.ndarray | None = None
+    """Frequency entry of each run (exact_times=0), -1 for exact runs; None = all exact."""
+    run_slack: np.ndarray | None = None
+    """Seconds from each run's lock-step start to its entry's end_time (int32 max if exact)."""
+    entry_headway: np.ndarray | None = None
+    """Headway in seconds of each phased frequency entry."""
+    stop_change_s: np.ndarray | None = None
+    """Seconds to change vehicle at each stop (-1: not possible); None = min_change_seconds."""
+
+    def __post_init__(self) -> None:
+        n_runs, n_stops = len(self.run_ids), len(self.stop_ids)
+        defaults = {
+            "run_entry": np.full(n_runs, _NO_ENTRY, dtype=np.int32),
+            "run_slack": np.full(n_runs, _NEVER_ENDS, dtype=np.int32),
+            "entry_headway": np.zeros(0, dtype=np.int32),
+            "stop_change_s": np.full(n_stops, self.min_change_seconds, dtype=np.int32),
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+
+    @property
+    def n_phased_entries(self) -> int:
+        """Number of frequency entries (exact_times=0) whose phase a draw randomises."""
+        return len(self.entry_headway)
+
+    def draw(self, seed: int, index: int) -> TransitNetwork:
+        """The network with draw ``index`` of random phases (seeded by (seed, index)).
+
+        Every phased frequency entry e gets a phase uniform on the integers [0, headway_e),
+        as R5 does (conveyal/r5 ``FrequencyRandomOffsets.randomize``: ``mt.nextInt(headway)``
+        per pattern, trip schedule and frequency entry). Its runs depart at
+        start_time + phase + k * headway while before end_time (GTFS: end_time closes the
+        entry; R5 also keeps a run starting exactly at end_time). The generator is
+        ``numpy.random.default_rng([seed, index])``, so a draw does not depend on which
+        other draws run, in what order or on which worker. Connections are re-sorted by a
+        counting sort on the shifted departure second over a precomputed tie order, with no
+        pandas; the result is an ordinary exact network (its cache_key names the draw).
+        """
+        rng = np.random.default_rng([int(seed), int(index)])
+        headway = self.entry_headway.astype(np.int64)
+        phase = rng.integers(0, headway) if len(headway) else np.zeros(0, dtype=np.int64)
+        has_entry = self.run_entry >= 0
+        run_shift = np.zeros(len(self.run_ids), dtype=np.int32)
+        run_shift[has_entry] = phase[self.run_entry[has_entry]]
+        run_valid = run_shift < self.run_slack
+        order = _drawn_order(self.dep_time, self.trip, self._tie_order(), run_shift, run_valid,
+                             int(self.start_s), int(self.end_s))
+        shift = run_shift[self.trip[order]]
+        return dataclasses.replace(
+            self,
+            dep_stop=self.dep_stop[order], arr_stop=self.arr_stop[order],
+            dep_time=self.dep_time[order] + shift, arr_time=self.arr_time[order] + shift,
+            trip=self.trip[order], can_board=self.can_board[order],
+            can_alight=self.can_alight[order],
+            run_entry=np.full(len(self.run_ids), _NO_ENTRY, dtype=np.int32),
+            run_slack=np.where(run_valid, self.run_slack - run_shift, 0).astype(np.int32),
+            entry_headway=np.zeros(0, dtype=np.int32),
+            cache_key=f"{self.cache_key}/draw:{int(seed)}:{int(index)}",
+        )
+
+    def _tie_order(self) -> np.ndarray:
+        """Connections by (zero-duration first, trip, position): the order within one second."""
+        cached = self.__dict__.get("_tie_order_cache")
+        if cached is None:
+            positive = (self.arr_time > self.dep_time).astype(np.int8)
+            cached = np.lexsort((np.arange(len(self.trip)), self.trip, positive)).astype(np.int64)
+            object.__setattr__(self, "_tie_order_cache", cached)
+        return cached
 
     @property
     def n_stops(self) -> int:
@@ -145,18 +232,27 @@ class TransitNetwork:
         day = date if isinstance(date, dt.date) else dt.date.fromisoformat(str(date))
         if end_s <= start_s:
             raise ValueError(f"end_s ({end_s}) must be after start_s ({start_s})")
-        hops, run_ids = _hops(feed, day, int(start_s), int(end_s))
+        hops, run_ids, phases = _hops(feed, day, int(start_s), int(end_s))
         used = np.unique(np.concatenate([hops["dep_stop"], hops["arr_stop"]]))
         stop_ids = hops["stop_names"][used].astype(str)
         stop_xy = _project_stops(feed, stop_ids)
-        dep_stop = np.searchsorted(used, hops["dep_stop"])
-        arr_stop = np.searchsorted(used, hops["arr_stop"])
+        # Stops numbered along a Z-order curve: footpath neighbours and one origin's access
+        # stops get nearby numbers, so the scan's and the lookup's reads share cache lines.
+        spatial = _z_order(stop_xy)
+        used, stop_ids, stop_xy = used[spatial], stop_ids[spatial], stop_xy[spatial]
+        number = np.full(len(hops["stop_names"]), -1, dtype=np.int64)
+        number[used] = np.arange(len(used))
+        dep_stop = number[hops["dep_stop"]]
+        arr_stop = number[hops["arr_stop"]]
         trip = hops["run"]
         dep_time = hops["dep_time"] - _allowance(feed, run_ids, boarding_allowance_s)[trip]
         arr_time = hops["arr_time"]
         positive = (arr_time > dep_time).astype(np.int8)
         order = np.lexsort((hops["position"], trip, positive, dep_time))
-        fp_offsets, fp_to, fp_seconds = _footpaths(stop_xy, walk, transfer_max_minutes)
+        stop_change_s, overrides = _transfer_rules(feed, stop_ids, stop_xy, walk,
+                                                   int(min_change_seconds))
+        fp_offsets, fp_to, fp_seconds = _footpaths(stop_xy, walk, transfer_max_minutes,
+                                                   overrides, int(min_change_seconds))
         key = cache_key
         if key is None:
             key = _key(feed_digest(feed.path), day, start_s, end_s, walk, transfer_max_minutes,
@@ -182,6 +278,10 @@ class TransitNetwork:
             transfer_max_minutes=float(transfer_max_minutes),
             min_change_seconds=int(min_change_seconds),
             cache_key=key,
+            run_entry=phases["run_entry"],
+            run_slack=phases["run_slack"],
+            entry_headway=phases["entry_headway"],
+            stop_change_s=stop_change_s,
         )
 
     @classmethod
@@ -283,13 +383,15 @@ def _allowance(feed: Feed, run_ids: np.ndarray, by_type: dict[int, int] | None) 
 
 
 def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
-          ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+          ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
     """Vehicle hops departing in [start_s, end_s) from trip runs of this and the previous day.
 
     Vectorised over integer codes (no per-row strings): a run is a trip with a time shift
     (a frequency run's start minus the trip's first departure, and -86400 for the previous
-    day). Returns hop arrays (stop codes index ``stop_names``; ``run`` indexes the returned
-    sorted run labels) and the run labels.
+    day). Runs of exact_times=0 entries keep the hops departing up to headway - 1 s before
+    start_s too (a random phase can move them into range). Returns hop arrays (stop codes
+    index ``stop_names``; ``run`` indexes the returned sorted run labels), the run labels and
+    the phase arrays (run_entry, run_slack, entry_headway) of `TransitNetwork`.
     """
     st = feed.stop_times
     trip_code, trip_names = pd.factorize(st["trip_id"].to_numpy(dtype=object))
@@ -306,19 +408,29 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
     trips = feed.trips.drop_duplicates("trip_id").set_index("trip_id")
     service = trips["service_id"].reindex(trip_names).astype(str).to_numpy()
     by_frequency = pd.Index(trip_names).isin(feed.frequencies["trip_id"])
+    n_entries = len(feed.frequencies)
 
-    run_trip, run_shift, run_label = [], [], []
-    for offset, suffix in ((0, ""), (-DAY_S, "/-1d")):
+    run_trip, run_shift, run_label, run_entry, run_slack, run_headway = [], [], [], [], [], []
+    for day_index, (offset, suffix) in enumerate(((0, ""), (-DAY_S, "/-1d"))):
         active = np.isin(service, list(service_ids_on(feed, day + dt.timedelta(seconds=offset))))
         scheduled = np.flatnonzero(active & ~by_frequency)
         runs = frequency_runs(feed, trip_names[active & by_frequency])
         freq_trip = pd.Index(trip_names).get_indexer(runs["trip_id"])
         freq_start = runs["start_s"].to_numpy(dtype=np.int64)
+        phased = runs["exact_times"].to_numpy(dtype=np.int64) == 0
+        headway = runs["headway_secs"].to_numpy(dtype=np.int64)
         trip_ix = np.r_[scheduled, freq_trip].astype(np.int64)
         shift = np.r_[np.zeros(len(scheduled), np.int64),
                       freq_start - first_dep[freq_trip]] + offset
-        keep = ((first_dep[trip_ix] + shift < end_s) & (last_hop_dep[trip_ix] + shift >= start_s)
-                & (seg_len[trip_ix] > 1))
+        entry = np.r_[np.full(len(scheduled), _NO_ENTRY, np.int64),
+                      np.where(phased, runs["entry"].to_numpy(dtype=np.int64)
+                               + day_index * n_entries, _NO_ENTRY)]
+        slack = np.r_[np.full(len(scheduled), _NEVER_ENDS, np.int64),
+                      np.where(phased, runs["end_s"].to_numpy(dtype=np.int64) - freq_start,
+                               _NEVER_ENDS)]
+        lead = np.r_[np.zeros(len(scheduled), np.int64), np.where(phased, headway - 1, 0)]
+        keep = ((first_dep[trip_ix] + shift < end_s)
+                & (last_hop_dep[trip_ix] + shift + lead >= start_s) & (seg_len[trip_ix] > 1))
         # Labels only for kept runs: "trip_id", "trip_id@start_s", then "/-1d" if yesterday's.
         names = trip_names[trip_ix[keep]].astype(str)
         starts = np.r_[np.full(len(scheduled), "", dtype=object),
@@ -327,6 +439,9 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
         run_trip.append(trip_ix[keep])
         run_shift.append(shift[keep])
         run_label.append(labels.to_numpy(dtype=object))
+        run_entry.append(entry[keep])
+        run_slack.append(slack[keep])
+        run_headway.append(np.r_[np.zeros(len(scheduled), np.int64), headway][keep])
     trip_ix = np.concatenate(run_trip)
     shift = np.concatenate(run_shift)
     labels = np.concatenate(run_label).astype(str)
@@ -334,13 +449,27 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
     run_ids = labels[label_order]
     run_rank = np.empty(len(labels), dtype=np.int64)
     run_rank[label_order] = np.arange(len(labels))
+    # Entries numbered compactly in (day, frequencies.txt row) order: the order draws use.
+    entry = np.concatenate(run_entry)
+    used_entries, entry_code = np.unique(entry[entry >= 0], return_inverse=True)
+    compact = np.full(len(entry), _NO_ENTRY, dtype=np.int64)
+    compact[entry >= 0] = entry_code
+    entry_headway = np.zeros(len(used_entries), dtype=np.int64)
+    entry_headway[compact[entry >= 0]] = np.concatenate(run_headway)[entry >= 0]
+    lead = np.where(compact >= 0, np.concatenate(run_headway) - 1, 0)
+    phases = {
+        "run_entry": compact[label_order].astype(np.int32),
+        "run_slack": np.minimum(np.concatenate(run_slack), _NEVER_ENDS)[label_order].astype(
+            np.int32),
+        "entry_headway": entry_headway.astype(np.int32),
+    }
 
     n_hops = seg_len[trip_ix] - 1
     run = np.repeat(np.arange(len(trip_ix)), n_hops)
     position = np.arange(len(run)) - np.repeat(np.cumsum(n_hops) - n_hops, n_hops)
     i = seg_start[trip_ix[run]] + position
     dep = dep_s[i] + shift[run]
-    keep = (dep >= start_s) & (dep < end_s)
+    keep = (dep + lead[run] >= start_s) & (dep < end_s)
     i, run, position, dep = i[keep], run[keep], position[keep], dep[keep]
     hops = {
         "run": run_rank[run],
@@ -353,7 +482,53 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
         "can_alight": drop_off[i + 1] != 1,
         "stop_names": np.asarray(stop_names, dtype=object),
     }
-    return hops, run_ids
+    return hops, run_ids, phases
+
+
+@njit(cache=True)
+def _drawn_order(dep_time, trip, tie_order, run_shift, run_valid, start_s, end_s):
+    """Connections of a draw in scan order: a stable counting sort on the shifted departure
+    second of connections listed in tie order (zero-duration first, trip, position), keeping
+    valid runs departing in [start_s, end_s)."""
+    span = end_s - start_s
+    count = np.zeros(span + 1, dtype=np.int64)
+    for k in range(len(tie_order)):
+        i = tie_order[k]
+        tr = trip[i]
+        if run_valid[tr]:
+            t = dep_time[i] + run_shift[tr] - start_s
+            if 0 <= t < span:
+                count[t + 1] += 1
+    for t in range(span):
+        count[t + 1] += count[t]
+    order = np.empty(count[span], dtype=np.int64)
+    for k in range(len(tie_order)):
+        i = tie_order[k]
+        tr = trip[i]
+        if run_valid[tr]:
+            t = dep_time[i] + run_shift[tr] - start_s
+            if 0 <= t < span:
+                order[count[t]] = i
+                count[t] += 1
+    return order
+
+
+def _z_order(xy: np.ndarray) -> np.ndarray:
+    """Order of points along a Z-order (Morton) curve on a 65,536-cell grid, ties stable."""
+    if len(xy) == 0:
+        return np.zeros(0, dtype=np.int64)
+    low = xy.min(axis=0)
+    span = max(float((xy.max(axis=0) - low).max()), 1.0)
+    cells = np.minimum((xy - low) / span * 65535.0, 65535.0).astype(np.uint64)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    code = spread(cells[:, 0]) | (spread(cells[:, 1]) << np.uint64(1))
+    return np.argsort(code, kind="stable")
 
 
 def _project_stops(feed: Feed, stop_ids: np.ndarray) -> np.ndarray:
@@ -371,16 +546,105 @@ def _project_stops(feed: Feed, stop_ids: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y]).astype(float)
 
 
-def _footpaths(stop_xy: np.ndarray, walk: WalkModel,
-               max_minutes: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR footpaths between distinct stops with walk_seconds <= max_minutes * 60."""
+def _transfer_rules(feed: Feed, stop_ids: np.ndarray, stop_xy: np.ndarray, walk: WalkModel,
+                    min_change: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Change time per stop and stop-to-stop transfer times from the feed's transfers.txt.
+
+    GTFS transfer_type: 0 (or empty) recommended, 1 timed (the vehicle waits: no change time),
+    2 needs min_transfer_time seconds from arrival to departure, 3 not possible. A row with
+    from_stop_id == to_stop_id sets the change time at that stop (0: the global change time,
+    1: 0 s, 2: min_transfer_time, 3: no change there). A row between two stops is a footpath
+    with that whole change time (0: crow-fly walk + global change, 1: crow-fly walk, 2:
+    min_transfer_time, 3: none), overriding the crow-fly footpath and kept at any distance.
+    Several rows for one pair: "not possible" wins, else the quickest. Rows naming routes or
+    trips (from_route_id, from_trip_id, ...) and in-seat types 4-5 apply to particular vehicles,
+    which a stop-level model cannot represent, so they are skipped; stops the network does not
+    serve are skipped. Returns stop_change_s (-1 = no change) and the overrides
+    (i_from, i_to, seconds; -1 = not possible) in network stop indices.
+    """
+    change = np.full(len(stop_ids), min_change, dtype=np.int32)
+    empty = {"i_from": np.zeros(0, np.int64), "i_to": np.zeros(0, np.int64),
+             "seconds": np.zeros(0, np.int64)}
+    table = feed.transfers
+    if table is None or not len(table) or "from_stop_id" not in table.columns:
+        return change, empty
+    file = "transfers.txt"
+
+    def column(name: str) -> pd.Series:
+        if name in table.columns:
+            return table[name].astype(object).where(table[name].notna(), "").astype(str).str.strip()
+        return pd.Series([""] * len(table), index=table.index, dtype=object)
+
+    kind_text = column("transfer_type")
+    kind = pd.to_numeric(kind_text.where(kind_text != "", "0"), errors="coerce").to_numpy()
+    bad = np.isnan(kind) | ~np.isin(kind, [0, 1, 2, 3, 4, 5])
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise FeedError(f"GTFS feed {feed.path}: {file}: line {row + 2}: field 'transfer_type' "
+                        f"has bad value {kind_text.iloc[row]!r}. Use 0, 1, 2, 3 (or 4, 5 for "
+                        "in-seat transfers).")
+    time_text = column("min_transfer_time")
+    seconds = pd.to_numeric(time_text.where(time_text != ""), errors="coerce").to_numpy()
+    bad = (kind == 2) & (np.isnan(seconds) | (seconds < 0))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise FeedError(f"GTFS feed {feed.path}: {file}: line {row + 2}: transfer_type 2 needs "
+                        f"a min_transfer_time in whole seconds >= 0, got "
+                        f"{time_text.iloc[row]!r}. Give the minimum time to change there.")
+    vehicle_specific = np.zeros(len(table), dtype=bool)
+    for name in ("from_route_id", "to_route_id", "from_trip_id", "to_trip_id"):
+        vehicle_specific |= (column(name) != "").to_numpy()
+    index = pd.Index(stop_ids)
+    i_from = index.get_indexer(column("from_stop_id").to_numpy())
+    i_to = index.get_indexer(column("to_stop_id").to_numpy())
+    use = (i_from >= 0) & (i_to >= 0) & (kind <= 3) & ~vehicle_specific
+    i_from, i_to, kind, seconds = i_from[use], i_to[use], kind[use].astype(int), seconds[use]
+    if not len(i_from):
+        return change, empty
+    metres = np.hypot(*(stop_xy[i_from] - stop_xy[i_to]).T)
+    walk_s = walk_seconds(walk, metres)
+    total = np.select([kind == 0, kind == 1, kind == 2],
+                      [walk_s + min_change, walk_s, np.nan_to_num(seconds).astype(np.int64)],
+                      -1).astype(np.int64)
+    # Per pair: "not possible" (-1) wins, else the quickest.
+    rank = np.where(total < 0, -1, total)
+    order = np.lexsort((rank, i_to, i_from))
+    i_from, i_to, total = i_from[order], i_to[order], total[order]
+    first = np.r_[True, (i_from[1:] != i_from[:-1]) | (i_to[1:] != i_to[:-1])]
+    i_from, i_to, total = i_from[first], i_to[first], total[first]
+    same = i_from == i_to
+    change[i_from[same]] = total[same]
+    return change, {"i_from": i_from[~same], "i_to": i_to[~same], "seconds": total[~same]}
+
+
+def _footpaths(stop_xy: np.ndarray, walk: WalkModel, max_minutes: float,
+               overrides: dict[str, np.ndarray] | None = None, min_change: int = 0
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR footpaths between distinct stops with walk_seconds <= max_minutes * 60.
+
+    ``overrides`` (i_from, i_to, whole change seconds; -1 = not possible) replace or remove
+    the crow-fly footpath of their pair, at any distance; their stored footpath seconds are
+    the whole change minus ``min_change`` (the engine adds ``min_change`` back).
+    """
     limit = round(max_minutes * 60)
     # One extra second of radius so the KD-tree never drops a pair the rounding keeps.
     pairs = walk.pairs_within(stop_xy, stop_xy, max_minutes + 1 / 60)
     seconds = walk_seconds(walk, pairs["metres"].to_numpy())
     keep = (pairs["i_from"].to_numpy() != pairs["i_to"].to_numpy()) & (seconds <= limit)
-    i_from = pairs["i_from"].to_numpy()[keep]
+    i_from = pairs["i_from"].to_numpy()[keep].astype(np.int64)
+    i_to = pairs["i_to"].to_numpy()[keep].astype(np.int64)
+    seconds = seconds[keep].astype(np.int64)
+    if overrides is not None and len(overrides["i_from"]):
+        n = len(stop_xy)
+        pair = i_from * n + i_to
+        o_pair = overrides["i_from"] * n + overrides["i_to"]
+        crow = ~np.isin(pair, o_pair)
+        allowed = overrides["seconds"] >= 0
+        i_from = np.r_[i_from[crow], overrides["i_from"][allowed]]
+        i_to = np.r_[i_to[crow], overrides["i_to"][allowed]]
+        seconds = np.r_[seconds[crow], overrides["seconds"][allowed] - min_change]
+        order = np.lexsort((i_to, i_from))
+        i_from, i_to, seconds = i_from[order], i_to[order], seconds[order]
     offsets = np.zeros(len(stop_xy) + 1, dtype=np.int64)
     np.cumsum(np.bincount(i_from, minlength=len(stop_xy)), out=offsets[1:])
-    return offsets, pairs["i_to"].to_numpy()[keep].astype(np.int32), seconds[keep].astype(
-        np.int32)
+    return offsets, i_to.astype(np.int32), seconds.astype(np.int32)

@@ -1,0 +1,147 @@
+"""Benchmark: the engine's kernels side by side on the London network, in one run.
+
+Same process, same data, interleaved, so the ratios hold on a busy machine: the floor (a
+minimal backward streaming pass), the profile scan of each measure alone (single-target-set
+kernel, as before both measures shared a pass) against both measures in one layered pass, and
+the lookup as one binary search per origin, access stop and departure (the previous
+`_evaluate`) against the merge walk per access stop. Each figure is the least of --repeat runs.
+
+Run: SITING_DATA_DIR=/path/to/data/london python bench/bench_travel_kernels.py
+     [--cache-dir .cache/siting] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit, prange
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_travel import floor_pass
+
+from siting.analysis import _targets
+from siting.data import load_lsoas, scenario_counters
+from siting.network.scenario_network import scenario_network
+from siting.scenario import load_scenario
+from siting.travel import (
+    Window,
+    change_costs,
+    direct_walk_seconds,
+    profile_scan_changes,
+    profile_search_many,
+    walk_csr,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+INF = np.iinfo(np.int64).max
+SLOTS = 1 << 20
+
+
+@njit(cache=True, parallel=True)
+def binary_search_lookup(acc_off, acc_stop, acc_sec, direct_sec, departures, prof_start,
+                         prof_len, prof_dep, prof_key):
+    """The previous lookup: a binary search per origin, access stop and departure (24/7)."""
+    out = np.empty((len(acc_off) - 1, len(departures)), dtype=np.int64)
+    for o in prange(len(acc_off) - 1):
+        for it in range(len(departures)):
+            tau = departures[it]
+            best = INF
+            for c in range(direct_sec.shape[1]):
+                best = min(best, (tau + direct_sec[o, c]) * SLOTS + c)
+            for a in range(acc_off[o], acc_off[o + 1]):
+                s = acc_stop[a]
+                start, length, t = prof_start[s], prof_len[s], tau + acc_sec[a]
+                if length == 0 or prof_dep[start] < t:
+                    continue
+                lo, hi = 0, length - 1
+                while lo < hi:
+                    mid = (lo + hi + 1) >> 1
+                    if prof_dep[start + mid] >= t:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                best = min(best, prof_key[start + lo])
+            out[o, it] = best
+    return out
+
+
+def least(func, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache-dir", type=Path, default=REPO / ".cache" / "siting")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    data_dir = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))
+    scenario = load_scenario(REPO / "scenarios" / "london-2017-final.yaml", data_dir=data_dir)
+    lsoas = load_lsoas(data_dir, scenario.data)
+    origins = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
+    targets = _targets(scenario_counters(scenario))
+    sets = [targets.select(targets.always_open), targets]
+    network = scenario_network(scenario, data_dir, args.cache_dir)
+    start_s, end_s = scenario.transit.window_seconds
+    window = Window(start_s, end_s, 60)
+    limit = round(scenario.walking.max_access_minutes * 60)
+    n = network.n_connections
+    change_s, fp_total = change_costs(network)
+    boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
+    prof_start = np.zeros(network.n_stops + 1, dtype=np.int64)
+    np.cumsum(boardable, out=prof_start[1:])
+    egress = [walk_csr(network, network.stop_xy, t.xy, limit) for t in sets]
+
+    def single(layer: int) -> tuple[np.ndarray, ...]:
+        return profile_scan_changes(
+            network.dep_stop, network.arr_stop, network.dep_time, network.arr_time,
+            network.trip, network.can_board, network.can_alight, len(network.run_ids),
+            prof_start, network.fp_offsets, network.fp_to, fp_total, *egress[layer],
+            sets[layer].open_s, sets[layer].close_s, change_s, True)
+
+    floor_args = (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time,
+                  network.trip, len(network.run_ids), network.n_stops)
+    floor_pass(*floor_args)
+    single(0)
+    found = profile_search_many(network, sets, max_access_minutes=limit / 60)
+    access = walk_csr(network, origins, network.stop_xy, limit)
+    direct = np.ascontiguousarray(direct_walk_seconds(network, origins, sets[0].xy))
+    prof = found[0]
+    old_args = (*access, direct, window.departures, prof.start, prof.length, prof.dep, prof.key)
+    binary_search_lookup(*old_args)
+    prof.served(origins[:2], window)
+
+    floor_s = least(lambda: floor_pass(*floor_args), args.repeat)
+    two_s = least(lambda: (single(0), single(1)), args.repeat)
+    one_pass_s = least(lambda: profile_search_many(network, sets,
+                                                   max_access_minutes=limit / 60), args.repeat)
+    old_lookup = least(lambda: binary_search_lookup(*old_args), args.repeat)
+    new_lookup = least(lambda: prof.served(origins, window, access=access), args.repeat)
+    same = np.array_equal(np.where(binary_search_lookup(*old_args) == INF, -1,
+                                   binary_search_lookup(*old_args) // SLOTS),
+                          prof.served(origins, window, access=access)[0])
+    pairs = len(origins) * len(window.departures)
+    print(f"network: {network.n_stops:,} stops, {n:,} connections; least of {args.repeat}")
+    print(f"floor (minimal backward streaming pass):  {floor_s / n * 1e9:9.1f} ns/connection")
+    print(f"two scans, one per measure:               {two_s / n * 1e9:9.1f} ns/connection "
+          f"= {two_s / floor_s:5.0f}x the floor")
+    print(f"both measures in one layered pass:        {one_pass_s / n * 1e9:9.1f} ns/connection "
+          f"= {one_pass_s / floor_s:5.0f}x the floor")
+    print(f"lookup (24h), binary search per departure: {old_lookup / pairs * 1e9:8.1f} ns per "
+          f"origin-departure")
+    print(f"lookup (24h), merge walk per access stop:  {new_lookup / pairs * 1e9:8.1f} ns per "
+          f"origin-departure; identical served times: {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
