@@ -33,7 +33,7 @@ id: quick
 transit:
   feed: transit/tiny
   service_date: 2024-01-03
-  departure_window: "07:00-07:10"
+  departure_window: "08:00-08:10"  # inside the fixture feed's service (08:00-08:45)
   step_minutes: 5
 hubs:
   wards: [E05000267, E05000268, E05000269]
