@@ -10,6 +10,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siting._errors import DataError, ScenarioError
 from siting.network.gtfs import read_feed
@@ -25,8 +27,21 @@ from siting.network.london import (
     describe_modes,
     london_inputs,
 )
+from siting.network.london.night import (
+    DAILY,
+    NIGHT,
+    NIGHT_TUBE,
+    day_runs,
+    night_bus_runs,
+    night_tube_runs,
+)
+from siting.network.london.patterns import _Pattern
+from siting.network.transit import TransitNetwork
 
-DAY = dt.date(2017, 11, 15)
+DAY = dt.date(2017, 11, 15)  # a Wednesday
+SATURDAY = dt.date(2017, 11, 18)  # its small hours are Friday night 17/18 November
+NIGHT_TUBE_LINES = {"Central Line", "Jubilee Line", "Northern Line", "Piccadilly Line",
+                    "Victoria Line"}
 GTFS_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt",
               "frequencies.txt", "transfers.txt", "calendar.txt", "feed_info.txt")
 
@@ -86,8 +101,8 @@ def test_mode_counts_are_plausible(tables: dict[str, pd.DataFrame]) -> None:
     routes = tables["routes.txt"]
     stops = tables["stops.txt"]["stop_id"]
     mode = routes["route_id"].str.split(":").str[0]
-    # 722 route codes in the 2016 sequences, minus night N*, school 6xx, rail-replacement UL*,
-    # river RB*/RT* and limited 9xx routes: ~545 all-day bus routes.
+    # 722 route codes in the 2016 sequences, minus school 6xx, rail-replacement UL*, river
+    # RB*/RT* and limited 9xx routes: ~545 all-day bus routes plus the 50 night N routes.
     assert (mode == "bus").sum() > 500
     assert stops.str.startswith("bus:").sum() > 15_000
     assert (mode == "tube").sum() == 11  # 11 tube lines run (East London Line is now rail)
@@ -130,19 +145,228 @@ def test_stop_times_are_monotone_within_every_trip(tables: dict[str, pd.DataFram
     assert set(st["trip_id"]) == set(tables["trips.txt"]["trip_id"])
 
 
-def test_frequencies_cover_the_morning_window(tables: dict[str, pd.DataFrame]) -> None:
-    freq = tables["frequencies.txt"]
+def test_day_frequencies_cover_the_morning_window(tables: dict[str, pd.DataFrame]) -> None:
+    freq = tables["frequencies.txt"].merge(tables["trips.txt"], on="trip_id")
     assert set(freq["trip_id"]) == set(tables["trips.txt"]["trip_id"])
-    assert (_seconds(freq["start_time"]) <= 7 * 3600).all()
-    assert (_seconds(freq["end_time"]) >= 10 * 3600).all()
+    day = freq[freq["service_id"] == DAILY]
+    assert (_seconds(day["start_time"]) <= 7 * 3600).all()
+    assert (_seconds(day["end_time"]) >= 10 * 3600).all()
     headway = freq["headway_secs"].astype(int)
     assert headway.between(60, 3600).all()
 
 
-def test_calendar_covers_the_service_date(tables: dict[str, pd.DataFrame]) -> None:
-    cal = tables["calendar.txt"].iloc[0]
-    assert cal["start_date"] <= "20171115" <= cal["end_date"]
-    assert cal["wednesday"] == "1"
+def test_day_spans_follow_each_modes_hours(tables: dict[str, pd.DataFrame]) -> None:
+    # day_service_hours: tube and DLR 05:30-24:30, buses 06:00-24:30, rail and tram
+    # 05:30-24:00, river 06:00-22:00.
+    freq = tables["frequencies.txt"].merge(tables["trips.txt"], on="trip_id")
+    day = freq[freq["service_id"] == DAILY]
+    mode = day["trip_id"].str.split(":").str[0]
+    spans = day.assign(mode=mode).groupby("mode")[["start_time", "end_time"]].agg(set)
+    assert spans.loc["tube", "start_time"] == {"05:30:00"}
+    assert spans.loc["dlr", "end_time"] == {"24:30:00"}
+    assert spans.loc["bus", "start_time"] == {"06:00:00"}
+    assert spans.loc["bus", "end_time"] == {"24:30:00"}
+    assert spans.loc["rail", "end_time"] == {"24:00:00"}
+    assert spans.loc["river", "end_time"] == {"22:00:00"}
+
+
+def test_calendar_covers_the_service_date_and_the_night_before(
+    tables: dict[str, pd.DataFrame]
+) -> None:
+    cal = tables["calendar.txt"].set_index("service_id")
+    assert set(cal.index) == {DAILY, NIGHT, NIGHT_TUBE}
+    assert (cal["start_date"] == "20171114").all()
+    assert (cal["end_date"] == "20171115").all()
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    assert (cal.loc[[DAILY, NIGHT], days] == "1").all().all()
+    # The Night Tube runs on Friday and Saturday nights only.
+    assert cal.loc[NIGHT_TUBE, days].tolist() == ["0", "0", "0", "0", "1", "1", "0"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Night service
+
+
+def test_the_50_night_routes_run_every_night_and_not_by_day(
+    london_dir: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    raw = pd.read_csv(london_dir / "transit" / "bus_sequences" / "bus-sequences_2016.csv",
+                      dtype=str, encoding="utf-8-sig")
+    n_routes = {r.strip() for r in raw["Route"].dropna() if r.strip().startswith("N")}
+    assert len(n_routes) == 50  # the issue's count of night routes in the 2016 sequences
+    trips = tables["trips.txt"]
+    freq = tables["frequencies.txt"].merge(trips, on="trip_id")
+    code = trips["route_id"].str.split(":", n=1).str[1]
+    night_only = trips[trips["route_id"].str.startswith("bus:N")]
+    assert set(code[trips["route_id"].str.startswith("bus:N")]) == n_routes
+    assert set(night_only["service_id"]) == {NIGHT}
+    rows = freq[freq["route_id"].str.startswith("bus:N")]
+    # night_bus_hours 00:00-06:00 after midnight = 24:00-30:00 on the evening's service day.
+    assert set(rows["start_time"]) == {"24:00:00"}
+    assert set(rows["end_time"]) == {"30:00:00"}
+    assert set(rows["headway_secs"]) == {"1200"}  # night_bus_headway_min = 20
+
+
+def test_24_hour_routes_carry_on_through_the_night(tables: dict[str, pd.DataFrame]) -> None:
+    freq = tables["frequencies.txt"].merge(tables["trips.txt"], on="trip_id").set_index(
+        "trip_id")
+    for route in LondonAssumptions().bus_24h_routes:
+        day, night = freq.loc[f"bus:{route}:r1"], freq.loc[f"bus:{route}:r1:night"]
+        assert (day["service_id"], night["service_id"]) == (DAILY, NIGHT)
+        # The night run starts where the day span ends (24:30), so no half hour runs twice.
+        assert day["end_time"] == night["start_time"] == "24:30:00"
+        assert night["end_time"] == "30:00:00"
+    assert "bus:38:r1:night" not in freq.index  # the 38 hands over to the N38 at night
+
+
+def _night_stations(tables: dict[str, pd.DataFrame], line_name: str,
+                    london_dir: Path) -> set[str]:
+    tube = london_dir / "transit" / "tube_network"
+    lines = pd.read_csv(tube / "london.lines.csv").set_index("name")["line"]
+    names = pd.read_csv(tube / "london.stations.csv").set_index("id")["name"]
+    trips = tables["trips.txt"]
+    night = trips[(trips["service_id"] == NIGHT_TUBE)
+                  & (trips["route_id"] == f"tube:{lines[line_name]}")]["trip_id"]
+    st = tables["stop_times.txt"]
+    ids = st.loc[st["trip_id"].isin(night), "stop_id"].str.split(":").str[1].astype(int)
+    return set(names.reindex(ids.unique()))
+
+
+def test_night_tube_runs_the_published_sections_on_friday_and_saturday_nights(
+    london_dir: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    trips = tables["trips.txt"]
+    night_tube = trips[trips["service_id"] == NIGHT_TUBE]
+    # Central 2, Jubilee 7, Northern 9, Piccadilly 10, Victoria 11 (london.lines.csv).
+    assert set(night_tube["route_id"]) == {"tube:2", "tube:7", "tube:9", "tube:10", "tube:11"}
+    central = _night_stations(tables, "Central Line", london_dir)
+    assert {"Ealing Broadway", "White City", "Loughton", "Newbury Park", "Hainault"} <= central
+    assert not {"West Ruislip", "Epping", "Grange Hill"} & central  # TfL: no service there
+    northern = _night_stations(tables, "Northern Line", london_dir)
+    assert {"Morden", "Charing Cross", "Edgware", "High Barnet"} <= northern
+    assert not {"Bank", "Mill Hill East"} & northern
+    piccadilly = _night_stations(tables, "Piccadilly Line", london_dir)
+    assert {"Cockfosters", "Heathrow Terminals 1, 2 & 3"} <= piccadilly
+    assert not {"Heathrow Terminal 4", "Uxbridge"} & piccadilly
+    freq = tables["frequencies.txt"].set_index("trip_id").loc[night_tube["trip_id"]]
+    assert set(freq["start_time"]) == {"24:30:00"}  # night_tube_hours 00:30-05:30
+    assert set(freq["end_time"]) == {"29:30:00"}
+    # Two Central patterns every 20 min share White City-Leytonstone: 6 trains/h there, as
+    # TfL's "approximately every 10 minutes"; each branch keeps 3 trains/h (every 20).
+    central_rows = freq[freq.index.str.startswith("tube:2:") & freq.index.str.endswith(":0")]
+    assert (central_rows["headway_secs"].astype(int) == 1200).all()
+    assert len(central_rows) == 2
+
+
+def test_night_tube_lines_start_on_their_launch_dates(london_dir: Path) -> None:
+    a = LondonAssumptions()
+
+    def lines(day: dt.date) -> set[str]:
+        return {r.pattern.route_id for r in night_tube_runs(london_dir, a, day)}
+
+    assert lines(dt.date(2016, 8, 18)) == set()  # the night before the first Night Tube
+    assert lines(dt.date(2016, 8, 19)) == {"tube:2", "tube:11"}  # Central and Victoria
+    assert lines(dt.date(2016, 12, 16)) == {"tube:2", "tube:7", "tube:9", "tube:10", "tube:11"}
+    runs = night_tube_runs(london_dir, a, SATURDAY)
+    assert {r.service_id for r in runs} == {NIGHT_TUBE}
+
+
+def test_night_runs_by_hand() -> None:
+    # One direction of four bus routes and a tube line, 2 stops 300 s apart.
+    def pattern(mode: str, route: str) -> _Pattern:
+        return _Pattern(mode, f"{mode}:{route}", f"{mode}:{route}:r1", 0, ("a", "b"), (0, 300),
+                        (0, 300), 600)
+
+    day_bus, n29, all_night, weekend = (pattern("bus", r) for r in ("7", "N29", "25", "34"))
+    tube = pattern("tube", "9")
+    a = LondonAssumptions().with_overrides({"bus_weekend_night_routes": ["34"]}, source="t")
+    # Day: everything but the night-only N29, buses 06:00-24:30, tube 05:30-24:30.
+    day = {r.pattern.trip_id: (r.service_id, r.start_s, r.end_s)
+           for r in day_runs([day_bus, n29, all_night, weekend, tube], a)}
+    assert day == {"bus:7:r1": (DAILY, 21600, 88200), "bus:25:r1": (DAILY, 21600, 88200),
+                   "bus:34:r1": (DAILY, 21600, 88200), "tube:9:r1": (DAILY, 19800, 88200)}
+    # Night: N29 24:00-30:00 every 20 min; the 25 from its day end 24:30; the 34 on Friday and
+    # Saturday nights only, every 30 min; the 7 and the tube pattern not at all.
+    night = {r.pattern.trip_id: (r.service_id, r.start_s, r.end_s, r.pattern.headway_s)
+             for r in night_bus_runs([day_bus, n29, all_night, weekend, tube], a)}
+    assert night == {"bus:N29:r1": (NIGHT, 86400, 108000, 1200),
+                     "bus:25:r1:night": (NIGHT, 88200, 108000, 1200),
+                     "bus:34:r1:night": (NIGHT_TUBE, 88200, 108000, 1800)}
+
+
+@pytest.fixture(scope="module")
+def saturday_feed(london_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_london_gtfs(london_dir, tmp_path_factory.mktemp("saturday") / "gtfs",
+                             service_date=SATURDAY)
+
+
+def _runs_in_small_hours(feed_dir: Path, day: dt.date) -> pd.DataFrame:
+    """Trip runs with a hop departing 01:00-04:00: run id, mode ('night tube' etc.), start."""
+    network = TransitNetwork.build(read_feed(feed_dir), day, 3600, 4 * 3600)
+    runs = pd.Series(pd.unique(network.run_ids[network.trip]))
+    mode = runs.str.split(":").str[0]
+    # Run ids: "trip_id@start_s", suffixed "/-1d" for the previous service day's runs.
+    start = runs.str.extract(r"@(\d+)")[0].astype(int)
+    return pd.DataFrame({"run": runs, "start_s": start,
+                         "previous_day": runs.str.endswith("/-1d"),
+                         "mode": mode.where(~runs.str.contains(":night"), "night " + mode)})
+
+
+def test_small_hours_of_saturday_have_the_night_tube_and_of_wednesday_do_not(
+    feed_dir: Path, saturday_feed: Path
+) -> None:
+    # 01:00-04:00: the engine takes the previous service day's trips, shifted by -24 h.
+    saturday = _runs_in_small_hours(saturday_feed, SATURDAY)["mode"].value_counts()
+    assert saturday["night tube"] > 0  # Friday night's Night Tube
+    assert saturday["bus"] > 0  # night buses (N routes)
+    assert saturday["night bus"] > 0  # 24-hour routes at night
+    wednesday = _runs_in_small_hours(feed_dir, DAY)
+    assert (wednesday["mode"] == "bus").any()
+    assert "night tube" not in set(wednesday["mode"])  # Tuesday night: no Night Tube
+    # Any other train still running is a late day run of Tuesday that left before its mode's
+    # day span ended (tube 24:30, rail 24:00...), not a night service.
+    spans = LondonAssumptions().day_service_hours
+    trains = wednesday[wednesday["mode"].isin(["tube", "dlr", "rail", "tram", "river"])]
+    assert trains["previous_day"].all()
+    ends = trains["mode"].map(lambda m: int(spans[m].split("-")[1][:2]) * 3600
+                              + int(spans[m].split("-")[1][3:]) * 60)
+    assert (trains["start_s"] < ends).all()
+
+
+@pytest.fixture(scope="module")
+def london_night(london_dir: Path, cache_dir: Path):  # type: ignore[no-untyped-def]
+    """The Analysis of scenarios/london-2017-final-night.yaml (Friday night, 01:00-04:00)."""
+    from siting.analysis import analyse
+    from siting.scenario import load_scenario
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "london-2017-final-night.yaml"
+    scenario = load_scenario(path, data_dir=london_dir)
+    assert scenario.transit.service_date.weekday() == 5  # a Saturday: Friday night's service
+    return analyse(scenario, london_dir, cache_dir=cache_dir)
+
+
+def test_night_scenario_computes_real_night_times(london_night) -> None:  # type: ignore[no-untyped-def]
+    from siting.network.scenario_network import scenario_walk
+
+    lsoas = london_night.lsoas
+    assert lsoas["minutes_24h"].notna().all()
+    # Most LSOAs reach their 24/7 counter faster than by walking all the way there (at the
+    # scenario's speed and circuity): the night network is used, not a walk-only fallback.
+    counters = london_night.counters[london_night.counters["status"] == "24h"]
+    cx = np.column_stack([counters.geometry.x, counters.geometry.y])
+    lx = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
+    crow = np.hypot(*(lx[:, None, :] - cx[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+    walk = np.asarray(scenario_walk(london_night.scenario).minutes(crow))
+    assert (lsoas["minutes_24h"].to_numpy() < walk).mean() > 0.5
+
+
+def test_night_is_never_faster_than_day(london_night, london_final) -> None:  # type: ignore[no-untyped-def]
+    # The night network is a sparser subset of the day one (same stops, walks and run times;
+    # fewer routes, longer headways), so no ward can be faster at night. Tolerance 1 minute:
+    # lock-step frequency phases differ between the two windows.
+    night = london_night.wards.set_index("ward_code")["minutes_24h"]
+    day = london_final.wards.set_index("ward_code")["minutes_24h"]
+    assert (night - day.reindex(night.index)).min() >= -1.0
 
 
 def test_run_minutes_between_adjacent_tube_stations_equal_the_data(
@@ -162,10 +386,10 @@ def test_run_minutes_between_adjacent_tube_stations_equal_the_data(
                      next_trip=st["trip_id"].shift(-1))
     hop = hops[(hops["stop_id"] == f"tube:{a}") & (hops["next_stop"] == f"tube:{b}")
                & (hops["trip_id"] == hops["next_trip"])]
-    assert len(hop) == 1
-    run = _seconds(hop["next_arrive"])[0] - _seconds(hop["departure_time"])[0]
+    assert sorted(hop["trip_id"]) == ["tube:11:night6:0", "tube:11:p0:0"]  # day and Night Tube
+    run = _seconds(hop["next_arrive"]) - _seconds(hop["departure_time"])
     # Departure already includes tube_dwell_s (0 by default): run = the data's whole minutes.
-    assert run == minutes * 60
+    assert (run == minutes * 60).all()
 
 
 def test_circle_line_is_a_loop_from_edgware_road(
@@ -293,8 +517,27 @@ def test_wrongly_typed_override_is_a_scenario_error() -> None:
         LondonAssumptions().with_overrides({"rail_dwell_s": 30.5}, source="s.yaml")
     with pytest.raises(ScenarioError, match=r"bus_headway_min.*greater than zero"):
         LondonAssumptions().with_overrides({"bus_headway_min": 0}, source="s.yaml")
-    with pytest.raises(ScenarioError, match=r"service_end.*after service_start"):
-        LondonAssumptions().with_overrides({"service_end": "05:00"}, source="s.yaml")
+    with pytest.raises(ScenarioError, match=r"day_service_hours.*'bus'.*must end after"):
+        LondonAssumptions().with_overrides({"day_service_hours": {"bus": "06:00-05:00"}},
+                                           source="s.yaml")
+    with pytest.raises(ScenarioError, match=r"unknown mode 'buses'.*Did you mean 'bus'"):
+        LondonAssumptions().with_overrides({"day_service_hours": {"buses": "06:00-24:00"}},
+                                           source="s.yaml")
+    with pytest.raises(ScenarioError, match=r"night_tube_patterns.*must look like"):
+        LondonAssumptions().with_overrides({"night_tube_patterns": ["Victoria Line: Brixton"]},
+                                           source="s.yaml")
+    with pytest.raises(ScenarioError, match=r"service_end` was replaced by `day_service_hours"):
+        LondonAssumptions().with_overrides({"service_end": "23:00"}, source="s.yaml")
+    with pytest.raises(ScenarioError, match=r"night_bus_hours.*after midnight"):
+        LondonAssumptions().with_overrides({"night_bus_hours": "23:00-30:00"}, source="s.yaml")
+
+
+def test_unknown_night_tube_station_names_the_closest(london_dir: Path) -> None:
+    a = LondonAssumptions().with_overrides(
+        {"night_tube_patterns": ["Victoria Line: Brixtn > Walthamstow Central every 10"]},
+        source="s.yaml")
+    with pytest.raises(ScenarioError, match=r"night_tube_patterns.*'Brixtn'.*'Brixton'"):
+        night_tube_runs(london_dir, a, SATURDAY)
 
 
 def test_missing_input_file_is_a_data_error(tmp_path: Path) -> None:
@@ -310,3 +553,54 @@ def test_missing_column_is_a_data_error(london_dir: Path, tmp_path: Path) -> Non
     stations.to_csv(tube / "london.stations.csv", index=False)
     with pytest.raises(DataError, match=r"london\.stations\.csv: missing column\(s\) latitude"):
         build_london_gtfs(tmp_path, tmp_path / "out", service_date=DAY)
+
+
+def test_transfers_carry_interchange_time_radius_and_walk_speed() -> None:
+    from siting.network.london.writer import _transfers
+
+    # tube:1 and rail:A are 200 m apart; bus:X between them; tram:T 1 km away.
+    stops = pd.DataFrame({"stop_id": ["tube:1", "rail:A", "bus:X", "tram:T"],
+                          "x": [0.0, 200.0, 100.0, 1000.0], "y": [0.0, 0.0, 0.0, 0.0]})
+    got = _transfers(stops, LondonAssumptions())
+    pairs = {(f, t): int(s) for f, t, s in zip(got["from_stop_id"], got["to_stop_id"],
+                                              got["min_transfer_time"], strict=True)}
+    # Same stop: interchange_s = 120 s. tube:1 <-> rail:A: 120 s + the walk of 200 m at
+    # 4.8 km/h (80 m/min) x circuity 1.287 = 3.2175 min = 193.05 s, rounded up: 314 s.
+    # Buses get no rows (the engine walks between stops); tram:T is beyond the 300 m radius.
+    assert pairs == {("rail:A", "rail:A"): 120, ("tram:T", "tram:T"): 120,
+                     ("tube:1", "tube:1"): 120, ("rail:A", "tube:1"): 314,
+                     ("tube:1", "rail:A"): 314}
+    assert set(got["transfer_type"]) == {2}
+    # Half the walking speed: 386.1 s of walking, 507 s in all; a 150 m radius drops the pair.
+    slow = _transfers(stops, LondonAssumptions().with_overrides({"walk_speed_kmh": 2.4},
+                                                                source="t"))
+    assert slow.loc[slow["from_stop_id"] == "tube:1", "min_transfer_time"].max() == 507
+    near = _transfers(stops, LondonAssumptions().with_overrides({"interchange_radius_m": 150},
+                                                                source="t"))
+    assert len(near) == 3
+
+
+@given(day_end=st.integers(18 * 60, 30 * 60), night_start=st.integers(0, 6 * 60),
+       night_len=st.integers(1, 6 * 60))
+@settings(max_examples=60, deadline=None)
+def test_a_24_hour_route_never_runs_day_and_night_service_at_once(
+    day_end: int, night_start: int, night_len: int
+) -> None:
+    def hhmm(minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    a = LondonAssumptions().with_overrides({
+        "day_service_hours": {"bus": f"05:00-{hhmm(day_end)}"},
+        "night_bus_hours": f"{hhmm(night_start)}-{hhmm(night_start + night_len)}"},
+        source="t")
+    route = LondonAssumptions().bus_24h_routes[0]
+    p = _Pattern("bus", f"bus:{route}", f"bus:{route}:r1", 0, ("a", "b"), (0, 60), (0, 60), 600)
+    (day,) = day_runs([p], a)
+    night = night_bus_runs([p], a)
+    night_end = (24 * 60 + night_start + night_len) * 60
+    if day_end * 60 >= night_end:  # the day span already covers the whole night
+        assert night == []
+    else:
+        (run,) = night
+        assert run.start_s == max(day.end_s, (24 * 60 + night_start) * 60) >= day.end_s
+        assert run.end_s == night_end
