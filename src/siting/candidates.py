@@ -22,8 +22,8 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from siting._crs import BNG, WGS84
-from siting._errors import DataError, ScenarioError
-from siting._validate import check_columns, require_file
+from siting._errors import DataError, ScenarioError, clip, shown
+from siting._validate import check_columns, check_numeric, read_csv, read_parquet, require_file
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -95,8 +95,11 @@ def _site_frame(site_id: pd.Series, name: pd.Series, kind: str, geometry: gpd.Ge
 def _fire(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
     """LFB fire stations (OSGB Easting/Northing) without the non-station holdings."""
     path = _require(data_dir / CANDIDATE_FILES["fire"])
-    raw = pd.read_csv(path)
+    raw = read_csv(path, what="fire station table")
     _need_columns(raw, ["OBJECTID", "Holding_Name", "Post_Code", "Easting", "Northing"], path)
+    raw = check_numeric(raw, ["OBJECTID", "Easting", "Northing"], source=path, key="Holding_Name")
+    if raw["OBJECTID"].isna().any() or (raw["OBJECTID"] != raw["OBJECTID"].round()).any():
+        raise DataError(f"{path}: column 'OBJECTID' has empty or fractional ids; use the published file.")
     names = raw["Holding_Name"].astype(str).str.strip()
     no_xy = raw["Easting"].isna() | raw["Northing"].isna()
     not_station = names.str.contains(_NOT_A_STATION) & ~no_xy
@@ -119,7 +122,7 @@ def _fire(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
 def _library(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
     """OS OpenMap Local library buildings: a point inside each footprint."""
     path = _require(data_dir / CANDIDATE_FILES["library"])
-    raw = gpd.read_parquet(path)
+    raw = read_parquet(path, what="library buildings file")
     _need_columns(raw, ["fid", "distinctive_name", "geometry"], path)
     if raw.crs is None:
         raise DataError(f"{path}: the layer has no CRS; it should be EPSG:27700. Use set_crs(27700).")
@@ -135,9 +138,11 @@ def _library(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
 def _hospital(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
     """NHS hospitals (England-wide, WGS84); the caller clips them to London."""
     path = _require(data_dir / CANDIDATE_FILES["hospital"])
-    raw = pd.read_csv(path)
-    raw = raw.rename(columns={raw.columns[0]: "row"}) if raw.columns[0].startswith("Unnamed") else raw
+    raw = read_csv(path, what="hospital table")
+    first = str(raw.columns[0])
+    raw = raw.rename(columns={raw.columns[0]: "row"}) if first.startswith("Unnamed") else raw
     _need_columns(raw, ["row", "Name", "Latitude", "Longitude"], path)
+    raw = check_numeric(raw, ["Latitude", "Longitude"], source=path, key="Name")
     no_xy = raw["Latitude"].isna() | raw["Longitude"].isna()
     dropped["hospital:no_coordinates"] += int(no_xy.sum())
     raw = raw[~no_xy]
@@ -152,8 +157,9 @@ def _school(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
     8.6 km) the lon/lat point lies in the school's own ward and the grid reference does not.
     """
     path = _require(data_dir / CANDIDATE_FILES["school"])
-    raw = pd.read_csv(path, dtype={"URN": str})
+    raw = read_csv(path, what="schools table", dtype={"URN": str})
     _need_columns(raw, ["URN", "SCHOOL_NAM", "STATUS", "longitude", "latitude"], path)
+    raw = check_numeric(raw, ["longitude", "latitude"], source=path, key="URN")
     dup = raw.duplicated("URN", keep="first")
     dropped["school:duplicate_urn"] += int(dup.sum())
     raw = raw[~dup]
@@ -169,7 +175,7 @@ def _school(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
 def _worship(data_dir: Path, dropped: Counter[str]) -> gpd.GeoDataFrame:
     """OSM places of worship (points, WGS84)."""
     path = _require(data_dir / CANDIDATE_FILES["worship"])
-    raw = gpd.read_parquet(path)
+    raw = read_parquet(path, what="places of worship file")
     _need_columns(raw, ["osm_id", "fclass", "name", "geometry"], path)
     if raw.crs is None:
         raise DataError(f"{path}: the layer has no CRS; it should be EPSG:4326. Use set_crs(4326).")
@@ -218,7 +224,7 @@ def _number(value: object, *, path: Path, line: int, column: str, fix: str) -> f
     except ValueError:
         number = math.nan
     if not math.isfinite(number):
-        raise DataError(f"{path}, row {line}, column {column!r}: {value!r} is not a number. {fix}")
+        raise DataError(f"{path}, row {line}, column {column!r}: {shown(value)} is not a number. {fix}")
     return number
 
 
@@ -232,11 +238,31 @@ def read_user_sites(path: Path | str, kinds: Mapping[str, float]) -> gpd.GeoData
     if not path.is_file():
         raise DataError(f"{path}: candidate CSV not found. Check hubs.candidate_csv in the scenario "
                         "(it is relative to the scenario file).")
+    fix = "Save it as UTF-8 comma-separated text with a header row, e.g. `name,kind,lon,lat`."
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV ({exc}). Save it as UTF-8 comma-separated text.") from exc
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                          encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the candidate CSV is empty (no header row). {fix}") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: the candidate CSV is not UTF-8 text (byte {exc.start} is "
+                        f"0x{exc.object[exc.start]:02x}). {fix}") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise DataError(f"{path}: the candidate CSV is not readable CSV "
+                        f"({clip(str(exc).strip(), 120)}). {fix}") from None
+    if not isinstance(raw.index, pd.RangeIndex):
+        # pandas turns the extra leading fields of a too-long first row into an index
+        raise DataError(f"{path}: the candidate CSV is not readable CSV (row 2 has more fields "
+                        f"than the header). {fix}")
+    if raw.empty:
+        raise DataError(f"{path}: the candidate CSV has a header but no sites. Add one row per "
+                        "site, or remove hubs.candidate_csv from the scenario.")
     raw.columns = [str(c).strip().lower() for c in raw.columns]
+    repeated = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    if repeated:
+        raise DataError(f"{path}: column(s) {clip(', '.join(repeated), 120)} appear more than once "
+                        "in the header (names are not case-sensitive). Keep one of each.")
+    raw = raw.fillna("")  # a short row leaves its last cells empty
     columns = set(raw.columns)
     has_ll = {"lon", "lat"} <= columns
     has_en = {"easting", "northing"} <= columns
@@ -244,13 +270,13 @@ def read_user_sites(path: Path | str, kinds: Mapping[str, float]) -> gpd.GeoData
     if missing or not (has_ll or has_en):
         need = missing + ([] if has_ll or has_en else ["lon and lat (WGS84) or easting and northing (BNG)"])
         raise DataError(
-            f"{path}: missing column(s) {', '.join(need)}; found {', '.join(raw.columns) or 'none'}. "
+            f"{path}: missing column(s) {', '.join(need)}; found "
+            f"{clip(', '.join(raw.columns), 200) or 'none'}. "
             "A candidate CSV needs name, kind and coordinates, e.g. `name,kind,lon,lat`."
         )
     to_bng = Transformer.from_crs(WGS84, BNG, always_xy=True)
     records = []
-    for i, row in raw.iterrows():
-        line = int(i) + 2  # the header is line 1
+    for line, (_, row) in enumerate(raw.iterrows(), start=2):  # the header is line 1
         name = row["name"].strip()
         if not name:
             raise DataError(f"{path}, row {line}, column 'name': empty. Give every site a name.")
@@ -286,18 +312,19 @@ def read_user_sites(path: Path | str, kinds: Mapping[str, float]) -> gpd.GeoData
             cost = float(kinds.get(kind, kinds.get("user", math.nan)))
         else:
             raise DataError(
-                f"{path}, row {line}, column 'cost': empty, and kind {kind!r} has no cost in the "
+                f"{path}, row {line}, column 'cost': empty, and kind {shown(kind)} has no cost in the "
                 "scenario (hubs.costs). Fill the cost or add a cost for this kind or for 'user'."
             )
         if cost < 0:
-            raise DataError(f"{path}, row {line}, column 'cost': {cost_text!r} is negative. Costs are >= 0.")
+            raise DataError(f"{path}, row {line}, column 'cost': {shown(cost_text)} is negative. Costs are >= 0.")
         cap_text = row.get("capacity", "").strip()
         capacity = math.nan
         if cap_text:
             capacity = _number(cap_text, path=path, line=line, column="capacity",
                                fix="Give the number of officers the site holds, or leave it empty.")
             if capacity < 0:
-                raise DataError(f"{path}, row {line}, column 'capacity': {cap_text!r} is negative.")
+                raise DataError(f"{path}, row {line}, column 'capacity': {shown(cap_text)} is negative. "
+                                "Give the number of officers the site holds (>= 0), or leave it empty.")
         site_id = row.get("site_id", "").strip() or f"user:{_slug(name)}"
         records.append({"site_id": site_id, "name": name, "kind": kind, "cost": cost,
                         "capacity": capacity, "x": x, "y": y, "line": line})
@@ -307,7 +334,7 @@ def read_user_sites(path: Path | str, kinds: Mapping[str, float]) -> gpd.GeoData
         first = dup.iloc[0]
         lines = ", ".join(map(str, dup.loc[dup["site_id"] == first["site_id"], "line"]))
         raise DataError(
-            f"{path}, rows {lines}: the same site id {first['site_id']!r}. Give the sites "
+            f"{path}, rows {clip(lines, 60)}: the same site id {shown(first['site_id'])}. Give the sites "
             "different names or add a site_id column with unique ids."
         )
     return gpd.GeoDataFrame(

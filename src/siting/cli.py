@@ -22,8 +22,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir) if not args.no_data else None
+    seen: set[tuple[str, str]] = set()
     for path in args.scenarios:
         scenario = load_scenario(path, data_dir=data_dir)
+        _read_inputs(scenario, data_dir, full=True, seen=seen)
         served = ""
         if data_dir is not None:
             from siting.analysis import check_hub_inputs
@@ -73,16 +75,62 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_one(path: str, args: argparse.Namespace) -> Any:
-    """Validate a scenario and analyse it, or reuse its stored Analysis (run, map and compare)."""
+def _read_inputs(scenario: Any, data_dir: Path | None, *, full: bool,
+                 seen: set[tuple[str, str]] | None = None) -> None:
+    """Read the inputs that are cheap to read, so a bad file fails before any long work.
+
+    Always the candidate CSV and the PTAI table; with ``full`` (validate) also the data layers
+    and a user GTFS feed. ``seen`` skips files already read for an earlier scenario.
+    """
+    from siting.candidates import read_user_sites
+
+    seen = set() if seen is None else seen
+
+    def once(kind: str, path: Path) -> bool:
+        key = (kind, str(path))
+        fresh = key not in seen
+        seen.add(key)
+        return fresh
+
+    hubs = scenario.hubs
+    if hubs.enabled and hubs.candidate_csv and scenario.source is not None:
+        read_user_sites(scenario.source.parent / hubs.candidate_csv, dict(hubs.costs))
+    if data_dir is None:
+        return
+    from siting.data import load_boroughs, load_lsoas, load_ptai, load_wards
+
+    files = scenario.data
+    if full and scenario.transit.feed != "london-modelled" and once("feed", data_dir / scenario.transit.feed):
+        from siting.network.gtfs import read_feed
+
+        read_feed(data_dir / scenario.transit.feed)
+    if (data_dir / files.ptai).is_file() and once("ptai", data_dir / files.ptai):
+        load_ptai(data_dir, files)
+    if full:
+        for kind, loader in (("wards", load_wards), ("lsoas", load_lsoas), ("boroughs", load_boroughs)):
+            rel = getattr(files, kind) + (f"#{files.population}" if kind == "lsoas" else "")
+            if once(kind, data_dir / rel):
+                loader(data_dir, files)
+
+
+def _load(path: str, args: argparse.Namespace) -> Any:
+    """Read and validate a scenario and its cheap inputs (before any long work)."""
     from siting.data import resolve_data_dir
-    from siting.reuse import analyse_or_reuse
     from siting.scenario import load_scenario
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(path, data_dir=data_dir)
-    analysis, reused = analyse_or_reuse(scenario, data_dir, cache_dir=Path(args.cache_dir),
-                                        progress=not args.quiet)
+    _read_inputs(scenario, data_dir, full=False)
+    return scenario
+
+
+def _analyse(scenario: Any, args: argparse.Namespace) -> Any:
+    """Analyse a loaded scenario, or reuse its stored Analysis."""
+    from siting.data import resolve_data_dir
+    from siting.reuse import analyse_or_reuse
+
+    analysis, reused = analyse_or_reuse(scenario, resolve_data_dir(args.data_dir),
+                                        cache_dir=Path(args.cache_dir), progress=not args.quiet)
     if reused and not args.quiet:
         print(f"{scenario.id}: reusing the stored analysis (same scenario settings, data and "
               f"code; in {args.cache_dir})", file=sys.stderr)
@@ -92,22 +140,65 @@ def _run_one(path: str, args: argparse.Namespace) -> Any:
     return analysis
 
 
+def _run_one(path: str, args: argparse.Namespace) -> Any:
+    """Validate a scenario and analyse it, or reuse its stored Analysis (run, map and compare)."""
+    return _analyse(_load(path, args), args)
+
+
+_OUT_FIX = "Choose another folder with --out (or outputs.dir in the scenario), or move the file in the way."
+_MAP_FIX = "Set outputs.map in the scenario to a writable .html path, or pass --no-map."
+
+
+def _check_folder(path: Path, what: str = "output folder") -> None:
+    from siting._atomic import check_target
+
+    check_target(path, folder=True, what=what, fix=_OUT_FIX)
+
+
+def _check_map(path: Path, *, index: bool = True) -> None:
+    from siting._atomic import check_target
+
+    check_target(path, folder=False, what="map", fix=_MAP_FIX)
+    if index:
+        check_target(path.parent / "index.html", folder=False, what="map index", fix=_MAP_FIX)
+
+
+def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, csv_text: str | None = None,
+               new_sites: Sequence[str] = ()) -> None:
+    """Stage the scenario's map and the refreshed maps/index.html into an output set."""
+    from siting.maps import write_index, write_map
+
+    map_path = map_path.absolute()
+    write_map(analysis, map_path, csv_text=csv_text, new_sites=new_sites, into=outputs)
+    index = map_path.parent / "index.html"
+    listed = sorted(({p.absolute() for p in map_path.parent.glob("*.html")} | {map_path}) - {index})
+    write_index(listed, index, into=outputs, read_from={map_path: outputs.staged(map_path)})
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    from siting._atomic import OutputSet
     from siting.check import evaluate
-    from siting.maps import write_map
     from siting.report import summary, write_outputs
 
-    for path in args.scenarios:
-        analysis = _run_one(path, args)
+    scenarios = [_load(path, args) for path in args.scenarios]
+    for scenario in scenarios:  # every output target, before any work starts
+        _check_folder(Path(args.out) if args.out else scenario.out_dir)
+        if not args.no_map:
+            _check_map(scenario.map_path)
+    for scenario in scenarios:
+        analysis = _analyse(scenario, args)
         out_dir = Path(args.out) if args.out else analysis.scenario.out_dir
         results = evaluate(analysis)
-        write_outputs(analysis, out_dir, constraint_results=results)
-        if not args.no_map:
-            map_path = analysis.scenario.map_path
-            # The ward table travels inside the map, so a map shared on its own still has it.
-            write_map(analysis, map_path,
-                      csv_text=(out_dir / "wards.csv").read_text(encoding="utf-8"))
-            _write_index(map_path.parent)
+        # Tables, report, map and index are one unit: all of them are replaced, or none.
+        with OutputSet() as outputs:
+            write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
+            if not args.no_map:
+                map_path = analysis.scenario.map_path
+                # The ward table travels inside the map, so a map shared on its own still has it.
+                wards_csv = outputs.staged(out_dir / "wards.csv").read_text(encoding="utf-8")
+                _stage_map(analysis, map_path, outputs, csv_text=wards_csv)
+            outputs.commit()
+        map_path = analysis.scenario.map_path
         figures = summary(analysis)
         print(_headline(analysis.scenario.id, figures, out_dir))
         if not args.no_map:
@@ -133,7 +224,7 @@ def _headline(scenario_id: str, figures: dict[str, Any], out_dir: Path) -> str:
 
 
 def _write_index(folder: Path) -> Path:
-    """maps/index.html listing every map in the folder (residents' entry point)."""
+    """maps/index.html listing every map in the folder (residents' entry point), atomically."""
     from siting.maps import write_index
 
     index = folder / "index.html"
@@ -151,33 +242,48 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from siting._atomic import OutputSet, check_target
     from siting.compare import compare
 
-    base, other = _run_one(args.base, args), _run_one(args.other, args)
+    scenarios = [_load(args.base, args), _load(args.other, args)]
+    if args.markdown:
+        check_target(Path(args.markdown), folder=False, what="--markdown file",
+                     fix="Choose another --markdown path.")
+    base, other = (_analyse(s, args) for s in scenarios)
     comparison = compare(base, other)
     if args.markdown:
-        path = Path(args.markdown)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(comparison.to_markdown(), encoding="utf-8")
+        with OutputSet() as outputs:
+            outputs.write_text(Path(args.markdown), comparison.to_markdown())
+            outputs.commit()
     print(comparison.to_text())
     return 0
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
-    from siting.maps import write_compare_map, write_map
+    from siting._atomic import OutputSet, check_target
+    from siting.maps import write_compare_map
 
     if args.compare:
-        base, other = (_run_one(p, args) for p in args.compare)
-        out = Path(args.out or f"maps/compare-{base.scenario.id}-vs-{other.scenario.id}.html")
+        pair = [_load(p, args) for p in args.compare]
+        out = Path(args.out or f"maps/compare-{pair[0].id}-vs-{pair[1].id}.html")
+        check_target(out, folder=False, what="comparison map", fix="Choose another --out path.")
+        base, other = (_analyse(s, args) for s in pair)
         print(write_compare_map(base, other, out))
         _write_index(out.parent)
         return 0
+    scenarios = [_load(p, args) for p in args.scenarios]
+    for scenario in scenarios:
+        _check_map(scenario.map_path)
     written = []
-    for path in args.scenarios:
-        analysis = _run_one(path, args)
-        written.append(write_map(analysis, analysis.scenario.map_path))
-    index = _write_index(Path("maps"))
-    print("\n".join(str(p) for p in [*written, index]))
+    for scenario in scenarios:
+        analysis = _analyse(scenario, args)
+        with OutputSet() as outputs:
+            _stage_map(analysis, scenario.map_path, outputs)
+            outputs.commit()
+        written.append(scenario.map_path)
+    if written:
+        written.append(written[-1].parent / "index.html")
+    print("\n".join(str(p) for p in written))
     return 0
 
 
@@ -234,8 +340,11 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
 
     data_dir = resolve_data_dir(args.data_dir)
     scenario = load_scenario(args.scenario, data_dir=data_dir)
+    _read_inputs(scenario, data_dir, full=False)
     cache = Path(args.cache_dir)
     out_dir = Path(args.out) if args.out else scenario.out_dir
+    _check_folder(out_dir)
+    _check_folder(Path("maps"), what="map folder")
     if args.what == "counters":
         plan: Any = optimise_counters(scenario, data_dir, cache_dir=cache, objective=args.objective,
                                       progress=not args.quiet)
@@ -440,19 +549,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 a constraint failed, 2 bad input)."""
+    """Run the CLI; returns the exit code (see docs/guarantees.md).
+
+    0 ok; 1 a constraint failed (`check`); 2 bad input or an output that cannot be written;
+    130 interrupted by Ctrl-C (SIGINT); 143 stopped by SIGTERM. Interrupted runs leave the
+    previous outputs as they were and no temporary files.
+    """
+    from siting._signals import Interrupted, handling
+
     parser = _parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * args.verbose if not args.quiet else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args))
-    except SitingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    with handling():
+        try:
+            return int(args.func(args))
+        except SitingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except Interrupted as exc:
+            print(f"interrupted ({exc}); outputs not yet committed were discarded", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("interrupted (SIGINT); outputs not yet committed were discarded", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

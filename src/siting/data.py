@@ -14,7 +14,15 @@ import shapely
 
 from siting._crs import BNG, WGS84
 from siting._errors import DataError
-from siting._validate import check_columns, check_crs, require_file
+from siting._validate import (
+    check_columns,
+    check_crs,
+    check_numeric,
+    inside,
+    read_csv,
+    read_layer,
+    require_file,
+)
 from siting.scenario import DataFiles, Scenario, parse_window
 
 __all__ = [
@@ -111,8 +119,8 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
 
 def load_wards(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
     """2014 wards (City merged) in BNG: ward_code, ward_name, borough, borough_code, geometry."""
-    path = require_file(data_dir / files.wards)
-    raw = gpd.read_file(path, engine="pyogrio")
+    path = require_file(inside(data_dir, files.wards, field="data.wards"))
+    raw = read_layer(path, what="ward boundaries file")
     check_columns(raw, ["GSS_Code", "Name", "Borough", "LB_GSS_Code"], source=path)
     wards = _to_bng(raw, source=path, id_column="GSS_Code")
     return (
@@ -126,8 +134,8 @@ def load_wards(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataF
 
 def load_boroughs(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
     """Borough outlines in BNG: borough_code, borough, geometry (33 with the City)."""
-    path = require_file(data_dir / files.boroughs)
-    raw = gpd.read_file(path, engine="pyogrio")
+    path = require_file(inside(data_dir, files.boroughs, field="data.boroughs"))
+    raw = read_layer(path, what="borough boundaries file")
     check_columns(raw, ["LB_GSS_Code", "Borough"], source=path)
     boroughs = _to_bng(raw, source=path, id_column="LB_GSS_Code")
     return (
@@ -140,15 +148,20 @@ def load_boroughs(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDa
 
 def load_lsoas(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> gpd.GeoDataFrame:
     """LSOA population-weighted centroids in BNG with the scenario's population and 2014 ward."""
-    path = require_file(data_dir / files.lsoas)
-    raw = pd.read_csv(path, dtype={"LSOA11CD": str, "ward14_code": str})
+    path = require_file(inside(data_dir, files.lsoas, field="data.lsoas"))
+    raw = read_csv(path, what="LSOA centroid table", dtype={"LSOA11CD": str, "ward14_code": str})
     pop_col = POPULATION_COLUMNS[files.population]
     check_columns(raw, ["LSOA11CD", "LSOA11NM", "LAD11CD", "ward14_code", pop_col, "E", "N"], source=path)
+    raw = check_numeric(raw, [pop_col, "E", "N"], source=path, key="LSOA11CD")
     if raw[["E", "N"]].isna().any(axis=None):
         bad = raw.loc[raw[["E", "N"]].isna().any(axis=1), "LSOA11CD"].tolist()
         raise DataError(f"{path}: rows without coordinates (E, N): {', '.join(bad[:10])}. Fill or drop them.")
-    if raw[pop_col].isna().any() or (raw[pop_col] < 0).any():
-        raise DataError(f"{path}: column {pop_col} has missing or negative values; use the published file.")
+    pop = raw[pop_col].to_numpy()
+    if not (np.isfinite(pop) & (pop >= 0) & (pop == np.floor(pop)) & (pop < 1e9)).all():
+        raise DataError(f"{path}: column {pop_col} has missing or negative values (or fractional or "
+                        "huge ones); use the published file (people counted in whole numbers).")
+    if not np.isfinite(raw[["E", "N"]].to_numpy()).all():
+        raise DataError(f"{path}: columns E, N hold an infinite coordinate; use the published file.")
     return (
         gpd.GeoDataFrame(
             {
@@ -220,9 +233,10 @@ def ward_population(lsoas: pd.DataFrame) -> pd.Series:
 
 def load_ptai(data_dir: Path, files: DataFiles = DEFAULT_FILES) -> pd.DataFrame:
     """TfL average PTAI 2015 per 2014 ward: ward_code, ptai, ptal."""
-    path = require_file(data_dir / files.ptai)
-    raw = pd.read_csv(path)
+    path = require_file(inside(data_dir, files.ptai, field="data.ptai"))
+    raw = read_csv(path, what="PTAI table")
     check_columns(raw, ["Ward Code", "AvPTAI2015", "PTAL"], source=path)
+    raw = check_numeric(raw, ["AvPTAI2015"], source=path, key="Ward Code")
     return raw.rename(columns={"Ward Code": "ward_code", "AvPTAI2015": "ptai", "PTAL": "ptal"})[
         ["ward_code", "ptai", "ptal"]
     ]

@@ -24,6 +24,7 @@ from ortools.sat.python import cp_model
 from siting._cpsat import make_solver, status_name
 from siting._crs import BNG
 from siting._errors import DataError, InfeasibleError, ScenarioError, SitingError
+from siting._signals import interruptible
 from siting.network.walk import OsmWalkNetwork, WalkModel
 
 __all__ = [
@@ -736,8 +737,8 @@ class HubSiting:
 
     @staticmethod
     def _solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSolver:
-        return make_solver(time_limit_s, workers=workers, seed=seed, deterministic_time=True,
-                           linearization_level=2)
+        return interruptible(make_solver(time_limit_s, workers=workers, seed=seed, deterministic_time=True,
+                           linearization_level=2))
 
     def _min_hubs(self, a: dict[str, Any], *, capacity: bool, time_limit_s: float, workers: int,
                   seed: int) -> tuple[int | None, bool]:

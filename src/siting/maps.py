@@ -30,6 +30,7 @@ from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.utilities import JsCode
 
+from siting._atomic import OutputSet
 from siting._crs import BNG, WGS84
 from siting._errors import DataError
 from siting.analysis import MEASURES, Analysis, setting_differences
@@ -323,12 +324,15 @@ def render_html(fmap: folium.Map) -> str:
     return "\n".join(line.rstrip() for line in page.splitlines()) + "\n"
 
 
-def _write(text: str, path: Path | str) -> Path:
+def _write(text: str, path: Path | str, into: OutputSet | None = None) -> Path:
+    """Write a page atomically, or stage it into a caller's output set (committed together)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
+    if into is not None:
+        into.write_text(path, text)
+        return path
+    with OutputSet() as outputs:
+        outputs.write_text(path, text)
+        outputs.commit()
     return path
 
 
@@ -1057,11 +1061,14 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
 
 def write_map(analysis: Analysis, path: Path | str, *, csv_href: str | None = None,
               csv_text: str | None = None, new_sites: Sequence[str] = (), grid: Any = None,
-              isochrones: gpd.GeoDataFrame | None = None) -> Path:
-    """Write the scenario's map as one self-contained HTML file (byte-identical for the same input)."""
+              isochrones: gpd.GeoDataFrame | None = None, into: OutputSet | None = None) -> Path:
+    """Write the scenario's map as one self-contained HTML file (byte-identical for the same input).
+
+    With ``into`` the page is staged into the caller's output set instead (see siting._atomic).
+    """
     return _write(render_html(build_map(analysis, csv_href=csv_href, csv_text=csv_text,
                                         new_sites=new_sites, grid=grid,
-                                        isochrones=isochrones)), path)
+                                        isochrones=isochrones)), path, into)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1222,16 +1229,22 @@ code { color: #666; font-size: 0.85em; }
 
 
 def write_index(map_paths: Sequence[Path | str], path: Path | str, *,
-                title: str = "Police front counters and DWO hubs: scenario maps") -> Path:
-    """Write index.html listing the maps (in the order given) with their titles and links."""
+                title: str = "Police front counters and DWO hubs: scenario maps",
+                into: OutputSet | None = None, read_from: Mapping[Path, Path] | None = None) -> Path:
+    """Write index.html listing the maps (in the order given) with their titles and links.
+
+    ``read_from`` maps a listed path to the file to read its title from (a map staged in
+    ``into`` and not yet in place).
+    """
     path = Path(path)
     items = []
     for map_path in map_paths:
         map_path = Path(map_path)
-        if not map_path.is_file():
+        source = Path((read_from or {}).get(map_path, map_path))
+        if not source.is_file():
             raise DataError(f"{map_path}: map not found, so the index cannot list it. Run "
                             "`siting run <scenario>.yaml` to make it, or drop it from the list.")
-        head = map_path.read_text(encoding="utf-8", errors="replace")[:20000]
+        head = source.read_text(encoding="utf-8", errors="replace")[:20000]
         found = _TITLE.search(head)
         name = html.unescape(found.group(1)).strip() if found else map_path.stem
         described = _DESCRIPTION.search(head)
@@ -1248,7 +1261,7 @@ def write_index(map_paths: Sequence[Path | str], path: Path | str, *,
         f"<h1>{_e(title)}</h1>\n<p>Each map opens in your browser and works offline "
         "(the background map needs internet).</p>\n"
         f"<ul>\n{body}\n</ul>\n</body>\n</html>\n")
-    return _write(page, path)
+    return _write(page, path, into)
 
 
 # ---------------------------------------------------------------------------------------------

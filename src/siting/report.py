@@ -8,12 +8,10 @@ on their population-weighted minutes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from siting._atomic import OutputSet
 from siting._crs import WGS84
 from siting._format import md_code, md_text, minutes_pair, percent
 from siting.analysis import MEASURES, Analysis
@@ -764,27 +763,24 @@ def _geo_build(analysis: Analysis) -> dict[str, Any]:
 def write_outputs(
     analysis: Analysis, out_dir: str | Path, *,
     constraint_results: Sequence[ConstraintResult] | None = None,
+    into: OutputSet | None = None,
 ) -> list[Path]:
     """Write wards/lsoas/hubs/boroughs CSVs, summary.json and report.md into out_dir, atomically.
 
-    Everything is built in a temporary folder beside out_dir first and only then moved into
-    place, so a failure leaves the previous outputs (or none) rather than a half-written set.
-    Other files in out_dir are left alone. Returns the written paths in OUTPUT_FILES order.
+    Every file is staged first and only then moved into place (siting._atomic.OutputSet), so a
+    failure or an interrupt leaves the previous outputs (or none) rather than a half-written set.
+    With ``into``, the files join a larger set (e.g. with the map) that the caller commits.
+    Other files in out_dir are left alone. Returns the paths in OUTPUT_FILES order.
     """
-    out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        for name, text in _build(analysis, constraint_results).items():
-            (temp / name).write_text(text, encoding="utf-8", newline="\n")
+    out_dir = Path(out_dir).absolute()
+    texts = _build(analysis, constraint_results)
+    with contextlib.ExitStack() as stack:
+        outputs = into if into is not None else stack.enter_context(OutputSet())
+        for name in OUTPUT_FILES:
+            outputs.write_text(out_dir / name, texts[name])
         for name, write in _geo_build(analysis).items():
-            write(temp / name)
-        out_dir.mkdir(exist_ok=True)
-        written = []
-        for name in (*OUTPUT_FILES, *GEO_OUTPUT_FILES):
-            os.replace(temp / name, out_dir / name)
-            written.append(out_dir / name)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-    return written
+            write(outputs.stage(out_dir / name))
+        if into is None:
+            outputs.commit()
+    return [out_dir / name for name in (*OUTPUT_FILES, *GEO_OUTPUT_FILES)]
 

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting._errors import FeedError
+from siting._errors import FeedError, clip, shown
 
 __all__ = [
     "Feed",
@@ -75,6 +76,11 @@ def _line(index: int) -> int:
     return int(index) + 2
 
 
+_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+                  OSError)
+"""What reading one zip member can raise: bad CRC, truncated data, unknown compression, a password."""
+
+
 class _Source:
     """Read .txt members from a zip (optionally nested one folder deep) or a folder."""
 
@@ -83,34 +89,90 @@ class _Source:
         if path.is_dir():
             self._zip = None
             self.names: dict[str, str] = {
-                p.name: str(p) for p in path.iterdir() if p.suffix == ".txt"
+                p.name: str(p) for p in sorted(path.iterdir()) if p.suffix == ".txt"
             }
         elif path.is_file() and zipfile.is_zipfile(path):
-            self._zip = zipfile.ZipFile(path)
+            try:
+                self._zip = zipfile.ZipFile(path)
+                members = self._zip.infolist()
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise FeedError(
+                    f"GTFS feed {path}: the zip file is damaged ({clip(str(exc), 120)}). "
+                    "Download the feed again, or unzip it with another tool to find the bad part."
+                ) from None
             self.names = {}
-            for name in sorted(self._zip.namelist(), key=lambda n: n.count("/")):
-                base = name.rsplit("/", 1)[-1]
-                if base.endswith(".txt") and base not in self.names:
-                    self.names[base] = name
+            self._dirs: set[str] = set()
+            for info in sorted(members, key=lambda m: m.filename.rstrip("/").count("/")):
+                name = info.filename
+                base = name.rstrip("/").rsplit("/", 1)[-1]
+                if not base.endswith(".txt") or base in self.names:
+                    continue
+                self.names[base] = name
+                if info.is_dir():
+                    self._dirs.add(base)
+        elif path.is_file():
+            raise FeedError(
+                f"GTFS feed {path}: is a file but not a readable zip (damaged, cut short, or "
+                "another format). Download the feed again, or give the folder of its .txt files."
+            )
         else:
             raise FeedError(
                 f"GTFS feed {path}: not found, or neither a folder nor a zip file. "
                 "Pass the path of a GTFS .zip or of a folder holding stops.txt, trips.txt, ..."
             )
 
+    def _bytes(self, file: str) -> bytes:
+        member = self.names[file]
+        if self._zip is None:
+            if Path(member).is_dir():
+                raise _fail(self.path, file, "is a folder, not a file",
+                            f"Replace the folder {file} by the GTFS text file of that name.")
+            try:
+                return Path(member).read_bytes()
+            except OSError as exc:
+                raise _fail(self.path, file, f"cannot be read ({exc.strerror})",
+                            "Check the file's permissions, or copy the feed again.") from None
+        if file in self._dirs:
+            raise _fail(self.path, file, f"the zip member {clip(member, 80)!r} is a folder, not a file",
+                        f"Rebuild the zip with {file} as a text file.")
+        try:
+            return self._zip.read(member)
+        except _MEMBER_ERRORS as exc:
+            raise _fail(self.path, file, f"the zip member is damaged ({clip(str(exc), 120)})",
+                        "Download the feed again; the zip's copy of this file cannot be unpacked.") from None
+
     def read(self, file: str) -> pd.DataFrame | None:
         if file not in self.names:
             return None
-        if self._zip is None:
-            raw = Path(self.names[file]).read_bytes()
-        else:
-            raw = self._zip.read(self.names[file])
+        raw = self._bytes(file)
         if not raw.strip():
             return pd.DataFrame()
-        frame = pd.read_csv(
-            io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""],
-            encoding="utf-8-sig", skipinitialspace=False,
-        )
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise _fail(self.path, file, f"line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8 text",
+                        "GTFS files must be UTF-8: re-save the file as UTF-8.") from None
+        if "\0" in text:
+            line = text[: text.index("\0")].count("\n") + 1
+            raise _fail(self.path, file, f"line {line}: a NUL byte; this is not a text file",
+                        "Replace the file by the feed's real CSV text.")
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                skipinitialspace=False,
+            )
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise _fail(self.path, file, f"not readable CSV ({clip(str(exc).strip(), 120)})",
+                        "Every row needs the same number of comma-separated fields as the "
+                        "header; quote fields that hold commas.") from None
+        if not isinstance(frame.index, pd.RangeIndex):
+            # pandas turns the extra leading fields of a too-long first row into an index
+            raise _fail(self.path, file, "not readable CSV (line 2 has more fields than the header)",
+                        "Every row needs the same number of comma-separated fields as the "
+                        "header; quote fields that hold commas.")
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame
 
@@ -152,7 +214,7 @@ def parse_times(
     if len(bad_rows):
         row = int(bad_rows[0])
         raise _fail(
-            path, file, f"line {_line(row)}: field '{field}' has bad time {text.iloc[row]!r}",
+            path, file, f"line {_line(row)}: field '{field}' has bad time {shown(text.iloc[row])}",
             "Write times as HH:MM:SS (hours may exceed 24 for trips after midnight).",
         )
     out = np.full(len(text), -1, dtype=np.int64)
@@ -170,12 +232,13 @@ def _parse_ints(
     empty = values.isna().to_numpy()
     if default is not None:
         numbers = np.where(empty, default, numbers)
-    bad = np.isnan(numbers) | (numbers != np.floor(numbers))
+    with np.errstate(invalid="ignore"):
+        bad = np.isnan(numbers) | (numbers != np.floor(numbers)) | (np.abs(numbers) > 2**53)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise _fail(
             path, file, f"line {_line(row)}: field '{column}' has bad value "
-            f"{values.iloc[row]!r}", f"Use a whole number for {column}.",
+            f"{shown(values.iloc[row])}", f"Use a whole number for {column}.",
         )
     return numbers.astype(np.int64)
 
@@ -183,12 +246,12 @@ def _parse_ints(
 def _parse_floats(frame: pd.DataFrame, column: str, *, path: Path, file: str) -> np.ndarray:
     values = frame[column]
     numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(numbers) & values.notna().to_numpy()
+    bad = ~np.isfinite(numbers) & values.notna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise _fail(
             path, file, f"line {_line(row)}: field '{column}' has bad value "
-            f"{values.iloc[row]!r}", f"Use a decimal number for {column}.",
+            f"{shown(values.iloc[row])}", f"Use a decimal number for {column}.",
         )
     return numbers
 
@@ -198,14 +261,14 @@ def _check_dates(path: Path, file: str, frame: pd.DataFrame, columns: Iterable[s
         for row, value in enumerate(frame[column].astype(object)):
             if not isinstance(value, str) or not _DATE_RE.match(value.strip()):
                 raise _fail(
-                    path, file, f"line {_line(row)}: field '{column}' has bad date {value!r}",
+                    path, file, f"line {_line(row)}: field '{column}' has bad date {shown(value)}",
                     "Write dates as YYYYMMDD.",
                 )
             try:
                 dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
             except ValueError:
                 raise _fail(
-                    path, file, f"line {_line(row)}: field '{column}' has bad date {value!r}",
+                    path, file, f"line {_line(row)}: field '{column}' has bad date {shown(value)}",
                     "Write dates as YYYYMMDD.",
                 ) from None
 
@@ -217,7 +280,7 @@ def _check_known(
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
         raise _fail(
-            path, file, f"line {_line(row)}: {column} {frame[column].iloc[row]!r} is not in "
+            path, file, f"line {_line(row)}: {column} {shown(frame[column].iloc[row])} is not in "
             f"{in_file}", f"Add it to {in_file} or drop the rows that use it.",
         )
 
@@ -255,7 +318,7 @@ def _read_stop_times(path: Path, raw: pd.DataFrame, stops: pd.DataFrame,
     if duplicate.any():
         row = int(np.flatnonzero(duplicate)[0])
         raise _fail(
-            path, file, f"line {table['line'].iloc[row]}: trip {trip[row]!r} repeats "
+            path, file, f"line {table['line'].iloc[row]}: trip {shown(trip[row])} repeats "
             f"stop_sequence {seq[row]}", "Give each stop of a trip its own stop_sequence.",
         )
     has_time = table["arrival_s"].to_numpy() >= 0
@@ -263,7 +326,7 @@ def _read_stop_times(path: Path, raw: pd.DataFrame, stops: pd.DataFrame,
     if ends_missing.any():
         row = int(np.flatnonzero(ends_missing)[0])
         raise _fail(
-            path, file, f"line {table['line'].iloc[row]}: trip {trip[row]!r} has no "
+            path, file, f"line {table['line'].iloc[row]}: trip {shown(trip[row])} has no "
             "arrival_time/departure_time at its first or last stop",
             "Give the first and last stop of every trip both times.",
         )
@@ -277,7 +340,7 @@ def _read_stop_times(path: Path, raw: pd.DataFrame, stops: pd.DataFrame,
         row = int(np.flatnonzero(backwards)[0])
         field = "departure_time" if dep[row] < arr[row] else "arrival_time"
         raise _fail(
-            path, file, f"line {table['line'].iloc[row]}: trip {trip[row]!r} goes back in time "
+            path, file, f"line {table['line'].iloc[row]}: trip {shown(trip[row])} goes back in time "
             f"at stop_sequence {seq[row]} (field '{field}': arrival {_hms(arr[row])}, "
             f"departure {_hms(dep[row])}, previous departure "
             f"{_hms(dep[row - 1]) if not first[row] else 'none'})",
@@ -355,7 +418,7 @@ def read_feed(path: Path | str) -> Feed:
     if duplicated.any():
         row = int(np.flatnonzero(duplicated)[0])
         raise _fail(path, "trips.txt", f"line {_line(row)}: trip_id "
-                    f"{trips['trip_id'].iloc[row]!r} appears twice", "Make trip_id unique.")
+                    f"{shown(trips['trip_id'].iloc[row])} appears twice", "Make trip_id unique.")
     stop_times = _read_stop_times(path, table("stop_times.txt"), stops, trips)
 
     calendar = _frame_or_empty(tables["calendar.txt"], _REQUIRED_COLUMNS["calendar.txt"])

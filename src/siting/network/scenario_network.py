@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from siting._cache import discard, remove_stale_temporaries, usable, write_manifest
 from siting._errors import FeedError, ScenarioError
 from siting.network.london import (
     LondonAssumptions,
@@ -165,11 +167,17 @@ def scenario_feed(scenario: Scenario, data_dir: Path, cache_dir: Path) -> Scenar
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = cache_dir / f"london-gtfs-{key}"
-    if not (out / "stop_times.txt").is_file():
-        # Build beside the final folder and rename, so a crash never leaves a half-built feed.
-        tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=cache_dir))
+    remove_stale_temporaries(cache_dir, "london-gtfs-*.tmp-p*")
+    ok, why = usable(out)
+    if not ok:
+        if out.exists():
+            discard(out, why)
+        # Build beside the final folder, hash it (manifest last) and rename, so a crash never
+        # leaves a half-built feed and a later edit of a file is caught on load.
+        tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-p{os.getpid()}-", dir=cache_dir))
         try:
             build_london_gtfs(Path(data_dir), tmp, assumptions, service_date=transit.service_date)
+            write_manifest(tmp)
             if out.exists():
                 shutil.rmtree(out)
             tmp.rename(out)

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pandas as pd
 from numba import njit
 from pyproj import Transformer
 
+from siting._cache import discard, manifest_path, remove_stale_temporaries, usable, write_manifest
 from siting._crs import BNG, WGS84
 from siting._errors import FeedError
 from siting.network.gtfs import Feed, frequency_runs, read_feed, service_ids_on
@@ -54,7 +56,7 @@ def feed_digest(path: Path) -> str:
     """sha256 of a feed's bytes: the zip file, or each .txt of a folder with its name."""
     digest = hashlib.sha256()
     path = Path(path)
-    files = sorted(p for p in path.iterdir() if p.suffix == ".txt") if path.is_dir() else [path]
+    files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file()) if path.is_dir() else [path]
     for file in files:
         digest.update(file.name.encode() + b"\0")
         with file.open("rb") as handle:
@@ -310,16 +312,21 @@ class TransitNetwork:
         key = _key(feed_digest(feed_path), day, start_s, end_s, walk, transfer_max_minutes,
                    min_change_seconds, boarding_allowance_s)
         cache_file = Path(cache_dir) / f"transit-{key[:24]}.npz"
-        if cache_file.exists():
-            try:
-                return cls.load(cache_file)
-            except (OSError, ValueError, KeyError):
-                pass  # a truncated or older cache file: rebuild it below
+        remove_stale_temporaries(Path(cache_dir), ".transit-*.tmp-p*")
+        if cache_file.exists() or manifest_path(cache_file).exists():
+            ok, why = usable(cache_file)
+            if ok:
+                try:
+                    return cls.load(cache_file)
+                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                    why = f"unreadable: {type(exc).__name__}: {exc}"
+            discard(cache_file, why)
         network = cls.build(read_feed(feed_path), day, start_s, end_s, walk,
                             transfer_max_minutes=transfer_max_minutes,
                             min_change_seconds=min_change_seconds,
                             boarding_allowance_s=boarding_allowance_s, cache_key=key)
         network.save(cache_file)
+        write_manifest(cache_file)  # last: an entry without a matching manifest is never reused
         return network
 
     def save(self, path: Path | str) -> None:
@@ -336,15 +343,20 @@ class TransitNetwork:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         arrays["stop_ids"] = arrays["stop_ids"].astype(str)
         arrays["run_ids"] = arrays["run_ids"].astype(str)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as handle:
-            np.savez(handle, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-        tmp.replace(path)
+        tmp = path.with_name(f".{path.name}.tmp-p{os.getpid()}-")
+        try:
+            with tmp.open("wb") as handle:
+                np.savez(handle, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+            manifest_path(path).unlink(missing_ok=True)  # the old manifest no longer applies
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: Path | str) -> TransitNetwork:
         """Read a network written by save()."""
-        with np.load(Path(path), allow_pickle=False) as data:
+        # Our own handle: np.load leaks the one it opens when the file is not a zip.
+        with Path(path).open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {name: data[name] for name in _ARRAYS}
         return cls(

@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 from numba import get_num_threads, njit, prange
 
+from siting._cache import discard, manifest_path, usable, write_manifest
 from siting._errors import ScenarioError
 from siting.data import load_counters, load_lsoas
 from siting.network.scenario_network import scenario_network as _scenario_network
@@ -183,22 +185,32 @@ def _matrix_key(network: TransitNetwork, origin_ids: np.ndarray, origin_xy: np.n
 
 
 def _load_cached(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return data["site_ids"].astype(str), data["site_xy"], data["minutes"]
-    except (OSError, ValueError, KeyError):
+    """The cached site-times columns, or None (a bad entry is deleted with a warning)."""
+    if not (path.exists() or manifest_path(path).exists()):
         return None
+    ok, why = usable(path)
+    if ok:
+        try:
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+                return data["site_ids"].astype(str), data["site_xy"], data["minutes"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            why = f"unreadable: {type(exc).__name__}: {exc}"
+    discard(path, why)
+    return None
 
 
 def _save_cached(path: Path, site_ids: np.ndarray, site_xy: np.ndarray,
                  minutes: np.ndarray) -> None:
     order = np.argsort(site_ids, kind="stable")
-    handle, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".npz", dir=path.parent)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.tmp-p{os.getpid()}-", suffix=".npz",
+                                    dir=path.parent)
     os.close(handle)
     try:
         np.savez(temp, site_ids=site_ids[order].astype(str), site_xy=site_xy[order],
                  minutes=minutes[:, order])
+        manifest_path(path).unlink(missing_ok=True)  # the old manifest no longer applies
         os.replace(temp, path)
+        write_manifest(path)  # last: an entry without a matching manifest is never reused
     finally:
         if os.path.exists(temp):
             os.remove(temp)

@@ -19,6 +19,7 @@ from ortools.sat.python import cp_model
 
 from siting._cpsat import make_solver
 from siting._errors import InfeasibleError, ScenarioError
+from siting._signals import interruptible
 
 __all__ = ["CoverChoice", "GroupChoice", "choose_one_per_group", "max_cover", "nearest_minutes",
            "population_over"]
@@ -230,7 +231,7 @@ def choose_one_per_group(
 
     def solve(expr: Any, scale: float, offset: float) -> tuple[dict[str, Any], list[int]]:
         model.minimize(expr)
-        solver = make_solver(time_limit_s, workers=num_workers, seed=seed)
+        solver = interruptible(make_solver(time_limit_s, workers=num_workers, seed=seed))
         start = time.perf_counter()
         status = solver.solve(model)
         figures = _figures(solver, status, scale, offset, time.perf_counter() - start)
@@ -312,7 +313,7 @@ def max_cover(
     # people first; among equal gains, fewest sites (no site is added that gains nobody)
     scale = n_s + 1
     model.maximize(scale * sum(terms) - sum(x))
-    solver = make_solver(time_limit_s, workers=num_workers, seed=seed)
+    solver = interruptible(make_solver(time_limit_s, workers=num_workers, seed=seed))
     start = time.perf_counter()
     status = solver.solve(model)
     figures = _figures(solver, status, 1.0, 0.0, time.perf_counter() - start)
