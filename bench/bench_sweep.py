@@ -104,14 +104,14 @@ def _newport(data_dir: Path, args: argparse.Namespace) -> int:
     import pandas as pd
 
     from siting.network.gtfs import read_feed
-    from siting.network.transit import _project_stops
+    from siting.network.transit import project_stops
     from siting.scenario import Uncertainty
     from siting.sweep import LONDON_ONLY, FeedEvaluator
 
     path = data_dir / "transit" / "uk_test_feeds" / "newport-20230613_gtfs.zip"
     feed = read_feed(path)
     stops = feed.stops.sort_values("stop_id").iloc[::10].head(200)
-    xy = _project_stops(feed, stops["stop_id"].to_numpy())
+    xy = project_stops(feed, stops["stop_id"].to_numpy())
     origins = pd.DataFrame({"origin_id": stops["stop_id"].astype(str).to_numpy(),
                             "x": xy[:, 0] + 150, "y": xy[:, 1], "population": 100,
                             "ward_code": [f"W{i // 10:02d}" for i in range(len(stops))]})

@@ -5,7 +5,7 @@ Times, on the real London data: building the modelled London GTFS and the transi
 connections (the floor) beside the profile scan of each measure, in ns per connection; the
 lookup (origins x departures) in ns per origin-departure; one Monte Carlo phase draw (drawn
 network, both scans, both lookups); and the scenario's whole travel step
-(`analysis._travel_times`, all draws). Baselines, on a sample of origins extrapolated to all:
+(`analysis.lsoa_travel_times`, all draws). Baselines, on a sample of origins extrapolated to all:
 one range (profile) query per origin, as R5 does (the same profile scan run on the
 time-reversed network with the origin as its only target, giving the origin's earliest arrival
 for every departure in one pass), and a forward earliest-arrival CSA per origin and departure
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _memory import measure
 from bench_travel_engine import brute_force, range_query_per_origin
 
-from siting.analysis import _targets, _travel_times
+from siting.analysis import counter_targets, lsoa_travel_times
 from siting.data import load_lsoas, scenario_counters
 from siting.network.scenario_network import scenario_network
 from siting.network.transit import TransitNetwork
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     lsoas = load_lsoas(data_dir, scenario.data)
     origins = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
     counters = scenario_counters(scenario)
-    targets = _targets(counters)
+    targets = counter_targets(counters)
     chosen = {"24h": targets.select(targets.always_open), "any": targets}
     start_s, end_s = scenario.transit.window_seconds
     window = Window(start_s, end_s, 60)
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 origins, window, access=acc)
 
     draw_s = min(_clock(one_draw) for _ in range(2))
-    step = measure(f"travel step, {scenario.transit.draws} draws (analysis._travel_times)",
-                   lambda: _travel_times(scenario, network, counters, lsoas), rows)
+    step = measure(f"travel step, {scenario.transit.draws} draws (analysis.lsoa_travel_times)",
+                   lambda: lsoa_travel_times(scenario, network, counters, lsoas), rows)
     assert len(step) == len(lsoas)
 
     rng = np.random.default_rng(0)

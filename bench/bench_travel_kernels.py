@@ -24,7 +24,7 @@ from numba import njit, prange
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_travel import floor_pass
 
-from siting.analysis import _targets
+from siting.analysis import counter_targets
 from siting.data import load_lsoas, scenario_counters
 from siting.network.scenario_network import scenario_network
 from siting.scenario import load_scenario
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     scenario = load_scenario(REPO / "scenarios" / "london-2017-final.yaml", data_dir=data_dir)
     lsoas = load_lsoas(data_dir, scenario.data)
     origins = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
-    targets = _targets(scenario_counters(scenario))
+    targets = counter_targets(scenario_counters(scenario))
     sets = [targets.select(targets.always_open), targets]
     network = scenario_network(scenario, data_dir, args.cache_dir)
     start_s, end_s = scenario.transit.window_seconds

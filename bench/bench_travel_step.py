@@ -1,6 +1,6 @@
-"""Benchmark: the London final scenario's whole travel step (`analysis._travel_times`).
+"""Benchmark: the London final scenario's whole travel step (`analysis.lsoa_travel_times`).
 
-Loads (or builds) the scenario's network, then times `_travel_times` --repeat times and prints
+Loads (or builds) the scenario's network, then times `lsoa_travel_times` --repeat times and prints
 the least wall and CPU seconds. It imports whatever `siting` is first on PYTHONPATH, so the
 same script times two versions side by side, e.g. before/after a change:
 
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import siting
-from siting.analysis import _travel_times
+from siting.analysis import lsoa_travel_times
 from siting.data import load_lsoas, scenario_counters
 from siting.network.scenario_network import scenario_network
 from siting.scenario import load_scenario
@@ -37,18 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     lsoas = load_lsoas(data_dir, scenario.data)
     counters = scenario_counters(scenario)
     network = scenario_network(scenario, data_dir, args.cache_dir)
-    _travel_times(scenario, network, counters, lsoas.iloc[:5])  # numba compile / warm-up
+    lsoa_travel_times(scenario, network, counters, lsoas.iloc[:5])  # numba compile / warm-up
     draws = getattr(scenario.transit, "draws", None)
     walls, cpus = [], []
     for _ in range(args.repeat):
         wall, cpu = time.perf_counter(), time.process_time()
-        _travel_times(scenario, network, counters, lsoas)
+        lsoa_travel_times(scenario, network, counters, lsoas)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     print(f"siting from {Path(siting.__file__).parent}")
     print(f"network: {network.n_stops:,} stops, {network.n_connections:,} connections; "
           f"draws: {draws if draws is not None else 'none (lock-step)'}")
-    print(f"travel step (_travel_times, {len(lsoas):,} LSOAs, both measures): "
+    print(f"travel step (lsoa_travel_times, {len(lsoas):,} LSOAs, both measures): "
           f"least of {args.repeat}: {min(walls):.2f} s wall, {min(cpus):.2f} s CPU")
     return 0
 

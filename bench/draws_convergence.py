@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.analysis import _targets
+from siting.analysis import counter_targets
 from siting.check import is_over
 from siting.data import load_lsoas, scenario_counters
 from siting.network.scenario_network import scenario_network
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
     codes = lsoas["lsoa_code"].to_numpy()
     population = lsoas["population"].to_numpy(dtype=float)
-    targets = _targets(scenario_counters(scenario))
+    targets = counter_targets(scenario_counters(scenario))
     chosen = {"24h": targets.select(targets.always_open), "any": targets}
     ids = {m: t.ids for m, t in chosen.items()}
     start_s, end_s = scenario.transit.window_seconds

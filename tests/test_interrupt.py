@@ -47,7 +47,7 @@ DRIVER = textwrap.dedent("""\
     phase = sys.argv[1]
     where = {
         "data": ("siting.analysis", "load_wards"),
-        "travel": ("siting.analysis", "_travel_times"),
+        "travel": ("siting.analysis", "lsoa_travel_times"),
         "after-solve": ("siting.analysis", "_attach_hubs"),
         "staging": ("siting.maps", "render_html"),
         "commit": ("siting._atomic", "OutputSet.commit"),

@@ -219,13 +219,13 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path: Path, client) -> No
 
 def test_newport_sweep_faster_walking_never_lengthens_a_trip(feeds_dir: Path, client) -> None:  # type: ignore[no-untyped-def]
     from siting.network.gtfs import read_feed
-    from siting.network.transit import _project_stops
+    from siting.network.transit import project_stops
 
     feed_path = feeds_dir / "newport-20230613_gtfs.zip"
     feed = read_feed(feed_path)
     # 2023-06-14 is a Wednesday inside every service's calendar (20230605-20240301).
     stops = feed.stops.sort_values("stop_id").iloc[::60].head(40)
-    xy = _project_stops(feed, stops["stop_id"].to_numpy())
+    xy = project_stops(feed, stops["stop_id"].to_numpy())
     origins = pd.DataFrame({"origin_id": stops["stop_id"].astype(str).to_numpy(),
                             "x": xy[:, 0] + 150, "y": xy[:, 1], "population": 10,
                             "ward_code": [f"W{i // 10}" for i in range(len(stops))]})

@@ -50,7 +50,8 @@ from siting.scenario import DataFiles, Scenario
 from siting.travel import MEASURES, Targets, Window, served_over_draws, summarise_served
 from siting.walk_comparison import compare_walk_models
 
-__all__ = ["MEASURES", "Analysis", "analyse", "check_hub_inputs"]
+__all__ = ["MEASURES", "Analysis", "analyse", "check_hub_inputs", "counter_targets",
+           "lsoa_travel_times", "setting_differences"]
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def _ward_measures(lsoas: pd.DataFrame, measure: str, thresholds: list[int]) -> 
     return out
 
 
-def _targets(counters: gpd.GeoDataFrame) -> Targets:
+def counter_targets(counters: gpd.GeoDataFrame) -> Targets:
     """The scenario's open counters as search targets (24/7 ones have no closing hours)."""
     open_ = counters[counters["status"] != "closed"].sort_values("counter_id", kind="stable")
     is_24h = (open_["status"] == "24h").to_numpy()
@@ -164,7 +165,7 @@ def _targets(counters: gpd.GeoDataFrame) -> Targets:
     )
 
 
-def _travel_times(
+def lsoa_travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
     lsoas: gpd.GeoDataFrame, street: Any = None,
 ) -> pd.DataFrame:
@@ -173,7 +174,7 @@ def _travel_times(
     The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
     of the phases of frequency-based services (one pass if the feed has none).
     """
-    targets = _targets(counters)
+    targets = counter_targets(counters)
     start_s, end_s = scenario.transit.window_seconds
     window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
     xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
@@ -225,7 +226,7 @@ def analyse(
         coverage = _study_area(scenario, network, lsoas, walk, feed.label)
 
     with steps("travel times to the counters", timings, "travel"):
-        times = _travel_times(scenario, network, counters, lsoas, street)
+        times = lsoa_travel_times(scenario, network, counters, lsoas, street)
         lsoas = lsoas.merge(times, on="lsoa_code", how="left")
         for measure in MEASURES:
             for t in scenario.thresholds:
@@ -241,7 +242,7 @@ def analyse(
                 wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
 
     with steps("journey breakdowns", timings, "journeys"):
-        lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, _targets(counters), lsoas, street),
+        lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, counter_targets(counters), lsoas, street),
                             on="lsoa_code", how="left")
         wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
 

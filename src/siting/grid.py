@@ -218,7 +218,7 @@ def scenario_grid(
     ``counters`` restricts the targets to these counter ids (e.g. one counter, for its own
     isochrones); the measures are then computed over that subset.
     """
-    from siting.analysis import _street_network, _targets
+    from siting.analysis import _street_network, counter_targets
     from siting.data import load_wards, scenario_counters
     from siting.network.scenario_network import scenario_feed, scenario_network
     from siting.travel import draw_networks, profile_search
@@ -241,7 +241,7 @@ def scenario_grid(
                                 "registry; see `siting counters` for the ids.")
         # A chosen counter is reached whatever its status or hours in the scenario.
         table = table[table["counter_id"].isin(list(counters))].assign(status="24h")
-    targets = _targets(table)
+    targets = counter_targets(table)
     timings["cells"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -26,7 +26,7 @@ from siting._errors import FeedError
 from siting.network.gtfs import Feed, frequency_runs, read_feed, service_ids_on
 from siting.network.walk import WalkModel
 
-__all__ = ["CACHE_VERSION", "TransitNetwork", "feed_digest", "walk_seconds"]
+__all__ = ["CACHE_VERSION", "TransitNetwork", "feed_digest", "project_stops", "walk_seconds"]
 
 CACHE_VERSION = 3
 """Bump when the network arrays or their meaning change, so old cache files are not reused."""
@@ -235,7 +235,7 @@ class TransitNetwork:
         hops, run_ids, phases = _hops(feed, day, int(start_s), int(end_s))
         used = np.unique(np.concatenate([hops["dep_stop"], hops["arr_stop"]]))
         stop_ids = hops["stop_names"][used].astype(str)
-        stop_xy = _project_stops(feed, stop_ids)
+        stop_xy = project_stops(feed, stop_ids)
         # Stops numbered along a Z-order curve: footpath neighbours and one origin's access
         # stops get nearby numbers, so the scan's and the lookup's reads share cache lines.
         spatial = _z_order(stop_xy)
@@ -531,7 +531,8 @@ def _z_order(xy: np.ndarray) -> np.ndarray:
     return np.argsort(code, kind="stable")
 
 
-def _project_stops(feed: Feed, stop_ids: np.ndarray) -> np.ndarray:
+def project_stops(feed: Feed, stop_ids: np.ndarray) -> np.ndarray:
+    """EPSG:27700 coordinates of the given stops (their stop_lat/stop_lon, projected)."""
     stops = feed.stops.drop_duplicates("stop_id").set_index("stop_id")
     lat = stops["stop_lat"].reindex(stop_ids).to_numpy(dtype=float)
     lon = stops["stop_lon"].reindex(stop_ids).to_numpy(dtype=float)
