@@ -194,3 +194,25 @@ def test_postcode_districts_from_addresses(tmp_path) -> None:  # type: ignore[no
     assert (ub1["n"], ub1["x"], ub1["y"]) == (2, 521_200.0, 180_300.0)
     assert (ub1["x_min"], ub1["x_max"], ub1["y_min"], ub1["y_max"]) == (521_000, 521_400, 180_000, 180_600)
     assert load_postcode_districts(tmp_path, DataFiles(postcodes=None)) is None
+
+
+def test_card_tells_the_journey_as_text() -> None:
+    # Ward 2's median journey to the 24/7 counter: 12 min walk, 6 wait, 18 on the 263, 1 change
+    # (siting.journeys.describe's words); a hostile route name stays text (the card uses
+    # textContent), so it is passed through unescaped, never as markup.
+    base = tiny_analysis()
+    wards = base.wards.copy()
+    for m in ("24h", "any"):
+        wards[f"journey_{m}_walk_min"] = [np.nan, 12.0, np.nan, np.nan]
+        wards[f"journey_{m}_wait_min"] = [np.nan, 6.0, np.nan, np.nan]
+        wards[f"journey_{m}_ride_min"] = [np.nan, 18.0, np.nan, np.nan]
+        wards[f"journey_{m}_change_min"] = [np.nan, 2.0, np.nan, np.nan]
+        wards[f"journey_{m}_changes"] = [np.nan, 1.0, np.nan, np.nan]
+        wards[f"journey_{m}_first_route"] = ["", "263", "", ""]
+    wards["journey_any_first_route"] = ["", "<b>263</b>", "", ""]
+    analysis = dataclasses.replace(base, wards=wards)
+    _, cards, _ = _call_args(render_html(build_map(analysis)), "search")
+    middle = cards["wards"][1]
+    assert middle[4:6] == ["12 min walk, 6 wait, 18 on the 263, 1 change",
+                           "12 min walk, 6 wait, 18 on the <b>263</b>, 1 change"]
+    assert cards["wards"][0][4:6] == ["", ""]

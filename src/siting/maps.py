@@ -504,8 +504,7 @@ def _card_rows(frame: pd.DataFrame, counter_index: Mapping[str, int],
     for row in frame.to_dict("records"):
         minutes = [_number_or_none(row.get(f"minutes_{m}")) for m in MEASURES]
         counters = [counter_index.get(str(row.get(f"nearest_{m}_counter")), -1) for m in MEASURES]
-        journeys = ["" if _missing(row.get(f"journey_{m}")) else str(row.get(f"journey_{m}"))
-                    for m in MEASURES]
+        journeys = [_journey_words(row, m) for m in MEASURES]  # shown as text, never markup
         hub = row.get("hub_site_id")
         hub_i = -1 if _missing(hub) else hub_index.get(str(hub), -1)
         rows.append([*minutes, *counters, *journeys, hub_i,
@@ -723,14 +722,19 @@ def _ward_tip(row: Mapping[str, Any], names: Mapping[str, str], population_text:
     return "<br>".join(lines)
 
 
-def _journey_text(row: Mapping[str, Any], measure: str) -> str:
-    """The median journey's breakdown (siting.journeys), escaped; '' when not computed."""
+def _journey_words(row: Mapping[str, Any], measure: str) -> str:
+    """The median journey's breakdown (siting.journeys) as plain text; '' when not computed."""
     prefix = f"journey_{measure}_"
     if f"{prefix}walk_min" not in row or _missing(row.get(f"{prefix}walk_min")):
         return ""
     from siting.journeys import describe
 
-    return _e(describe({k[len(prefix):]: v for k, v in row.items() if str(k).startswith(prefix)}))
+    return describe({k[len(prefix):]: v for k, v in row.items() if str(k).startswith(prefix)})
+
+
+def _journey_text(row: Mapping[str, Any], measure: str) -> str:
+    """The median journey's breakdown, HTML-escaped for a tooltip; '' when not computed."""
+    return _e(_journey_words(row, measure))
 
 
 def _constant(expr: str) -> Callable[[str], str]:
