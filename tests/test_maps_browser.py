@@ -216,7 +216,9 @@ def test_hostile_names_show_as_text(browser: Any, final_analysis: Analysis, maps
 def test_resident_finds_their_ward(browser: Any, final_analysis: Analysis, maps_dir: Path) -> None:
     """Type a ward name: the map zooms to it, outlines it and opens its card; the
     neighbourhood (LSOA) layer appears once zoomed in."""
-    path = write_map(final_analysis, maps_dir / "search.html", csv_text="ward_code\nE05000330\n")
+    # Uxbridge (closed in the final strategy) stands in for a site an optimiser plan adds.
+    path = write_map(final_analysis, maps_dir / "search.html", csv_text="ward_code\nE05000330\n",
+                     new_sites=["uxbridge"])
     opened = _opened(browser, path)
     page = opened.page
     try:
@@ -241,6 +243,8 @@ def test_resident_finds_their_ward(browser: Any, final_analysis: Analysis, maps_
         assert "No ward or neighbourhood" in page.locator(".siting-search").inner_text()
         assert not card.is_visible()
         assert page.locator("a.siting-csv[download]").count() == 1
+        assert page.locator(".leaflet-marker-pane .siting-counter-new").count() == 1
+        assert page.locator(".leaflet-control-layers", has_text="New sites proposed by the plan (1)").count() == 1
         _screenshot(page, "map-london-search.png")
         _check_clean(opened)
     finally:
