@@ -22,6 +22,7 @@ import pytest
 from siting import _atomic, _signals
 from siting._errors import OutputError
 from siting.cli import main
+from siting.report import GEO_OUTPUT_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "gtfs"
@@ -210,8 +211,10 @@ def test_successful_run_replaces_the_set_and_removes_stale_staging(
     assert not stale.exists()
     assert _leftovers(workdir) == []
     names = sorted(p.name for p in (workdir / "out" / "quick").iterdir())
-    assert names == ["boroughs.csv", "hubs.csv", "lsoas.csv", "notes.txt", "report.md",
-                     "summary.json", "wards.csv"]
+    # the whole set: tables, report, summary, and the GeoParquet/GeoPackage copies; the
+    # user's own notes.txt is left alone
+    assert names == sorted(["boroughs.csv", "hubs.csv", "lsoas.csv", "notes.txt", "report.md",
+                            "summary.json", "wards.csv", *GEO_OUTPUT_FILES])
     assert (workdir / "out" / "quick" / "notes.txt").read_text() == OLD["out/quick/notes.txt"]
     assert (workdir / "out" / "quick" / "wards.csv").read_text().startswith("ward_code,")
     page = (workdir / "maps" / "quick.html").read_text()

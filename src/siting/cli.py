@@ -502,6 +502,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--map", action="store_true", help="also run the scenario and write its map "
                    "with the grid and isochrone layers")
     p.add_argument("--out", help="output folder (default: the scenario's outputs.dir, else out/<id>)")
+    scenario_args(p, many=False)
+
     p = add("sweep", _cmd_sweep, "How sure is the headline? Sample the scenario's uncertain "
             "assumptions on Dask: bands, chances per ward, sensitivity; or close/open each counter.")
     p.add_argument("scenario", metavar="SCENARIO")
