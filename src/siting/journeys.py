@@ -43,7 +43,15 @@ import pandas as pd
 from numba import njit, prange
 
 from siting.network.transit import TransitNetwork
-from siting.travel import Profiles, Window, direct_walk_seconds, walk_csr
+from siting.travel import (
+    _INF,
+    _SLOTS,
+    Profiles,
+    Window,
+    _served_key,
+    direct_walk_seconds,
+    walk_csr,
+)
 
 __all__ = [
     "BREAKDOWN_PARTS",
@@ -57,17 +65,7 @@ __all__ = [
 BREAKDOWN_PARTS = ("walk", "wait", "ride", "change")
 """The parts of a journey's minutes, in the order they are shown."""
 
-_SLOTS = 1 << 20
-_INF = np.iinfo(np.int64).max
-
-
-@njit(cache=True, inline="always")
-def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) -> int:
-    if t >= close_s[target]:
-        return _INF
-    if t < open_s[target]:
-        return open_s[target] * _SLOTS + target
-    return t * _SLOTS + target
+# The engine's served-time key and its constants: one definition, shared with travel.py.
 
 
 @njit(cache=True)
