@@ -28,13 +28,13 @@ from siting._crs import BNG, WGS84
 from siting.network.gtfs import busiest_date, read_feed
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.network.walk import WalkModel
+from siting.scan_reference import profile_scan_changes
 from siting.travel import (
     ALWAYS_CLOSE,
     ALWAYS_OPEN,
     Targets,
     Window,
     change_costs,
-    profile_scan_changes,
     profile_search,
     walk_csr,
 )

@@ -27,12 +27,12 @@ from bench_travel import floor_pass
 from siting.analysis import counter_targets
 from siting.data import load_lsoas, scenario_counters
 from siting.network.scenario_network import scenario_network
+from siting.scan_reference import profile_scan_changes
 from siting.scenario import load_scenario
 from siting.travel import (
     Window,
     change_costs,
     direct_walk_seconds,
-    profile_scan_changes,
     profile_search_many,
     walk_csr,
 )

@@ -28,11 +28,11 @@ from siting._errors import FeedError, ScenarioError
 from siting.network.gtfs import Feed, busiest_date, read_feed, service_ids_on
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.network.walk import WalkModel
+from siting.scan_reference import profile_scan_changes
 from siting.travel import (
     Targets,
     Window,
     change_costs,
-    profile_scan_changes,
     profile_search,
     profile_search_many,
     served_over_draws,
@@ -787,8 +787,8 @@ def test_both_measures_in_one_pass_equal_separate_scans(feeds_dir: Path, min_cha
 
 
 def test_layered_scan_equals_the_single_target_set_kernel(feeds_dir: Path) -> None:
-    # profile_search runs the layered kernel; the single-set kernel (profile_scan_changes, kept
-    # for optimise) must give the same profiles.
+    # profile_search runs the packed, pruned kernel (siting.scan); the plain reference scan
+    # (siting.scan_reference) must give the same profiles, entry for entry.
     network, targets, _, _, _ = _real_case(feeds_dir / "chester-20230816-small_gtfs.zip", 0, 9)
     found = profile_search(network, targets, max_access_minutes=10.0)
     eg_off, eg_tgt, eg_sec = walk_csr(network, network.stop_xy, targets.xy, 600)

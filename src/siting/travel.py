@@ -49,6 +49,7 @@ from numba import njit, prange
 
 from siting._errors import ScenarioError
 from siting.network.transit import TransitNetwork, walk_seconds
+from siting.scan import UNREACHABLE, board_bounds, scan_profiles
 
 __all__ = [
     "ALWAYS_CLOSE",
@@ -60,8 +61,6 @@ __all__ = [
     "change_costs",
     "direct_walk_seconds",
     "draw_networks",
-    "profile_scan",
-    "profile_scan_changes",
     "profile_search",
     "profile_search_many",
     "served_over_draws",
@@ -183,294 +182,6 @@ def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) ->
     return t * _SLOTS + target
 
 
-@njit(cache=True, inline="always")
-def _query(prof_dep: np.ndarray, prof_key: np.ndarray, start: int, length: int, t: int) -> int:
-    """Key of the entry with the least departure >= t (entries have decreasing departures).
-
-    Galloping from the last-appended entry (the least departure): in a backward scan the
-    answer is nearly always among the last few entries, so this costs O(log distance).
-    """
-    if length == 0 or prof_dep[start] < t:
-        return _INF
-    last = start + length - 1
-    if prof_dep[last] >= t:
-        return prof_key[last]
-    # prof_dep[last] < t <= prof_dep[start]: gallop back for an index with departure >= t.
-    step = 1
-    hi = last  # departure < t
-    lo = last - 1
-    while lo > start and prof_dep[lo] < t:
-        hi = lo
-        step <<= 1
-        lo = max(start, last - step)
-    # Now prof_dep[lo] >= t > prof_dep[hi]: find the last index with departure >= t.
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if prof_dep[mid] >= t:
-            lo = mid
-        else:
-            hi = mid
-    return prof_key[lo]
-
-
-@njit(cache=True)
-def _alight_value(v, a, change_s, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
-                  fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s):
-    best = _INF
-    for e in range(eg_off[v], eg_off[v + 1]):
-        key = _served_key(a + eg_sec[e], eg_tgt[e], open_s, close_s)
-        best = min(best, key)
-    change = change_s[v]
-    if change >= 0:
-        best = min(best, _query(prof_dep, prof_key, prof_start[v], prof_len[v], a + change))
-    for f in range(fp_off[v], fp_off[v + 1]):
-        w = fp_to[f]
-        if prof_len[w] > 0:
-            best = min(best, _query(prof_dep, prof_key, prof_start[w], prof_len[w],
-                                    a + fp_total[f]))
-    return best
-
-
-@njit(cache=True, inline="always")
-def _insert(u, d, key, prof_start, prof_len, prof_dep, prof_key):
-    s = prof_start[u]
-    n = prof_len[u]
-    if n > 0:
-        last = s + n - 1
-        if prof_dep[last] == d:
-            if key < prof_key[last]:
-                prof_key[last] = key
-            return
-        if key >= prof_key[last]:
-            return
-    prof_dep[s + n] = d
-    prof_key[s + n] = key
-    prof_len[u] = n + 1
-
-
-@njit(cache=True)
-def _scan_changes(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-                  prof_start, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s,
-                  change_s, iterate):
-    """The backward profile scan; a change costs change_s[v] at stop v (-1: impossible) and
-    fp_total[f] along footpath f. ``iterate``: some change can take 0 s, so zero-duration hops
-    are iterated to a fixed point."""
-    n_stops = len(prof_start) - 1
-    prof_len = np.zeros(n_stops, dtype=np.int64)
-    prof_dep = np.empty(prof_start[n_stops], dtype=np.int32)
-    prof_key = np.empty(prof_start[n_stops], dtype=np.int64)
-    best_trip = np.full(n_trips, _INF, dtype=np.int64)
-    local = np.empty(len(dep_time), dtype=np.int64)
-    i = len(dep_time) - 1
-    while i >= 0:
-        d = dep_time[i]
-        j = i
-        while j >= 0 and dep_time[j] == d:
-            j -= 1
-        # Positive-duration hops first: their alighting values only need departures > d.
-        k = i
-        while k > j and arr_time[k] > d:
-            tr = trip[k]
-            key = best_trip[tr]
-            if can_alight[k]:
-                key = min(key, _alight_value(
-                    arr_stop[k], arr_time[k], change_s, prof_start, prof_len, prof_dep,
-                    prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s))
-            best_trip[tr] = key
-            if can_board[k] and key < _INF:
-                _insert(dep_stop[k], d, key, prof_start, prof_len, prof_dep, prof_key)
-            k -= 1
-        # Zero-duration hops (trip, position descending): iterate while entries at d improve.
-        low = j + 1
-        high = k
-        if high >= low:
-            for m in range(low, high + 1):
-                local[m] = _INF
-            while True:
-                changed = False
-                prev_trip = -1
-                prev_key = _INF
-                for m in range(high, low - 1, -1):
-                    tr = trip[m]
-                    key = best_trip[tr] if tr != prev_trip else prev_key
-                    if can_alight[m]:
-                        key = min(key, _alight_value(
-                            arr_stop[m], arr_time[m], change_s, prof_start, prof_len,
-                            prof_dep, prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt,
-                            eg_sec, open_s, close_s))
-                    if key < local[m]:
-                        local[m] = key
-                        changed = True
-                        if can_board[m]:
-                            _insert(dep_stop[m], d, key, prof_start, prof_len, prof_dep,
-                                    prof_key)
-                    prev_trip = tr
-                    prev_key = local[m]
-                if not changed or not iterate:
-                    break
-            for m in range(high, low - 1, -1):
-                best_trip[trip[m]] = local[m]
-        i = j
-    return prof_len, prof_dep, prof_key
-
-
-@njit(cache=True, inline="always")
-def _query_layer(prof_dep, prof_key, layer, start, length, t):
-    """`_query` on one layer of (entry, layer) arrays."""
-    if length == 0 or prof_dep[start, layer] < t:
-        return _INF
-    last = start + length - 1
-    if prof_dep[last, layer] >= t:
-        return prof_key[last, layer]
-    step = 1
-    hi = last
-    lo = last - 1
-    while lo > start and prof_dep[lo, layer] < t:
-        hi = lo
-        step <<= 1
-        lo = max(start, last - step)
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if prof_dep[mid, layer] >= t:
-            lo = mid
-        else:
-            hi = mid
-    return prof_key[lo, layer]
-
-
-@njit(cache=True)
-def _alight_layers(v, a, out, change_s, prof_start, prof_len, prof_dep, prof_key, fp_off, fp_to,
-                   fp_total, eg_off, eg_tgt, eg_sec, open_s, close_s):
-    """Alighting value at stop v at time a for every layer (target set), into out."""
-    n_layers = out.shape[0]
-    for layer in range(n_layers):
-        best = _INF
-        for e in range(eg_off[layer, v], eg_off[layer, v + 1]):
-            best = min(best, _served_key(a + eg_sec[e], eg_tgt[e], open_s[layer],
-                                         close_s[layer]))
-        out[layer] = best
-    change = change_s[v]
-    if change >= 0:
-        for layer in range(n_layers):
-            out[layer] = min(out[layer], _query_layer(prof_dep, prof_key, layer, prof_start[v],
-                                                      prof_len[v, layer], a + change))
-    for f in range(fp_off[v], fp_off[v + 1]):
-        w = fp_to[f]
-        t = a + fp_total[f]
-        for layer in range(n_layers):
-            n = prof_len[w, layer]
-            if n > 0:
-                out[layer] = min(out[layer], _query_layer(prof_dep, prof_key, layer,
-                                                          prof_start[w], n, t))
-
-
-@njit(cache=True, inline="always")
-def _insert_layer(u, layer, d, key, prof_start, prof_len, prof_dep, prof_key):
-    s = prof_start[u]
-    n = prof_len[u, layer]
-    if n > 0:
-        last = s + n - 1
-        if prof_dep[last, layer] == d:
-            if key < prof_key[last, layer]:
-                prof_key[last, layer] = key
-            return
-        if key >= prof_key[last, layer]:
-            return
-    prof_dep[s + n, layer] = d
-    prof_key[s + n, layer] = key
-    prof_len[u, layer] = n + 1
-
-
-@njit(cache=True)
-def _scan_layers(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-                 prof_start, fp_off, fp_to, fp_total, change_s, iterate, eg_off, eg_tgt, eg_sec,
-                 open_s, close_s):
-    """`_scan_changes` for several target sets (layers) in one pass over the connections.
-
-    Layer l has egress CSR ``eg_off[l]`` (into eg_tgt/eg_sec) and hours ``open_s[l]``,
-    ``close_s[l]``. The connection stream, the footpath lists and the change times are read
-    once for all layers; profiles are (entry, layer) so one stop's layers share cache lines.
-    Each layer's result equals its own `_scan_changes`.
-    """
-    n_layers = eg_off.shape[0]
-    n_stops = len(prof_start) - 1
-    prof_len = np.zeros((n_stops, n_layers), dtype=np.int64)
-    prof_dep = np.empty((prof_start[n_stops], n_layers), dtype=np.int32)
-    prof_key = np.empty((prof_start[n_stops], n_layers), dtype=np.int64)
-    best_trip = np.full((n_trips, n_layers), _INF, dtype=np.int64)
-    local = np.empty((len(dep_time), n_layers), dtype=np.int64)
-    value = np.empty(n_layers, dtype=np.int64)
-    i = len(dep_time) - 1
-    while i >= 0:
-        d = dep_time[i]
-        j = i
-        while j >= 0 and dep_time[j] == d:
-            j -= 1
-        # Positive-duration hops first: their alighting values only need departures > d.
-        k = i
-        while k > j and arr_time[k] > d:
-            tr = trip[k]
-            if can_alight[k]:
-                _alight_layers(arr_stop[k], arr_time[k], value, change_s, prof_start, prof_len,
-                               prof_dep, prof_key, fp_off, fp_to, fp_total, eg_off, eg_tgt,
-                               eg_sec, open_s, close_s)
-                for layer in range(n_layers):
-                    if value[layer] < best_trip[tr, layer]:
-                        best_trip[tr, layer] = value[layer]
-            if can_board[k]:
-                for layer in range(n_layers):
-                    key = best_trip[tr, layer]
-                    if key < _INF:
-                        _insert_layer(dep_stop[k], layer, d, key, prof_start, prof_len,
-                                      prof_dep, prof_key)
-            k -= 1
-        # Zero-duration hops (trip, position descending): iterate while entries at d improve.
-        low = j + 1
-        high = k
-        if high >= low:
-            for m in range(low, high + 1):
-                for layer in range(n_layers):
-                    local[m, layer] = _INF
-            while True:
-                changed = False
-                for m in range(high, low - 1, -1):
-                    tr = trip[m]
-                    same = m < high and trip[m + 1] == tr
-                    if can_alight[m]:
-                        _alight_layers(arr_stop[m], arr_time[m], value, change_s, prof_start,
-                                       prof_len, prof_dep, prof_key, fp_off, fp_to, fp_total,
-                                       eg_off, eg_tgt, eg_sec, open_s, close_s)
-                    for layer in range(n_layers):
-                        key = local[m + 1, layer] if same else best_trip[tr, layer]
-                        if can_alight[m]:
-                            key = min(key, value[layer])
-                        if key < local[m, layer]:
-                            local[m, layer] = key
-                            changed = True
-                            if can_board[m]:
-                                _insert_layer(dep_stop[m], layer, d, key, prof_start, prof_len,
-                                              prof_dep, prof_key)
-                if not changed or not iterate:
-                    break
-            for m in range(high, low - 1, -1):
-                for layer in range(n_layers):
-                    best_trip[trip[m], layer] = local[m, layer]
-        i = j
-    return prof_len, prof_dep, prof_key
-
-
-@njit(cache=True)
-def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-          prof_start, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s,
-          min_change):
-    """The scan with one change time everywhere (footpath f costs fp_sec[f] + min_change)."""
-    change_s = np.full(len(prof_start) - 1, min_change, dtype=np.int64)
-    fp_total = fp_sec.astype(np.int64) + min_change
-    return _scan_changes(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
-                         n_trips, prof_start, fp_off, fp_to, fp_total, eg_off, eg_tgt, eg_sec,
-                         open_s, close_s, change_s, min_change == 0)
-
-
 @njit(cache=True, parallel=True)
 def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
               prof_len, prof_dep, prof_key):
@@ -523,16 +234,6 @@ def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departure
 
 
 # --------------------------------------------------------------------------- public API
-
-profile_scan = _scan
-"""The numba backward profile scan kernel with one global change time (arrays in, per-stop
-profiles out), for reuse. It ignores per-stop change times from transfers.txt
-(``network.stop_change_s``); `profile_scan_changes` with `change_costs` honours them."""
-
-profile_scan_changes = _scan_changes
-"""The numba backward profile scan kernel with per-stop change times and whole footpath costs
-(see `change_costs`)."""
-
 
 def change_costs(network: TransitNetwork) -> tuple[np.ndarray, np.ndarray]:
     """Per-stop change seconds (-1: no change there) and whole per-footpath change seconds."""
@@ -735,18 +436,32 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
     change_s, fp_total = change_costs(network)
-    iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
-    length, dep, key = _scan_layers(
-        network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
-        network.can_board, network.can_alight, len(network.run_ids), start,
-        network.fp_offsets, network.fp_to, fp_total, change_s, iterate, eg_off,
-        np.concatenate(eg_tgt), np.concatenate(eg_sec), open_s, close_s)
+    egress = (eg_off, np.concatenate(eg_tgt), np.concatenate(eg_sec))
+    bound = board_bounds(network.ride_edges(), network.n_stops, _least_egress(egress),
+                         change_s, network.fp_offsets, network.fp_to, fp_total)
+    found = scan_profiles(
+        (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
+         network.can_board, network.can_alight), len(network.run_ids), start,
+        (network.fp_offsets, network.fp_to, fp_total), change_s, egress, open_s, close_s,
+        bound)
     return [Profiles(network=network, targets=targets,
-                     max_access_minutes=float(max_access_minutes), start=start,
-                     length=np.ascontiguousarray(length[:, layer]),
-                     dep=np.ascontiguousarray(dep[:, layer]),
-                     key=np.ascontiguousarray(key[:, layer]), street=street)
-            for layer, targets in enumerate(target_sets)]
+                     max_access_minutes=float(max_access_minutes), start=start, length=length,
+                     dep=dep, key=key, street=street)
+            for (length, dep, key), targets in zip(found, target_sets, strict=True)]
+
+
+def _least_egress(egress: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """Per layer and stop, the shortest egress walk to a target (UNREACHABLE if none)."""
+    eg_off, _, eg_sec = egress
+    n_layers, n_stops = eg_off.shape[0], eg_off.shape[1] - 1
+    least = np.full((n_layers, n_stops), UNREACHABLE, dtype=np.int64)
+    for layer in range(n_layers):
+        offsets = eg_off[layer]
+        stops = np.flatnonzero(np.diff(offsets))
+        if len(stops):
+            seconds = eg_sec[offsets[0]:offsets[-1]].astype(np.int64)
+            least[layer, stops] = np.minimum.reduceat(seconds, offsets[stops] - offsets[0])
+    return least
 
 
 def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[TransitNetwork]:

@@ -176,7 +176,7 @@ class TransitNetwork:
         order = _drawn_order(self.dep_time, self.trip, self._tie_order(), run_shift, run_valid,
                              int(self.start_s), int(self.end_s))
         shift = run_shift[self.trip[order]]
-        return dataclasses.replace(
+        drawn = dataclasses.replace(
             self,
             dep_stop=self.dep_stop[order], arr_stop=self.arr_stop[order],
             dep_time=self.dep_time[order] + shift, arr_time=self.arr_time[order] + shift,
@@ -187,6 +187,26 @@ class TransitNetwork:
             entry_headway=np.zeros(0, dtype=np.int32),
             cache_key=f"{self.cache_key}/draw:{int(seed)}:{int(index)}",
         )
+        # A draw moves whole runs and keeps a subset of them: the undrawn network's least
+        # ride times bound every draw's, so they are computed once and shared.
+        object.__setattr__(drawn, "_ride_edges_cache", self.ride_edges())
+        return drawn
+
+    def ride_edges(self) -> tuple[np.ndarray, ...]:
+        """Least boarding and staying-on times between stops (lower bounds for the scan).
+
+        Returns board_from, board_to, board_s, stay_from, stay_to, stay_s. Board edges: a hop's
+        dep_stop -> arr_stop with the least ``arr_time - dep_time`` (which includes any boarding
+        allowance, a real cost of boarding). Stay edges: the arr_stop of a hop -> the arr_stop
+        of the same run's next hop, with the least arrival difference (riding on pays no
+        allowance). Cached; a draw shares its network's.
+        """
+        cached = self.__dict__.get("_ride_edges_cache")
+        if cached is None:
+            cached = _ride_edges(self.dep_stop, self.arr_stop, self.dep_time, self.arr_time,
+                                 self.trip, self.n_stops)
+            object.__setattr__(self, "_ride_edges_cache", cached)
+        return cached
 
     def _tie_order(self) -> np.ndarray:
         """Connections by (zero-duration first, trip, position): the order within one second."""
@@ -483,6 +503,33 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
         "stop_names": np.asarray(stop_names, dtype=object),
     }
     return hops, run_ids, phases
+
+
+def _least_edges(frm: np.ndarray, to: np.ndarray, seconds: np.ndarray, n_stops: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One edge per (from, to) stop pair with its least seconds."""
+    pair = frm.astype(np.int64) * n_stops + to.astype(np.int64)
+    order = np.argsort(pair, kind="stable")
+    pair = pair[order]
+    if len(pair) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    least = np.minimum.reduceat(seconds.astype(np.int64)[order], first)
+    return pair[first] // n_stops, pair[first] % n_stops, least
+
+
+def _ride_edges(dep_stop: np.ndarray, arr_stop: np.ndarray, dep_time: np.ndarray,
+                arr_time: np.ndarray, trip: np.ndarray, n_stops: int) -> tuple[np.ndarray, ...]:
+    """`TransitNetwork.ride_edges` from the connection arrays."""
+    board = _least_edges(dep_stop, arr_stop,
+                         (arr_time.astype(np.int64) - dep_time).clip(0), n_stops)
+    order = np.argsort(trip.astype(np.int64) * (1 << 32) + (arr_time.astype(np.int64) + (1 << 31)),
+                       kind="stable")
+    same = trip[order][1:] == trip[order][:-1]
+    stay = _least_edges(arr_stop[order][:-1][same], arr_stop[order][1:][same],
+                        np.diff(arr_time[order].astype(np.int64))[same].clip(0), n_stops)
+    return board + stay
 
 
 @njit(cache=True)

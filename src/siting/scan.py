@@ -1,0 +1,376 @@
+"""The backward profile scan kernel: packed profile entries and exact lower-bound pruning.
+
+`siting.travel` states the semantics (served time to the best target, as a step function of
+the departure time from every stop); this module is the hot loop that computes it, for one or
+several target sets (layers) in one pass over the connections. Two things make it fast, and
+neither changes an answer:
+
+* **Packed entries.** A profile entry is one int64: departure, served time and target index,
+  times relative to the network's first departure, ``dep << (S + G) | served << G | target``
+  with G bits for the target index and S bits for each time. The query "least departure
+  >= t" is one comparison against ``t << (S + G)``, and a stop's newest entries (where nearly
+  every query lands) share cache lines.
+* **Lower-bound pruning.** `board_bounds` is a lower bound, per stop and layer, on (served
+  time - departure) of any journey boarding there: a reverse Dijkstra from the targets over
+  the least in-vehicle, boarding, change and footpath times, ignoring every wait. After
+  alighting at v at time a, a change at v can give no key below ``a + change + B[v]``, a
+  footpath v->w none below ``a + footpath + B[w]``; the footpaths are sorted by that bound,
+  so the loop stops at the first that cannot beat the best key found so far. Every skipped
+  query is one whose answer could not change the minimum, so the profiles are the ones the
+  unpruned scan computes, entry for entry (tests/test_scan.py checks this against a
+  reference scan on real feeds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from siting._errors import ScenarioError
+
+__all__ = ["UNREACHABLE", "board_bounds", "pack_layout", "scan_profiles"]
+
+UNREACHABLE = 1 << 36
+"""Bound of a stop from which no target can be reached (larger than any real bound)."""
+
+_INF = np.iinfo(np.int64).max
+_SLOTS = 1 << 20
+
+
+# --------------------------------------------------------------------------- lower bounds
+
+@njit(cache=True)
+def _dijkstra(rev_off, rev_from, rev_w, dist):
+    """Least distances to the sources (dist given finite there), over reversed CSR edges."""
+    n = len(dist)
+    heap_key = np.empty(len(rev_from) + n, dtype=np.int64)
+    heap_node = np.empty(len(rev_from) + n, dtype=np.int64)
+    size = 0
+    for v in range(n):
+        if dist[v] < UNREACHABLE:
+            # push
+            i = size
+            size += 1
+            while i > 0:
+                p = (i - 1) >> 1
+                if heap_key[p] <= dist[v]:
+                    break
+                heap_key[i] = heap_key[p]
+                heap_node[i] = heap_node[p]
+                i = p
+            heap_key[i] = dist[v]
+            heap_node[i] = v
+    done = np.zeros(n, dtype=np.bool_)
+    while size > 0:
+        key = heap_key[0]
+        node = heap_node[0]
+        # pop
+        size -= 1
+        last_k = heap_key[size]
+        last_n = heap_node[size]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and heap_key[c + 1] < heap_key[c]:
+                c += 1
+            if heap_key[c] >= last_k:
+                break
+            heap_key[i] = heap_key[c]
+            heap_node[i] = heap_node[c]
+            i = c
+        heap_key[i] = last_k
+        heap_node[i] = last_n
+        if done[node] or key > dist[node]:
+            continue
+        done[node] = True
+        for e in range(rev_off[node], rev_off[node + 1]):
+            u = rev_from[e]
+            cand = key + rev_w[e]
+            if cand < dist[u]:
+                dist[u] = cand
+                i = size
+                size += 1
+                while i > 0:
+                    p = (i - 1) >> 1
+                    if heap_key[p] <= cand:
+                        break
+                    heap_key[i] = heap_key[p]
+                    heap_node[i] = heap_node[p]
+                    i = p
+                heap_key[i] = cand
+                heap_node[i] = u
+    return dist
+
+
+def board_bounds(edges: tuple[np.ndarray, ...], n_stops: int, egress_min: np.ndarray,
+                 change_s: np.ndarray, fp_offsets: np.ndarray, fp_to: np.ndarray,
+                 fp_total: np.ndarray) -> np.ndarray:
+    """Per layer and stop, a lower bound on (served time - boarding time) from that stop.
+
+    Nodes: "on a vehicle arriving at x" (x) and "ready to board at u" (n + u). Forward edges:
+    x -> n + x (change at x), x -> n + w (footpath), x -> y (stay on), n + u -> v (board and
+    ride one hop); x reaches a target in ``egress_min[layer, x]`` (UNREACHABLE if none). A
+    reverse Dijkstra per layer gives the least total; every wait counts as zero. ``edges`` is
+    `TransitNetwork.ride_edges`.
+    """
+    b_from, b_to, b_w, s_from, s_to, s_w = edges
+    n = n_stops
+    can = change_s >= 0
+    fp_from = np.repeat(np.arange(n), np.diff(fp_offsets))
+    frm = np.concatenate([np.flatnonzero(can), fp_from, s_from, n + b_from])
+    to = np.concatenate([n + np.flatnonzero(can), n + fp_to.astype(np.int64), s_to, b_to])
+    weight = np.concatenate([change_s[can], fp_total, s_w, b_w]).astype(np.int64).clip(0)
+    order = np.argsort(to, kind="stable")
+    rev_off = np.zeros(2 * n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(to, minlength=2 * n), out=rev_off[1:])
+    rev_from = frm[order].astype(np.int64)
+    rev_w = weight[order]
+    out = np.empty((len(egress_min), n), dtype=np.int64)
+    for layer, start in enumerate(egress_min):
+        dist = np.full(2 * n, UNREACHABLE, dtype=np.int64)
+        dist[:n] = np.minimum(start, UNREACHABLE)
+        out[layer] = np.minimum(_dijkstra(rev_off, rev_from, rev_w, dist)[n:], UNREACHABLE)
+    return out
+
+
+# --------------------------------------------------------------------------- packed scan
+
+def pack_layout(n_targets: int, base: int, latest: int) -> tuple[int, int]:
+    """Bits (G for the target index, S for each time) of a packed entry; checks the range."""
+    g_bits = max(1, int(n_targets).bit_length())
+    s_bits = (63 - g_bits) // 2
+    if latest - base >= (1 << s_bits) - 1:
+        raise ScenarioError(
+            f"The transit network spans {latest - base} s, more than the engine's "
+            f"{(1 << s_bits) - 2} s with {n_targets} targets. Use a shorter network range.")
+    return g_bits, s_bits
+
+
+@njit(cache=True, inline="always")
+def _query(prof, layer, start, length, tq, key_mask):
+    """Key of the entry with the least departure >= t (tq = t << dep shift), or key_mask.
+
+    Entries have decreasing departures; gallop back from the newest (the answer is nearly
+    always among the last few), then bisect.
+    """
+    if length == 0:
+        return key_mask
+    last = start + length - 1
+    e = prof[last, layer]
+    if e >= tq:
+        return e & key_mask
+    step = 1
+    hi = last
+    lo = last - 1
+    while lo > start and prof[lo, layer] < tq:
+        hi = lo
+        step <<= 1
+        lo = max(start, last - step)
+    if lo < start or prof[lo, layer] < tq:
+        return key_mask
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if prof[mid, layer] >= tq:
+            lo = mid
+        else:
+            hi = mid
+    return prof[lo, layer] & key_mask
+
+
+@njit(cache=True, inline="always")
+def _insert(prof, prof_start, prof_len, u, layer, d_rel, key, dep_shift, key_mask):
+    s = prof_start[u]
+    n = prof_len[u, layer]
+    if n > 0:
+        last = s + n - 1
+        e = prof[last, layer]
+        if (e >> dep_shift) == d_rel:
+            if key < (e & key_mask):
+                prof[last, layer] = (d_rel << dep_shift) | key
+            return
+        if key >= (e & key_mask):
+            return
+    prof[s + n, layer] = (d_rel << dep_shift) | key
+    prof_len[u, layer] = n + 1
+
+
+@njit(cache=True)
+def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_order_bound,
+            bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, dep_shift,
+            key_mask):
+    """Lower ``out[layer]`` (the best key so far) to the best key after alighting at v at a."""
+    n_layers = out.shape[0]
+    for layer in range(n_layers):
+        best = out[layer]
+        for e in range(eg_off[layer, v], eg_off[layer, v + 1]):
+            tgt = eg_tgt[e]
+            t = a + eg_sec[e]
+            if t < close_rel[layer, tgt]:
+                best = min(best, (max(t, open_rel[layer, tgt]) << g_bits) | tgt)
+        change = change_s[v]
+        if change >= 0 and ((a + change + bound[layer, v]) << g_bits) <= best:
+            best = min(best, _query(prof, layer, prof_start[v], prof_len[v, layer],
+                                    (a + change) << dep_shift, key_mask))
+        out[layer] = best
+    worst = out[0]
+    for layer in range(1, n_layers):
+        worst = max(worst, out[layer])
+    for f in range(fp_off[v], fp_off[v + 1]):
+        if ((a + fp_order_bound[f]) << g_bits) > worst:
+            break  # footpaths ascend by this bound: none further can improve any layer
+        w = fp_to[f]
+        t = a + fp_total[f]
+        for layer in range(n_layers):
+            n = prof_len[w, layer]
+            if n > 0 and ((t + bound[layer, w]) << g_bits) <= out[layer]:
+                out[layer] = min(out[layer], _query(prof, layer, prof_start[w], n,
+                                                    t << dep_shift, key_mask))
+        worst = out[0]
+        for layer in range(1, n_layers):
+            worst = max(worst, out[layer])
+
+
+@njit(cache=True)
+def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
+          prof_start, fp_off, fp_to, fp_total, fp_order_bound, bound, change_s, iterate,
+          eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, dep_shift, key_mask):
+    """The backward profile scan of `siting.travel`, all layers in one pass, packed entries."""
+    n_layers = eg_off.shape[0]
+    n_stops = len(prof_start) - 1
+    prof_len = np.zeros((n_stops, n_layers), dtype=np.int32)
+    prof = np.empty((prof_start[n_stops], n_layers), dtype=np.int64)
+    best_trip = np.full((n_trips, n_layers), key_mask, dtype=np.int64)
+    local = np.empty((len(dep_time), n_layers), dtype=np.int64)
+    value = np.empty(n_layers, dtype=np.int64)
+    i = len(dep_time) - 1
+    while i >= 0:
+        d = dep_time[i]
+        d_rel = np.int64(d) - base
+        j = i
+        while j >= 0 and dep_time[j] == d:
+            j -= 1
+        # Positive-duration hops first: their alighting values only need departures > d.
+        k = i
+        while k > j and arr_time[k] > d:
+            tr = trip[k]
+            if can_alight[k]:
+                for layer in range(n_layers):
+                    value[layer] = best_trip[tr, layer]
+                _alight(arr_stop[k], np.int64(arr_time[k]) - base, value, prof, prof_start,
+                        prof_len, fp_off, fp_to, fp_total, fp_order_bound, bound, change_s,
+                        eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, dep_shift,
+                        key_mask)
+                for layer in range(n_layers):
+                    best_trip[tr, layer] = value[layer]
+            if can_board[k]:
+                for layer in range(n_layers):
+                    key = best_trip[tr, layer]
+                    if key < key_mask:
+                        _insert(prof, prof_start, prof_len, dep_stop[k], layer, d_rel, key,
+                                dep_shift, key_mask)
+            k -= 1
+        # Zero-duration hops (trip, position descending): iterate while entries at d improve.
+        low = j + 1
+        high = k
+        if high >= low:
+            for m in range(low, high + 1):
+                for layer in range(n_layers):
+                    local[m, layer] = key_mask
+            while True:
+                changed = False
+                for m in range(high, low - 1, -1):
+                    tr = trip[m]
+                    same = m < high and trip[m + 1] == tr
+                    for layer in range(n_layers):
+                        value[layer] = local[m + 1, layer] if same else best_trip[tr, layer]
+                    if can_alight[m]:
+                        _alight(arr_stop[m], np.int64(arr_time[m]) - base, value, prof,
+                                prof_start, prof_len, fp_off, fp_to, fp_total, fp_order_bound,
+                                bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel,
+                                g_bits, dep_shift, key_mask)
+                    for layer in range(n_layers):
+                        key = value[layer]
+                        if key < local[m, layer]:
+                            local[m, layer] = key
+                            changed = True
+                            if can_board[m]:
+                                _insert(prof, prof_start, prof_len, dep_stop[m], layer, d_rel,
+                                        key, dep_shift, key_mask)
+                if not changed or not iterate:
+                    break
+            for m in range(high, low - 1, -1):
+                for layer in range(n_layers):
+                    best_trip[trip[m], layer] = local[m, layer]
+        i = j
+    return prof_len, prof
+
+
+def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.ndarray,
+                  footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: np.ndarray,
+                  egress: tuple[np.ndarray, np.ndarray, np.ndarray], open_s: np.ndarray,
+                  close_s: np.ndarray, bound: np.ndarray
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Run the scan; per layer, (length, departure int32, key = served * 2**20 + target).
+
+    ``connections``: dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
+    sorted by departure as `TransitNetwork` keeps them. ``footpaths``: CSR offsets, to-stops
+    and whole change seconds. ``egress``: per-layer CSR offsets (n_layers, n_stops + 1) into
+    target indices and seconds. ``open_s``/``close_s``: (n_layers, width) hours. ``bound``:
+    `board_bounds` (n_layers, n_stops). Output is unpacked to the absolute times and keys
+    `siting.travel.Profiles` keeps.
+    """
+    dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight = connections
+    fp_off, fp_to, fp_total = footpaths
+    eg_off, eg_tgt, eg_sec = egress
+    n_layers, width = open_s.shape
+    n_stops = len(prof_start) - 1
+    if len(dep_time) == 0:
+        base = latest = 0
+    else:
+        base = int(dep_time.min())
+        latest = int(arr_time.max()) + int(eg_sec.max(initial=0))
+    finite_open = open_s[open_s > -(1 << 39)]
+    if len(finite_open):
+        latest = max(latest, int(finite_open.max()))
+    g_bits, s_bits = pack_layout(width, base, latest)
+    dep_shift = g_bits + s_bits
+    key_mask = (1 << dep_shift) - 1
+    # Footpaths of each stop in ascending order of (change seconds + least bound at the end).
+    least = bound.min(axis=0)
+    fp_from = np.repeat(np.arange(n_stops), np.diff(fp_off))
+    order_bound = fp_total.astype(np.int64) + least[fp_to]
+    order = np.lexsort((order_bound, fp_from))
+    clip = np.int64(-(1 << 40))
+    open_rel = np.maximum(open_s - base, clip)
+    close_rel = np.minimum(close_s - base, -clip)
+    iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
+    prof_len, prof = _scan(
+        dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
+        prof_start, fp_off, np.ascontiguousarray(fp_to[order]),
+        np.ascontiguousarray(fp_total[order].astype(np.int64)),
+        np.ascontiguousarray(order_bound[order]), np.ascontiguousarray(bound),
+        change_s.astype(np.int64), iterate, eg_off, eg_tgt, eg_sec.astype(np.int64),
+        open_rel, close_rel, g_bits, dep_shift, key_mask)
+    out = []
+    target_mask = (1 << g_bits) - 1
+    for layer in range(n_layers):
+        entries = prof[:, layer]
+        length = prof_len[:, layer].astype(np.int64)
+        dep = np.zeros(len(entries), dtype=np.int32)
+        key = np.full(len(entries), _INF, dtype=np.int64)
+        used = np.repeat(prof_start[:-1], length) + _ranks(length)
+        packed = entries[used]
+        dep[used] = ((packed >> dep_shift) + base).astype(np.int32)
+        kp = packed & key_mask
+        key[used] = ((kp >> g_bits) + base) * _SLOTS + (kp & target_mask)
+        out.append((length, dep, key))
+    return out
+
+
+def _ranks(length: np.ndarray) -> np.ndarray:
+    """0, 1, ..., length[s] - 1 for every s, concatenated."""
+    total = int(length.sum())
+    starts = np.repeat(np.cumsum(length) - length, length)
+    return np.arange(total, dtype=np.int64) - starts
