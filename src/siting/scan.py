@@ -39,7 +39,7 @@ _SLOTS = 1 << 20
 
 # --------------------------------------------------------------------------- lower bounds
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _dijkstra(rev_off, rev_from, rev_w, dist):
     """Least distances to the sources (dist given finite there), over reversed CSR edges."""
     n = len(dist)
@@ -232,7 +232,7 @@ def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_o
             worst = max(worst, out[layer])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
           prof_start, fp_off, fp_to, fp_total, fp_order_bound, bound, change_s, iterate,
           eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, dep_shift, key_mask):

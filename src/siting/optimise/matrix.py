@@ -18,6 +18,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit
 
 from siting._cache import discard, manifest_path, usable, write_manifest
 from siting._errors import ScenarioError
@@ -33,8 +34,7 @@ from siting.data import load_counters, load_lsoas
 from siting.network.scenario_network import scenario_network as _scenario_network
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.scenario import Scenario
-from siting.travel import ALWAYS_CLOSE, ALWAYS_OPEN, Window, walk_csr
-from siting.travel import profile_scan as _profile_scan
+from siting.travel import Targets, Window, profile_search, walk_csr
 
 __all__ = ["TimeMatrix", "per_counter_times", "scenario_network", "site_times"]
 
@@ -70,7 +70,7 @@ class TimeMatrix:
         return table.sort_values([origin_column, site_column], kind="stable").reset_index(drop=True)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, prof_start, prof_len,
                               prof_dep, prof_key, p, out, col):
     """Per origin: the p-th percentile over departures of the minutes to one always-open site.
@@ -118,58 +118,36 @@ def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, pr
         out[o, col] = value if np.isfinite(value) else np.nan
 
 
-@njit(cache=True, parallel=True)
-def _site_percentiles(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-                      prof_start, fp_off, fp_to, fp_sec, eg_off, eg_base, eg_sec, min_change,
-                      acc_off, acc_stop, acc_sec, direct, departures, p):
-    """One profile scan per site (sites in parallel), each reduced to a percentile per origin."""
-    n_sites = eg_off.shape[0]
-    out = np.empty((len(acc_off) - 1, n_sites))
-    open_s = np.array([ALWAYS_OPEN], dtype=np.int64)
-    close_s = np.array([ALWAYS_CLOSE], dtype=np.int64)
-    for c in prange(n_sites):
-        first = eg_base[c]
-        last = eg_base[c + 1]
-        eg_tgt = np.zeros(last - first, dtype=np.int64)
-        eg_s = eg_sec[first:last].copy()
-        prof_len, prof_dep, prof_key = _profile_scan(
-            dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
-            prof_start, fp_off, fp_to, fp_sec, eg_off[c].copy(), eg_tgt, eg_s, open_s, close_s,
-            min_change)
-        _percentile_of_departures(acc_off, acc_stop, acc_sec, direct[:, c].copy(), departures,
-                                  prof_start, prof_len, prof_dep, prof_key, p, out, c)
-    return out
-
-
 def _compute_columns(network: TransitNetwork, origin_xy: np.ndarray, site_xy: np.ndarray,
                      window: Window, max_access_s: int, percentile: float) -> np.ndarray:
-    """Percentile minutes (origins x sites) by one profile scan per site."""
+    """Percentile minutes (origins x sites) by one profile scan per site, sites on threads.
+
+    Each scan is `siting.travel.profile_search` (the engine `siting run` uses: transfers.txt
+    change times, footpaths, pruning); the kernels release the GIL, so the numba threads
+    run sites side by side.
+    """
     n_sites = len(site_xy)
     acc_off, acc_stop, acc_sec = walk_csr(network, origin_xy, network.stop_xy, max_access_s)
-    eg_off = np.zeros((n_sites, network.n_stops + 1), dtype=np.int64)
-    eg_sec = []
-    eg_base = np.zeros(n_sites + 1, dtype=np.int64)
-    for c in range(n_sites):
-        offsets, _, seconds = walk_csr(network, network.stop_xy, site_xy[c:c + 1], max_access_s)
-        eg_off[c] = offsets
-        eg_sec.append(seconds)
-        eg_base[c + 1] = eg_base[c] + len(seconds)
     metres = np.hypot(origin_xy[:, None, 0] - site_xy[None, :, 0],
                       origin_xy[:, None, 1] - site_xy[None, :, 1])
     direct = np.ascontiguousarray(walk_seconds(network.walk, metres).reshape(len(origin_xy),
                                                                              n_sites))
-    boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
-    prof_start = np.zeros(network.n_stops + 1, dtype=np.int64)
-    np.cumsum(boardable, out=prof_start[1:])
-    return _site_percentiles(
-        network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
-        network.can_board, network.can_alight, len(network.run_ids), prof_start,
-        network.fp_offsets, network.fp_to, network.fp_seconds.astype(np.int64), eg_off, eg_base,
-        np.concatenate([*eg_sec, np.zeros(0, dtype=np.int64)]), int(network.min_change_seconds),
-        acc_off, acc_stop, acc_sec, direct, window.departures, float(percentile))
+    out = np.empty((len(origin_xy), n_sites))
+    network.ride_edges()  # computed once, before the threads share it
+
+    def one(c: int) -> None:
+        site = Targets.from_arrays([f"site-{c}"], site_xy[c:c + 1])
+        prof = profile_search(network, site, max_access_minutes=max_access_s / 60)
+        _percentile_of_departures(acc_off, acc_stop, acc_sec, direct[:, c].copy(),
+                                  window.departures, prof.start, prof.length, prof.dep,
+                                  prof.key, float(percentile), out, c)
+
+    with ThreadPoolExecutor(max_workers=max(1, get_num_threads())) as pool:
+        list(pool.map(one, range(n_sites)))
+    return out
 
 
-_MATRIX_CACHE_VERSION = 1
+_MATRIX_CACHE_VERSION = 2  # 2: the pruned engine, with transfers.txt change times
 
 
 def _matrix_key(network: TransitNetwork, origin_ids: np.ndarray, origin_xy: np.ndarray,
