@@ -262,3 +262,75 @@ def _networks(draw):
 def test_fast_scan_equals_reference_on_random_networks(case) -> None:
     conn, n_trips, start, footpaths, change_s, sets, hours = case
     _check_equal(conn, n_trips, start, footpaths, change_s, sets, hours)
+
+
+# --------------------------------------------------------------------------- draws: cut, threads
+
+def _served_in_full(network: TransitNetwork, sets: dict[str, Targets], origins: np.ndarray,
+                    window, draws: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """served_over_draws done the plain way: every draw scanned in full, one at a time."""
+    from siting.travel import draw_networks
+
+    parts: dict[str, list] = {name: [] for name in sets}
+    for drawn in draw_networks(network, draws, seed):
+        found = profile_search_many(drawn, list(sets.values()), max_access_minutes=10.0)
+        for name, profiles in zip(sets, found, strict=True):
+            parts[name].append(profiles.served(origins, window))
+    return {name: (np.concatenate([p[0] for p in got], axis=1),
+                   np.concatenate([p[1] for p in got], axis=1)) for name, got in parts.items()}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, threads: int,
+                                                         monkeypatch) -> None:
+    import siting.travel as travel
+    from siting.travel import Window, _before, _certified, served_over_draws
+
+    monkeypatch.setattr(travel, "get_num_threads", lambda: threads)
+    feed = read_feed(feeds_dir / "newport-20230613_gtfs.zip")
+    network = TransitNetwork.build(feed, busiest_date(feed), _hms("07:00"), _hms("13:00"),
+                                   WalkModel(), min_change_seconds=60)
+    rng = np.random.default_rng(4)
+    busy = np.argsort(-np.bincount(network.dep_stop, minlength=network.n_stops),
+                      kind="stable")[:20]
+    targets = Targets.from_arrays(["a", "b", "c"], network.stop_xy[rng.choice(busy, 3)],
+                                  [np.nan, _hms("08:00"), np.nan],
+                                  [np.nan, _hms("09:00"), np.nan])
+    sets = {"24h": targets.select(targets.always_open), "any": targets}
+    origins = network.stop_xy[rng.choice(busy, 30)] + rng.normal(0, 300, (30, 2))
+    # A 30-minute window: the first scan stops at 10:00 (window end + 2 h), which Newport's
+    # journeys (all served well before) certify.
+    window = Window(_hms("07:30"), _hms("08:00"), 60)
+    cut = window.end_s + 2 * 3600
+    first = profile_search_many(_before(network.draw(5, 0), cut), list(sets.values()),
+                                max_access_minutes=10.0)
+    assert all(_certified(p.served(origins, window)[0], cut) for p in first)
+    got = served_over_draws(network, sets, origins, window, draws=3, seed=5,
+                            max_access_minutes=10.0)
+    want = _served_in_full(network, sets, origins, window, 3, 5)
+    for name in sets:
+        assert np.array_equal(got[name][0], want[name][0])
+        assert np.array_equal(got[name][1], want[name][1])
+
+
+def test_a_result_after_the_cut_is_scanned_again_in_full(feeds_dir: Path) -> None:
+    from siting.travel import Window, _before, _certified, served_over_draws
+
+    feed = read_feed(feeds_dir / "newport-20230613_gtfs.zip")
+    network = TransitNetwork.build(feed, busiest_date(feed), _hms("07:00"), _hms("13:00"),
+                                   WalkModel())
+    # An origin 30 km away from the only target: walking there takes about 8 hours, so its
+    # result at every departure falls after the cut, and the draw must be scanned in full.
+    target = Targets.from_arrays(["t"], network.stop_xy[:1])
+    origins = np.vstack([network.stop_xy[:1] + 100.0, network.stop_xy[:1] + 30_000.0])
+    window = Window(_hms("07:30"), _hms("07:35"), 60)
+    cut = window.end_s + 2 * 3600
+    truncated = _before(network, cut)
+    assert truncated.n_connections < network.n_connections
+    assert (truncated.dep_time < cut).all()
+    quick = profile_search_many(truncated, [target], max_access_minutes=10.0)[0]
+    assert not _certified(quick.served(origins, window)[0], cut)
+    got = served_over_draws(network, {"t": target}, origins, window, draws=1, seed=0,
+                            max_access_minutes=10.0)["t"]
+    want = _served_in_full(network, {"t": target}, origins, window, 1, 0)["t"]
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

@@ -38,14 +38,17 @@ so the result is exact, not only up to ties.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from siting._errors import ScenarioError
 from siting.network.transit import TransitNetwork, walk_seconds
@@ -408,8 +411,14 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
 
 
 def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets], *,
-                        max_access_minutes: float = 10.0, street: Any = None) -> list[Profiles]:
-    """`profile_search` for several target sets (e.g. both measures) in one connection pass."""
+                        max_access_minutes: float = 10.0, street: Any = None,
+                        egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+                        ) -> list[Profiles]:
+    """`profile_search` for several target sets (e.g. both measures) in one connection pass.
+
+    ``egress``: each set's `walk_csr` from the network's stops to its targets, if already
+    computed (it depends only on the stops, the targets and the walk, so draws share it).
+    """
     if not target_sets:
         raise ScenarioError("profile_search: no target sets given.")
     for targets in target_sets:
@@ -420,8 +429,10 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     eg_off = np.zeros((n_layers, network.n_stops + 1), dtype=np.int64)
     eg_tgt, eg_sec = [], []
     base = 0
-    for layer, targets in enumerate(target_sets):
-        off, tgt, sec = walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
+    if egress is None:
+        egress = [walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
+                  for targets in target_sets]
+    for layer, (off, tgt, sec) in enumerate(egress):
         eg_off[layer] = off + base
         eg_tgt.append(tgt)
         eg_sec.append(sec)
@@ -436,13 +447,13 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
     change_s, fp_total = change_costs(network)
-    egress = (eg_off, np.concatenate(eg_tgt), np.concatenate(eg_sec))
-    bound = board_bounds(network.ride_edges(), network.n_stops, _least_egress(egress),
+    layers = (eg_off, np.concatenate(eg_tgt), np.concatenate(eg_sec))
+    bound = board_bounds(network.ride_edges(), network.n_stops, _least_egress(layers),
                          change_s, network.fp_offsets, network.fp_to, fp_total)
     found = scan_profiles(
         (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
          network.can_board, network.can_alight), len(network.run_ids), start,
-        (network.fp_offsets, network.fp_to, fp_total), change_s, egress, open_s, close_s,
+        (network.fp_offsets, network.fp_to, fp_total), change_s, layers, open_s, close_s,
         bound)
     return [Profiles(network=network, targets=targets,
                      max_access_minutes=float(max_access_minutes), start=start, length=length,
@@ -486,23 +497,90 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     """Served times and targets per measure, pooled over the phase draws.
 
     For each named target set: (served, target), each (origins, draws x departures) with the
-    departures of draw 0 first (see `Profiles.served`). The origins' access walks are found
-    once and reused by every draw and measure. Each draw is built when needed and dropped
-    after its scans.
+    departures of draw 0 first (see `Profiles.served`). The origins' access walks and the
+    stops' egress walks are found once and reused by every draw and measure. Draws are built
+    and scanned on up to ``numba.get_num_threads()`` threads at a time (the scan releases the
+    GIL), at most that many in memory at once; the lookups run in draw order, so the result
+    does not depend on the number of threads.
     """
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
     max_access_s = round(max_access_minutes * 60)
     access = walk_csr(network, origins_xy, network.stop_xy, max_access_s, street)
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in targets}
     names = list(targets)
-    for drawn in draw_networks(network, draws, seed):
-        # Both measures (all target sets) in one pass over the drawn connections.
-        profiles = profile_search_many(drawn, [targets[n] for n in names],
-                                       max_access_minutes=max_access_minutes, street=street)
-        for name, found in zip(names, profiles, strict=True):
-            parts[name].append(found.served(origins_xy, window, access=access))
+    egress = [walk_csr(network, network.stop_xy, targets[n].xy, max_access_s, street)
+              for n in names]
+    network.ride_edges()  # computed once, before the threads share it
+
+    sets = [targets[n] for n in names]
+    cut = window.end_s + _FIRST_HORIZON_S
+
+    def scan(drawn: TransitNetwork) -> tuple[TransitNetwork, list[Profiles]]:
+        # Both measures (all target sets) in one pass over the drawn connections departing
+        # before the cut; `_certified` says when that is exact.
+        return drawn, profile_search_many(_before(drawn, cut), sets,
+                                          max_access_minutes=max_access_minutes, street=street,
+                                          egress=egress)
+
+    for drawn, profiles in _in_order(scan, draw_networks(network, draws, seed),
+                                     get_num_threads()):
+        got = [found.served(origins_xy, window, access=access) for found in profiles]
+        if not all(_certified(served, cut) for served, _ in got):
+            full = profile_search_many(drawn, sets, max_access_minutes=max_access_minutes,
+                                       street=street, egress=egress)
+            got = [found.served(origins_xy, window, access=access) for found in full]
+        for name, result in zip(names, got, strict=True):
+            parts[name].append(result)
     return {name: (np.concatenate([p[0] for p in got], axis=1),
                    np.concatenate([p[1] for p in got], axis=1)) for name, got in parts.items()}
+
+
+_FIRST_HORIZON_S = 2 * 3600
+"""Draws are first scanned on the connections departing before the window's end + 2 h."""
+
+
+def _before(network: TransitNetwork, cut: int) -> TransitNetwork:
+    """The network keeping only the connections departing before ``cut`` (views, no copy).
+
+    A journey served before ``cut`` only uses connections departing before it, so on this
+    network every served time before the cut is the full network's (`_certified`).
+    """
+    keep = int(np.searchsorted(network.dep_time, cut, side="left"))
+    if keep == network.n_connections:
+        return network
+    truncated = dataclasses.replace(
+        network, dep_stop=network.dep_stop[:keep], arr_stop=network.arr_stop[:keep],
+        dep_time=network.dep_time[:keep], arr_time=network.arr_time[:keep],
+        trip=network.trip[:keep], can_board=network.can_board[:keep],
+        can_alight=network.can_alight[:keep])
+    object.__setattr__(truncated, "_ride_edges_cache", network.ride_edges())
+    return truncated
+
+
+def _certified(served: np.ndarray, cut: int) -> bool:
+    """Whether every result of a scan truncated at ``cut`` is exact: all served before it.
+
+    The truncated network lacks only connections departing at or after the cut, which no
+    journey served before the cut uses; a later or missing result might improve on the full
+    network, so then the draw is scanned again in full.
+    """
+    return bool(served.size == 0 or (served.min() >= 0 and served.max() < cut))
+
+
+def _in_order(func: Any, items: Iterator[Any], workers: int) -> Iterator[Any]:
+    """``map(func, items)`` on up to ``workers`` threads, results in order, at most ``workers``
+    items taken from the iterator ahead of the one being returned."""
+    if workers <= 1:
+        yield from map(func, items)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[Any]] = deque()
+        for item in items:
+            pending.append(pool.submit(func, item))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def summarise_served(served: np.ndarray, target: np.ndarray, departures: np.ndarray,

@@ -532,7 +532,7 @@ def _ride_edges(dep_stop: np.ndarray, arr_stop: np.ndarray, dep_time: np.ndarray
     return board + stay
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _drawn_order(dep_time, trip, tie_order, run_shift, run_valid, start_s, end_s):
     """Connections of a draw in scan order: a stable counting sort on the shifted departure
     second of connections listed in tie order (zero-duration first, trip, position), keeping
