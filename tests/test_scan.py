@@ -333,4 +333,5 @@ def test_a_result_after_the_cut_is_scanned_again_in_full(feeds_dir: Path) -> Non
     got = served_over_draws(network, {"t": target}, origins, window, draws=1, seed=0,
                             max_access_minutes=10.0)["t"]
     want = _served_in_full(network, {"t": target}, origins, window, 1, 0)["t"]
-    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert np.array_equal(got[0], want[0])
+    assert np.array_equal(got[1], want[1])
