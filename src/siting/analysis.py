@@ -203,8 +203,13 @@ def analyse(
     *,
     cache_dir: Path = Path(".cache/siting"),
     progress: bool = False,
+    journeys: bool = True,
 ) -> Analysis:
-    """Compute a scenario's travel times (both measures) and hub plan from the data directory."""
+    """Compute a scenario's travel times (both measures) and hub plan from the data directory.
+
+    ``journeys=False`` skips the journey breakdowns (their columns are then absent): a sweep's
+    samples need only the minutes.
+    """
     timings: dict[str, float] = {}
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -241,10 +246,11 @@ def analyse(
                 minutes = wards[f"minutes_{measure}"]
                 wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
 
-    with steps("journey breakdowns", timings, "journeys"):
-        lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, counter_targets(counters), lsoas, street),
-                            on="lsoa_code", how="left")
-        wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
+    if journeys:
+        with steps("journey breakdowns", timings, "journeys"):
+            lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, counter_targets(counters),
+                                              lsoas, street), on="lsoa_code", how="left")
+            wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
 
     with steps("siting DWO hubs", timings, "hubs"):
         hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk, street,

@@ -458,7 +458,7 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
     journey_m_wait_min, journey_m_ride_min, journey_m_change_min, journey_m_changes,
     journey_m_first_route. ``profiles`` (by measure) reuses scans already made.
     """
-    from siting.travel import MEASURES, draw_networks, profile_search
+    from siting.travel import MEASURES, draw_networks, profile_search_many
 
     # Frequency-based services get random phases (transit.draws pooled by the travel step);
     # the journey is traced on the first phase draw (the network itself when nothing is phased).
@@ -477,13 +477,16 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
     labels, allowance = run_routes(feed.path, network.run_ids,
                                    boarding_allowances(scenario, types, feed.label))
     codes = out["lsoa_code"].to_numpy()
+    sets = {m: targets.for_measure(m) for m in MEASURES if len(targets.for_measure(m))}
+    missing = [m for m in sets if not (profiles or {}).get(m)]
+    # Both measures' profiles in one pass over the connections.
+    scanned = dict(zip(missing, profile_search_many(
+        network, [sets[m] for m in missing],
+        max_access_minutes=scenario.walking.max_access_minutes, street=street),
+        strict=True)) if missing else {}
     before: tuple[np.ndarray, np.ndarray, pd.DataFrame] | None = None
-    for measure in MEASURES:
-        chosen = targets.for_measure(measure)
-        if len(chosen) == 0:
-            continue
-        prof = (profiles or {}).get(measure) or profile_search(
-            network, chosen, max_access_minutes=scenario.walking.max_access_minutes, street=street)
+    for measure, chosen in sets.items():
+        prof = (profiles or {}).get(measure) or scanned[measure]
         served, target = prof.served(xy, window)
         reached_ids = np.where(target >= 0, np.asarray(chosen.ids, dtype=object)[
             np.maximum(target, 0)], "")

@@ -266,7 +266,7 @@ class ScenarioEvaluator:
         start = time.perf_counter()
         variant = apply_params(self.scenario, params)
         with self._cache(variant) as cache:
-            analysis = analyse(variant, self.data_dir, cache_dir=cache)
+            analysis = analyse(variant, self.data_dir, cache_dir=cache, journeys=False)
         return result_of(analysis, index, start)
 
     @contextlib.contextmanager

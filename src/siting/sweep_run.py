@@ -237,7 +237,8 @@ class CounterEvaluator:
         else:
             counters = c
         variant = apply_params(self.scenario, {}).model_copy(update={"counters": counters})
-        return result_of(analyse(variant, self.data_dir, cache_dir=self.cache_dir), index, start)
+        return result_of(analyse(variant, self.data_dir, cache_dir=self.cache_dir, journeys=False),
+                         index, start)
 
 
 def counter_sweep(scenario: Scenario, data_dir: Path, cache_dir: Path, client: Any, *,
