@@ -7,6 +7,9 @@ same script times two versions side by side, e.g. before/after a change:
     PYTHONPATH=/path/to/old/src python bench/bench_travel_step.py --cache-dir /tmp/old
     PYTHONPATH=/path/to/new/src python bench/bench_travel_step.py --cache-dir /tmp/new
 
+For an old checkout, run its own copy of this script (its scenarios/ match its code):
+``git worktree add /tmp/today f7b6b52 && cp bench/bench_travel_step.py /tmp/today/bench/``.
+
 Run: SITING_DATA_DIR=/path/to/data/london python bench/bench_travel_step.py [--repeat 3]
 """
 
@@ -19,7 +22,11 @@ import time
 from pathlib import Path
 
 import siting
-from siting.analysis import lsoa_travel_times
+
+try:
+    from siting.analysis import lsoa_travel_times
+except ImportError:  # main before the trust round (f7b6b52): the same step, then private
+    from siting.analysis import _travel_times as lsoa_travel_times  # type: ignore[attr-defined,no-redef]
 from siting.data import load_lsoas, scenario_counters
 from siting.network.scenario_network import scenario_network
 from siting.scenario import load_scenario

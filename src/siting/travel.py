@@ -321,12 +321,13 @@ class Profiles:
         return round(self.max_access_minutes * 60)
 
     def served(self, origins_xy: np.ndarray, window: Window, *,
-               access: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+               access: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+               direct: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Served time (int64 s, -1 if never) and target index (-1) per origin x departure.
 
-        ``access`` is the origins' `walk_csr` to the network's stops, if already computed
-        (it depends only on the origins, the stops and the access limit).
+        ``access`` is the origins' `walk_csr` to the network's stops and ``direct`` their
+        `direct_walk_seconds` to the targets, if already computed (they depend only on the
+        origins, the stops, the targets and the walk).
         """
         _check_window(self.network, window)
         origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
@@ -334,7 +335,8 @@ class Profiles:
             access = walk_csr(self.network, origins_xy, self.network.stop_xy,
                               self.max_access_seconds, self.street)
         acc_off, acc_stop, acc_sec = access
-        direct = direct_walk_seconds(self.network, origins_xy, self.targets.xy, self.street)
+        if direct is None:
+            direct = direct_walk_seconds(self.network, origins_xy, self.targets.xy, self.street)
         keys = _evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
                          self.targets.open_s, self.targets.close_s, window.departures,
                          self.start, self.length, self.dep, self.key)
@@ -412,12 +414,13 @@ def profile_search(network: TransitNetwork, targets: Targets, *,
 
 def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets], *,
                         max_access_minutes: float = 10.0, street: Any = None,
-                        egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
-                        ) -> list[Profiles]:
+                        egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+                        bound: np.ndarray | None = None) -> list[Profiles]:
     """`profile_search` for several target sets (e.g. both measures) in one connection pass.
 
-    ``egress``: each set's `walk_csr` from the network's stops to its targets, if already
-    computed (it depends only on the stops, the targets and the walk, so draws share it).
+    ``egress``: each set's `walk_csr` from the network's stops to its targets, and ``bound``
+    the scan's lower bounds (`search_bounds`), if already computed: they depend only on the
+    stops, the targets, the walk and the network's least ride times, so draws share them.
     """
     if not target_sets:
         raise ScenarioError("profile_search: no target sets given.")
@@ -448,8 +451,9 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     np.cumsum(boardable, out=start[1:])
     change_s, fp_total = change_costs(network)
     layers = (eg_off, np.concatenate(eg_tgt), np.concatenate(eg_sec))
-    bound = board_bounds(network.ride_edges(), network.n_stops, _least_egress(layers),
-                         change_s, network.fp_offsets, network.fp_to, fp_total)
+    if bound is None:
+        bound = board_bounds(network.ride_edges(), network.n_stops, _least_egress(layers),
+                             change_s, network.fp_offsets, network.fp_to, fp_total)
     found = scan_profiles(
         (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
          network.can_board, network.can_alight), len(network.run_ids), start,
@@ -506,7 +510,6 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
     max_access_s = round(max_access_minutes * 60)
     access = walk_csr(network, origins_xy, network.stop_xy, max_access_s, street)
-    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in targets}
     names = list(targets)
     egress = [walk_csr(network, network.stop_xy, targets[n].xy, max_access_s, street)
               for n in names]
@@ -514,25 +517,54 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
 
     sets = [targets[n] for n in names]
     cut = window.end_s + _FIRST_HORIZON_S
+    direct = [np.ascontiguousarray(direct_walk_seconds(network, origins_xy, t.xy, street))
+              for t in sets]
+    bound = search_bounds(network, sets, egress)
+    n_dep = len(window.departures)
+    rounds = max(1, draws) if network.n_phased_entries else 1
+    out = {name: (np.empty((len(origins_xy), rounds * n_dep), dtype=np.int64),
+                  np.empty((len(origins_xy), rounds * n_dep), dtype=np.int32)) for name in names}
 
     def scan(drawn: TransitNetwork) -> tuple[TransitNetwork, list[Profiles]]:
         # Both measures (all target sets) in one pass over the drawn connections departing
         # before the cut; `_certified` says when that is exact.
         return drawn, profile_search_many(_before(drawn, cut), sets,
                                           max_access_minutes=max_access_minutes, street=street,
-                                          egress=egress)
+                                          egress=egress, bound=bound)
 
-    for drawn, profiles in _in_order(scan, draw_networks(network, draws, seed),
-                                     get_num_threads()):
-        got = [found.served(origins_xy, window, access=access) for found in profiles]
+    for index, (drawn, profiles) in enumerate(_in_order(
+            scan, draw_networks(network, draws, seed), get_num_threads())):
+        got = [found.served(origins_xy, window, access=access, direct=d)
+               for found, d in zip(profiles, direct, strict=True)]
         if not all(_certified(served, cut) for served, _ in got):
             full = profile_search_many(drawn, sets, max_access_minutes=max_access_minutes,
-                                       street=street, egress=egress)
-            got = [found.served(origins_xy, window, access=access) for found in full]
-        for name, result in zip(names, got, strict=True):
-            parts[name].append(result)
-    return {name: (np.concatenate([p[0] for p in got], axis=1),
-                   np.concatenate([p[1] for p in got], axis=1)) for name, got in parts.items()}
+                                       street=street, egress=egress, bound=bound)
+            got = [found.served(origins_xy, window, access=access, direct=d)
+                   for found, d in zip(full, direct, strict=True)]
+        for name, (served, target) in zip(names, got, strict=True):
+            out[name][0][:, index * n_dep:(index + 1) * n_dep] = served
+            out[name][1][:, index * n_dep:(index + 1) * n_dep] = target
+    return out
+
+
+def search_bounds(network: TransitNetwork, target_sets: Sequence[Targets],
+                  egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The scan's lower bounds (`siting.scan.board_bounds`) for these target sets.
+
+    ``egress``: each set's `walk_csr` from the network's stops. The same for every phase draw
+    of the network (they share its least ride times).
+    """
+    n_stops = network.n_stops
+    eg_off = np.zeros((len(target_sets), n_stops + 1), dtype=np.int64)
+    base = 0
+    for layer, (off, tgt, _) in enumerate(egress):
+        eg_off[layer] = off + base
+        base += len(tgt)
+    layers = (eg_off, np.concatenate([e[1] for e in egress]),
+              np.concatenate([e[2] for e in egress]))
+    change_s, fp_total = change_costs(network)
+    return board_bounds(network.ride_edges(), n_stops, _least_egress(layers), change_s,
+                        network.fp_offsets, network.fp_to, fp_total)
 
 
 _FIRST_HORIZON_S = 2 * 3600

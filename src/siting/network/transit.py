@@ -173,15 +173,12 @@ class TransitNetwork:
         run_shift = np.zeros(len(self.run_ids), dtype=np.int32)
         run_shift[has_entry] = phase[self.run_entry[has_entry]]
         run_valid = run_shift < self.run_slack
-        order = _drawn_order(self.dep_time, self.trip, self._tie_order(), run_shift, run_valid,
-                             int(self.start_s), int(self.end_s))
-        shift = run_shift[self.trip[order]]
+        tied = self._tie_ordered()
+        arrays = _drawn_arrays(*tied, run_shift, run_valid, int(self.start_s), int(self.end_s))
         drawn = dataclasses.replace(
             self,
-            dep_stop=self.dep_stop[order], arr_stop=self.arr_stop[order],
-            dep_time=self.dep_time[order] + shift, arr_time=self.arr_time[order] + shift,
-            trip=self.trip[order], can_board=self.can_board[order],
-            can_alight=self.can_alight[order],
+            dep_stop=arrays[0], arr_stop=arrays[1], dep_time=arrays[2], arr_time=arrays[3],
+            trip=arrays[4], can_board=arrays[5], can_alight=arrays[6],
             run_entry=np.full(len(self.run_ids), _NO_ENTRY, dtype=np.int32),
             run_slack=np.where(run_valid, self.run_slack - run_shift, 0).astype(np.int32),
             entry_headway=np.zeros(0, dtype=np.int32),
@@ -206,6 +203,17 @@ class TransitNetwork:
             cached = _ride_edges(self.dep_stop, self.arr_stop, self.dep_time, self.arr_time,
                                  self.trip, self.n_stops)
             object.__setattr__(self, "_ride_edges_cache", cached)
+        return cached
+
+    def _tie_ordered(self) -> tuple[np.ndarray, ...]:
+        """The connection arrays listed in tie order (cached), read in sequence by a draw."""
+        cached = self.__dict__.get("_tie_ordered_cache")
+        if cached is None:
+            order = self._tie_order()
+            cached = tuple(np.ascontiguousarray(a[order]) for a in (
+                self.dep_stop, self.arr_stop, self.dep_time, self.arr_time, self.trip,
+                self.can_board, self.can_alight))
+            object.__setattr__(self, "_tie_ordered_cache", cached)
         return cached
 
     def _tie_order(self) -> np.ndarray:
@@ -533,31 +541,47 @@ def _ride_edges(dep_stop: np.ndarray, arr_stop: np.ndarray, dep_time: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def _drawn_order(dep_time, trip, tie_order, run_shift, run_valid, start_s, end_s):
-    """Connections of a draw in scan order: a stable counting sort on the shifted departure
-    second of connections listed in tie order (zero-duration first, trip, position), keeping
-    valid runs departing in [start_s, end_s)."""
+def _drawn_arrays(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
+                  run_shift, run_valid, start_s, end_s):
+    """The connection arrays of a draw in scan order, from arrays listed in tie order.
+
+    `_drawn_order` followed by the gathers and the shift, in one pass: a stable counting sort
+    on the shifted departure second, reading the tie-ordered arrays in sequence.
+    """
     span = end_s - start_s
     count = np.zeros(span + 1, dtype=np.int64)
-    for k in range(len(tie_order)):
-        i = tie_order[k]
-        tr = trip[i]
+    for k in range(len(dep_time)):
+        tr = trip[k]
         if run_valid[tr]:
-            t = dep_time[i] + run_shift[tr] - start_s
+            t = dep_time[k] + run_shift[tr] - start_s
             if 0 <= t < span:
                 count[t + 1] += 1
     for t in range(span):
         count[t + 1] += count[t]
-    order = np.empty(count[span], dtype=np.int64)
-    for k in range(len(tie_order)):
-        i = tie_order[k]
-        tr = trip[i]
+    n = count[span]
+    o_dep_stop = np.empty(n, dtype=dep_stop.dtype)
+    o_arr_stop = np.empty(n, dtype=arr_stop.dtype)
+    o_dep_time = np.empty(n, dtype=dep_time.dtype)
+    o_arr_time = np.empty(n, dtype=arr_time.dtype)
+    o_trip = np.empty(n, dtype=trip.dtype)
+    o_board = np.empty(n, dtype=can_board.dtype)
+    o_alight = np.empty(n, dtype=can_alight.dtype)
+    for k in range(len(dep_time)):
+        tr = trip[k]
         if run_valid[tr]:
-            t = dep_time[i] + run_shift[tr] - start_s
+            shift = run_shift[tr]
+            t = dep_time[k] + shift - start_s
             if 0 <= t < span:
-                order[count[t]] = i
+                pos = count[t]
                 count[t] += 1
-    return order
+                o_dep_stop[pos] = dep_stop[k]
+                o_arr_stop[pos] = arr_stop[k]
+                o_dep_time[pos] = dep_time[k] + shift
+                o_arr_time[pos] = arr_time[k] + shift
+                o_trip[pos] = tr
+                o_board[pos] = can_board[k]
+                o_alight[pos] = can_alight[k]
+    return o_dep_stop, o_arr_stop, o_dep_time, o_arr_time, o_trip, o_board, o_alight
 
 
 def _z_order(xy: np.ndarray) -> np.ndarray:
