@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -469,9 +470,12 @@ def run_tasks(client: Any, func: Callable[[int, Any], Any], items: Sequence[Any]
 
 
 def gather(client: Any, futures: Sequence[Any], *, progress: bool = False) -> list[Any]:
-    """Wait for futures (with Dask's progress bar when asked); results in the given order."""
+    """Wait for futures (with Dask's progress bar when asked, on a terminal); results in order.
+
+    The bar redraws ten times a second, so in a pipe, a log or CI it is left out.
+    """
     from distributed import progress as dask_progress
 
-    if progress and futures:
+    if progress and futures and sys.stderr.isatty() and not os.environ.get("CI"):
         dask_progress(list(futures))
     return list(client.gather(list(futures)))
