@@ -1,15 +1,16 @@
-"""The backward profile scan kernel: packed profile entries and exact lower-bound pruning.
+"""The backward profile scan kernel: shared profile rows and exact lower-bound pruning.
 
 `siting.travel` states the semantics (served time to the best target, as a step function of
 the departure time from every stop); this module is the hot loop that computes it, for one or
 several target sets (layers) in one pass over the connections. Two things make it fast, and
 neither changes an answer:
 
-* **Packed entries.** A profile entry is one int64: departure, served time and target index,
-  times relative to the network's first departure, ``dep << (S + G) | served << G | target``
-  with G bits for the target index and S bits for each time. The query "least departure
-  >= t" is one comparison against ``t << (S + G)``, and a stop's newest entries (where nearly
-  every query lands) share cache lines.
+* **Shared rows.** A stop's profile is a list of rows (departure, one key per layer), newest
+  last: a row is added when any layer's key improves and keeps, per layer, the least key of
+  any departure at or after it, so one search for "least departure >= t" answers every layer
+  (each layer's own profile is read back from the rows where its key improves). A key is one
+  int64, ``served << G | target``, times relative to the network's first departure, with G
+  bits for the target index.
 * **Lower-bound pruning.** `board_bounds` is a lower bound, per stop and layer, on (served
   time - departure) of any journey boarding there: a reverse Dijkstra from the targets over
   the least in-vehicle, boarding, change and footpath times, ignoring every wait. After
@@ -138,7 +139,7 @@ def board_bounds(edges: tuple[np.ndarray, ...], n_stops: int, egress_min: np.nda
 # --------------------------------------------------------------------------- packed scan
 
 def pack_layout(n_targets: int, base: int, latest: int) -> tuple[int, int]:
-    """Bits (G for the target index, S for each time) of a packed entry; checks the range."""
+    """Bits of a key (G for the target index, S for the served time); checks the range."""
     g_bits = max(1, int(n_targets).bit_length())
     s_bits = (63 - g_bits) // 2
     if latest - base >= (1 << s_bits) - 1:
@@ -149,58 +150,80 @@ def pack_layout(n_targets: int, base: int, latest: int) -> tuple[int, int]:
 
 
 @njit(cache=True, inline="always")
-def _query(prof, layer, start, length, tq, key_mask):
-    """Key of the entry with the least departure >= t (tq = t << dep shift), or key_mask.
+def _find(prof, start, length, tq):
+    """Row of the least departure >= tq, or -1.
 
-    Entries have decreasing departures; gallop back from the newest (the answer is nearly
-    always among the last few), then bisect.
+    Rows have decreasing departures (column 0); gallop back from the newest (the answer is
+    nearly always among the last few), then bisect.
     """
     if length == 0:
-        return key_mask
+        return -1
     last = start + length - 1
-    e = prof[last, layer]
-    if e >= tq:
-        return e & key_mask
+    if prof[last, 0] >= tq:
+        return last
     step = 1
     hi = last
     lo = last - 1
-    while lo > start and prof[lo, layer] < tq:
+    while lo > start and prof[lo, 0] < tq:
         hi = lo
         step <<= 1
         lo = max(start, last - step)
-    if lo < start or prof[lo, layer] < tq:
-        return key_mask
+    if lo < start or prof[lo, 0] < tq:
+        return -1
     while hi - lo > 1:
         mid = (lo + hi) >> 1
-        if prof[mid, layer] >= tq:
+        if prof[mid, 0] >= tq:
             lo = mid
         else:
             hi = mid
-    return prof[lo, layer] & key_mask
+    return lo
 
 
 @njit(cache=True, inline="always")
-def _insert(prof, prof_start, prof_len, u, layer, d_rel, key, dep_shift, key_mask):
+def _insert(prof, prof_start, prof_len, u, d_rel, keys, key_mask):
+    """Add departure d at stop u with each layer's key; a row keeps, per layer, the least
+    key of any departure at or after it."""
     s = prof_start[u]
-    n = prof_len[u, layer]
+    n = prof_len[u]
+    n_layers = keys.shape[0]
     if n > 0:
         last = s + n - 1
-        e = prof[last, layer]
-        if (e >> dep_shift) == d_rel:
-            if key < (e & key_mask):
-                prof[last, layer] = (d_rel << dep_shift) | key
+        if prof[last, 0] == d_rel:
+            for layer in range(n_layers):
+                if keys[layer] < prof[last, 1 + layer]:
+                    prof[last, 1 + layer] = keys[layer]
             return
-        if key >= (e & key_mask):
+        better = False
+        for layer in range(n_layers):
+            if keys[layer] < prof[last, 1 + layer]:
+                better = True
+        if not better:
             return
-    prof[s + n, layer] = (d_rel << dep_shift) | key
-    prof_len[u, layer] = n + 1
+        row = s + n
+        prof[row, 0] = d_rel
+        for layer in range(n_layers):
+            prof[row, 1 + layer] = min(keys[layer], prof[last, 1 + layer])
+    else:
+        better = False
+        for layer in range(n_layers):
+            if keys[layer] < key_mask:
+                better = True
+        if not better:
+            return
+        row = s
+        prof[row, 0] = d_rel
+        for layer in range(n_layers):
+            prof[row, 1 + layer] = keys[layer]
+    prof_len[u] = n + 1
 
 
 @njit(cache=True)
 def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_order_bound,
-            bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, dep_shift,
-            key_mask):
-    """Lower ``out[layer]`` (the best key so far) to the best key after alighting at v at a."""
+            bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits):
+    """Lower ``out[layer]`` (the best key so far) to the best key after alighting at v at a.
+
+    One row search serves every layer; a layer reads it only where its bound allows a gain.
+    """
     n_layers = out.shape[0]
     for layer in range(n_layers):
         best = out[layer]
@@ -209,11 +232,18 @@ def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_o
             t = a + eg_sec[e]
             if t < close_rel[layer, tgt]:
                 best = min(best, (max(t, open_rel[layer, tgt]) << g_bits) | tgt)
-        change = change_s[v]
-        if change >= 0 and ((a + change + bound[layer, v]) << g_bits) <= best:
-            best = min(best, _query(prof, layer, prof_start[v], prof_len[v, layer],
-                                    (a + change) << dep_shift, key_mask))
         out[layer] = best
+    change = change_s[v]
+    if change >= 0 and prof_len[v] > 0:
+        useful = False
+        for layer in range(n_layers):
+            if ((a + change + bound[layer, v]) << g_bits) <= out[layer]:
+                useful = True
+        if useful:
+            row = _find(prof, prof_start[v], prof_len[v], a + change)
+            if row >= 0:
+                for layer in range(n_layers):
+                    out[layer] = min(out[layer], prof[row, 1 + layer])
     worst = out[0]
     for layer in range(1, n_layers):
         worst = max(worst, out[layer])
@@ -221,26 +251,39 @@ def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_o
         if ((a + fp_order_bound[f]) << g_bits) > worst:
             break  # footpaths ascend by this bound: none further can improve any layer
         w = fp_to[f]
+        n = prof_len[w]
+        if n == 0:
+            continue
         t = a + fp_total[f]
+        useful = False
         for layer in range(n_layers):
-            n = prof_len[w, layer]
-            if n > 0 and ((t + bound[layer, w]) << g_bits) <= out[layer]:
-                out[layer] = min(out[layer], _query(prof, layer, prof_start[w], n,
-                                                    t << dep_shift, key_mask))
-        worst = out[0]
-        for layer in range(1, n_layers):
-            worst = max(worst, out[layer])
+            if ((t + bound[layer, w]) << g_bits) <= out[layer]:
+                useful = True
+        if not useful:
+            continue
+        row = _find(prof, prof_start[w], n, t)
+        if row >= 0:
+            for layer in range(n_layers):
+                out[layer] = min(out[layer], prof[row, 1 + layer])
+            worst = out[0]
+            for layer in range(1, n_layers):
+                worst = max(worst, out[layer])
 
 
 @njit(cache=True, nogil=True)
 def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
           prof_start, fp_off, fp_to, fp_total, fp_order_bound, bound, change_s, iterate,
-          eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, dep_shift, key_mask):
-    """The backward profile scan of `siting.travel`, all layers in one pass, packed entries."""
+          eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, key_mask):
+    """The backward profile scan of `siting.travel`, all layers in one pass, shared rows.
+
+    A stop's profile is rows (departure, one key per layer): a row is added when any layer's
+    key improves, and keeps each layer's least key of any departure at or after it, so one
+    row search answers every layer.
+    """
     n_layers = eg_off.shape[0]
     n_stops = len(prof_start) - 1
-    prof_len = np.zeros((n_stops, n_layers), dtype=np.int32)
-    prof = np.empty((prof_start[n_stops], n_layers), dtype=np.int64)
+    prof_len = np.zeros(n_stops, dtype=np.int32)
+    prof = np.empty((prof_start[n_stops], 1 + n_layers), dtype=np.int64)
     best_trip = np.full((n_trips, n_layers), key_mask, dtype=np.int64)
     local = np.empty((len(dep_time), n_layers), dtype=np.int64)
     value = np.empty(n_layers, dtype=np.int64)
@@ -260,16 +303,12 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                     value[layer] = best_trip[tr, layer]
                 _alight(arr_stop[k], np.int64(arr_time[k]) - base, value, prof, prof_start,
                         prof_len, fp_off, fp_to, fp_total, fp_order_bound, bound, change_s,
-                        eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, dep_shift,
-                        key_mask)
+                        eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits)
                 for layer in range(n_layers):
                     best_trip[tr, layer] = value[layer]
             if can_board[k]:
-                for layer in range(n_layers):
-                    key = best_trip[tr, layer]
-                    if key < key_mask:
-                        _insert(prof, prof_start, prof_len, dep_stop[k], layer, d_rel, key,
-                                dep_shift, key_mask)
+                _insert(prof, prof_start, prof_len, dep_stop[k], d_rel, best_trip[tr],
+                        key_mask)
             k -= 1
         # Zero-duration hops (trip, position descending): iterate while entries at d improve.
         low = j + 1
@@ -289,15 +328,17 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                         _alight(arr_stop[m], np.int64(arr_time[m]) - base, value, prof,
                                 prof_start, prof_len, fp_off, fp_to, fp_total, fp_order_bound,
                                 bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel,
-                                g_bits, dep_shift, key_mask)
+                                g_bits)
+                    improved = False
                     for layer in range(n_layers):
-                        key = value[layer]
-                        if key < local[m, layer]:
-                            local[m, layer] = key
-                            changed = True
-                            if can_board[m]:
-                                _insert(prof, prof_start, prof_len, dep_stop[m], layer, d_rel,
-                                        key, dep_shift, key_mask)
+                        if value[layer] < local[m, layer]:
+                            local[m, layer] = value[layer]
+                            improved = True
+                    if improved:
+                        changed = True
+                        if can_board[m]:
+                            _insert(prof, prof_start, prof_len, dep_stop[m], d_rel, local[m],
+                                    key_mask)
                 if not changed or not iterate:
                     break
             for m in range(high, low - 1, -1):
@@ -305,6 +346,28 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                     best_trip[trip[m], layer] = local[m, layer]
         i = j
     return prof_len, prof
+
+
+@njit(cache=True)
+def _layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask):
+    """One layer's profiles from the shared rows: the rows where its key improves."""
+    n_stops = len(prof_len)
+    length = np.zeros(n_stops, dtype=np.int64)
+    dep = np.zeros(prof.shape[0], dtype=np.int32)
+    key = np.full(prof.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+    target_mask = (np.int64(1) << g_bits) - 1
+    for s in range(n_stops):
+        out = prof_start[s]
+        previous = key_mask
+        for r in range(prof_start[s], prof_start[s] + prof_len[s]):
+            k = prof[r, 1 + layer]
+            if k < previous:
+                dep[out] = prof[r, 0] + base
+                key[out] = ((k >> g_bits) + base) * 1048576 + (k & target_mask)
+                out += 1
+                previous = k
+        length[s] = out - prof_start[s]
+    return length, dep, key
 
 
 def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.ndarray,
@@ -352,25 +415,6 @@ def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start:
         np.ascontiguousarray(fp_total[order].astype(np.int64)),
         np.ascontiguousarray(order_bound[order]), np.ascontiguousarray(bound),
         change_s.astype(np.int64), iterate, eg_off, eg_tgt, eg_sec.astype(np.int64),
-        open_rel, close_rel, g_bits, dep_shift, key_mask)
-    out = []
-    target_mask = (1 << g_bits) - 1
-    for layer in range(n_layers):
-        entries = prof[:, layer]
-        length = prof_len[:, layer].astype(np.int64)
-        dep = np.zeros(len(entries), dtype=np.int32)
-        key = np.full(len(entries), _INF, dtype=np.int64)
-        used = np.repeat(prof_start[:-1], length) + _ranks(length)
-        packed = entries[used]
-        dep[used] = ((packed >> dep_shift) + base).astype(np.int32)
-        kp = packed & key_mask
-        key[used] = ((kp >> g_bits) + base) * _SLOTS + (kp & target_mask)
-        out.append((length, dep, key))
-    return out
-
-
-def _ranks(length: np.ndarray) -> np.ndarray:
-    """0, 1, ..., length[s] - 1 for every s, concatenated."""
-    total = int(length.sum())
-    starts = np.repeat(np.cumsum(length) - length, length)
-    return np.arange(total, dtype=np.int64) - starts
+        open_rel, close_rel, g_bits, key_mask)
+    return [_layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask)
+            for layer in range(n_layers)]
