@@ -34,7 +34,7 @@ from siting.data import load_counters, load_lsoas
 from siting.network.scenario_network import scenario_network as _scenario_network
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.scenario import Scenario
-from siting.travel import Targets, Window, profile_search, walk_csr
+from siting.travel import Targets, Window, profile_search_many, walk_csr
 
 __all__ = ["TimeMatrix", "per_counter_times", "scenario_network", "site_times"]
 
@@ -118,13 +118,18 @@ def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, pr
         out[o, col] = value if np.isfinite(value) else np.nan
 
 
+_SITES_PER_PASS = 4
+"""Sites scanned together, as layers of one pass (one row search serves them all)."""
+
+
 def _compute_columns(network: TransitNetwork, origin_xy: np.ndarray, site_xy: np.ndarray,
                      window: Window, max_access_s: int, percentile: float) -> np.ndarray:
-    """Percentile minutes (origins x sites) by one profile scan per site, sites on threads.
+    """Percentile minutes (origins x sites) by profile scans of a few sites each, on threads.
 
-    Each scan is `siting.travel.profile_search` (the engine `siting run` uses: transfers.txt
-    change times, footpaths, pruning); the kernels release the GIL, so the numba threads
-    run sites side by side.
+    Each scan is `siting.travel.profile_search_many` (the engine `siting run` uses:
+    transfers.txt change times, footpaths, pruning) with one layer per site; sites close to
+    each other share a pass, so their bounds prune alike. The kernels release the GIL, so the
+    numba threads run passes side by side.
     """
     n_sites = len(site_xy)
     acc_off, acc_stop, acc_sec = walk_csr(network, origin_xy, network.stop_xy, max_access_s)
@@ -134,16 +139,19 @@ def _compute_columns(network: TransitNetwork, origin_xy: np.ndarray, site_xy: np
                                                                              n_sites))
     out = np.empty((len(origin_xy), n_sites))
     network.ride_edges()  # computed once, before the threads share it
+    order = np.lexsort((site_xy[:, 1], np.round(site_xy[:, 0] / 5000.0)))
+    groups = [order[i:i + _SITES_PER_PASS] for i in range(0, n_sites, _SITES_PER_PASS)]
 
-    def one(c: int) -> None:
-        site = Targets.from_arrays([f"site-{c}"], site_xy[c:c + 1])
-        prof = profile_search(network, site, max_access_minutes=max_access_s / 60)
-        _percentile_of_departures(acc_off, acc_stop, acc_sec, direct[:, c].copy(),
-                                  window.departures, prof.start, prof.length, prof.dep,
-                                  prof.key, float(percentile), out, c)
+    def one(group: np.ndarray) -> None:
+        sites = [Targets.from_arrays([f"site-{c}"], site_xy[c:c + 1]) for c in group]
+        found = profile_search_many(network, sites, max_access_minutes=max_access_s / 60)
+        for c, prof in zip(group, found, strict=True):
+            _percentile_of_departures(acc_off, acc_stop, acc_sec, direct[:, c].copy(),
+                                      window.departures, prof.start, prof.length, prof.dep,
+                                      prof.key, float(percentile), out, int(c))
 
     with ThreadPoolExecutor(max_workers=max(1, get_num_threads())) as pool:
-        list(pool.map(one, range(n_sites)))
+        list(pool.map(one, groups))
     return out
 
 
