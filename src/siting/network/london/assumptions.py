@@ -45,10 +45,14 @@ _DAY_HOURS = {"tube": "05:30-24:30", "dlr": "05:30-24:30", "bus": "06:00-24:30",
               "river": "06:00-22:00", "rail": "05:30-24:00", "tram": "05:30-24:00"}
 """Daily span per mode (day_service_hours); the cited sources are in the field's source."""
 
-_24H_ROUTES = ("12", "14", "24", "25", "36", "43", "53", "65", "69", "83", "85", "88", "94",
-               "108", "134", "139", "148", "149", "159", "176", "188", "213", "220", "243",
-               "250", "266", "281", "285", "341", "344", "453")
+_24H_ROUTES = ("12", "14", "24", "25", "36", "43", "47", "53", "65", "69", "83", "85", "88",
+               "94", "108", "134", "139", "148", "149", "159", "176", "188", "213", "220",
+               "222", "238", "243", "250", "266", "281", "285", "341", "344", "453")
 """Day routes run all night (bus_24h_routes); none of them has an N counterpart in the data."""
+
+_WEEKEND_NIGHT_ROUTES = ("34", "114", "123", "132", "145", "154", "158", "183", "296", "307",
+                         "319", "486", "E1", "H32", "W3", "W7")
+"""Day routes run on Friday and Saturday nights (bus_weekend_night_routes), sources below."""
 
 _NIGHT_TUBE = (
     "Central Line: Ealing Broadway > White City > Leytonstone > Loughton every 20",
@@ -189,17 +193,24 @@ class LondonAssumptions:
         _24H_ROUTES,
         "Day routes that also run all night, every night (at night_bus_headway_min over "
         "night_bus_hours). A partial list: routes with an N counterpart in the data are left out.",
-        "assumption: typed from memory of TfL's 2016-17 night bus network, NOT checked against a "
-        "TfL document (none in the data or reachable here); web confirmations: 14 (Open Guide to "
-        "London, 2006), 25 (London Bus Blog, 2008), 88 (One-Two-Go London guide, 2014), 281 "
-        "(Wikipedia: 24-hour from 3 June 2006)")
+        "partly sourced, no complete list found: 47, 222, 238 run every night from 12 September "
+        "2015 (Mayor's Question Time 2015/2668, london.gov.uk/questions/2015/2668); 12, 148, "
+        "453 '24hr' (TfL FOI-0251-1516, May 2015, as reposted at textuploader.com/n9s1); 94 "
+        "(TfL stakeholder email, July 2016, quoted by carshaltoncentral.mycouncillor.org.uk); "
+        "88 (Evening Standard 2015: every 15 min at night); 281 (TfL press release, May 2006); "
+        "14 (Open Guide to London, 2006); 25 (London Bus Blog, 2008). The other 23 are an "
+        "assumption typed from memory, unverified; TfL counted 117 night routes in July 2016 "
+        "against 50 N routes in the data, so the list is likely about half the real one")
     bus_weekend_night_routes: tuple[str, ...] = _f(
-        (), "Day routes that also run all night on Friday and Saturday nights only (at "
-        "night_bus_weekend_headway_min over night_bus_hours). None by default: see the docs.",
-        "assumption: TfL started weekend night service on 8 day routes with the Night Tube in "
-        "2016 (Wikipedia 'Night buses in London', 2018 revision) but which 8 is not known here; "
-        "lskel.com (2022) quotes TfL's later list of 13: 34, 114, 123, 145, 158, 183, 296, 307, "
-        "319, E1, H32, W3, W7 (every 30 min, W7 every 20)")
+        _WEEKEND_NIGHT_ROUTES, "Day routes that also run all night on Friday and Saturday "
+        "nights only (at night_bus_weekend_headway_min over night_bus_hours).",
+        "132, 154, 486 from 12 September 2015 (Mayor's Question Time 2015/2668); 34, 123, "
+        "145, 158, 296, E1, W3, W7 from 19 August 2016, and 114, 183, 307, 319 with the "
+        "Jubilee and Northern Night Tube (October-November 2016), H32 with the Piccadilly "
+        "(December 2016): TfL stakeholder email, July 2016, quoted by "
+        "carshaltoncentral.mycouncillor.org.uk/2016/07/22/night-tube-and-night-buses; "
+        "lskel.com (2022) quotes TfL's later list of 13 of them. Not confirmed for November "
+        "2017 specifically")
     night_bus_weekend_headway_min: float = _f(
         30.0, "Headway (min) of bus_weekend_night_routes on Friday and Saturday nights.",
         "lskel.com (2022), quoting TfL: weekend night routes every 30 minutes (W7 every 20)")
@@ -228,9 +239,10 @@ class LondonAssumptions:
         _NIGHT_TUBE_FROM,
         "First night (YYYY-MM-DD, a Friday) each line ran the Night Tube; earlier service "
         "dates get no Night Tube on that line.",
-        "Wikipedia 'Night Tube': began Friday 19 August 2016 (Central, Victoria); Gizmodo "
-        "2016-09: Jubilee 7 October, Northern 18 November 2016 (reported, not TfL-confirmed "
-        "then); Piccadilly 16 December 2016 (assumption from memory, unconfirmed here)")
+        "Press reports of the time: Central, Victoria 19 August 2016 (Metro 2016-08-19); "
+        "Jubilee 7 October 2016 (Evening Standard 2016-10-07; City AM 2016-08-26); Northern "
+        "18 November 2016 (City AM, the day before launch); Piccadilly 16 December 2016 "
+        "(Guardian 2016-12-16; City AM). No TfL page for the dates was found")
     # -- river buses (RB* routes of the bus sequences) --------------------------------------
     river_routes: str = _f(r"^RB", "Regex of route codes run as river buses (GTFS ferry).",
                            "bus-sequences_2016.csv lists MBNA Thames Clippers routes RB1-RB6")

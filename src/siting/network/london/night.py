@@ -12,7 +12,7 @@ previous service day's trips, shifted by -24 h).
 * ``NIGHT_TUBE`` runs on Friday and Saturday nights only (TfL: the Night Tube runs "on Friday and
   Saturday nights", from 19 August 2016): the patterns of ``night_tube_patterns`` over
   ``night_tube_hours``, each line from its ``night_tube_from`` date; and the weekend night
-  service of ``bus_weekend_night_routes`` (none by default).
+  service of ``bus_weekend_night_routes``.
 """
 
 from __future__ import annotations
