@@ -284,7 +284,7 @@ def _served_in_full(network: TransitNetwork, sets: dict[str, Targets], origins: 
 def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, threads: int,
                                                          monkeypatch) -> None:
     import siting.travel as travel
-    from siting.travel import Window, _before, _certified, served_over_draws
+    from siting.travel import Window, _between, _certified, served_over_draws
 
     monkeypatch.setattr(travel, "get_num_threads", lambda: threads)
     feed = read_feed(feeds_dir / "newport-20230613_gtfs.zip")
@@ -302,7 +302,8 @@ def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, thread
     # journeys (all served well before) certify.
     window = Window(_hms("07:30"), _hms("08:00"), 60)
     cut = window.end_s + 2 * 3600
-    first = profile_search_many(_before(network.draw(5, 0), cut), list(sets.values()),
+    first = profile_search_many(_between(network.draw(5, 0), window.start_s, cut),
+                                list(sets.values()),
                                 max_access_minutes=10.0)
     assert all(_certified(p.served(origins, window)[0], cut) for p in first)
     got = served_over_draws(network, sets, origins, window, draws=3, seed=5,
@@ -314,7 +315,7 @@ def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, thread
 
 
 def test_a_result_after_the_cut_is_scanned_again_in_full(feeds_dir: Path) -> None:
-    from siting.travel import Window, _before, _certified, served_over_draws
+    from siting.travel import Window, _between, _certified, served_over_draws
 
     feed = read_feed(feeds_dir / "newport-20230613_gtfs.zip")
     network = TransitNetwork.build(feed, busiest_date(feed), _hms("07:00"), _hms("13:00"),
@@ -325,9 +326,10 @@ def test_a_result_after_the_cut_is_scanned_again_in_full(feeds_dir: Path) -> Non
     origins = np.vstack([network.stop_xy[:1] + 100.0, network.stop_xy[:1] + 30_000.0])
     window = Window(_hms("07:30"), _hms("07:35"), 60)
     cut = window.end_s + 2 * 3600
-    truncated = _before(network, cut)
+    truncated = _between(network, window.start_s, cut)
     assert truncated.n_connections < network.n_connections
     assert (truncated.dep_time < cut).all()
+    assert (truncated.dep_time >= window.start_s).all()
     quick = profile_search_many(truncated, [target], max_access_minutes=10.0)[0]
     assert not _certified(quick.served(origins, window)[0], cut)
     got = served_over_draws(network, {"t": target}, origins, window, draws=1, seed=0,

@@ -527,8 +527,8 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
 
     def scan(drawn: TransitNetwork) -> tuple[TransitNetwork, list[Profiles]]:
         # Both measures (all target sets) in one pass over the drawn connections departing
-        # before the cut; `_certified` says when that is exact.
-        return drawn, profile_search_many(_before(drawn, cut), sets,
+        # in the window or before the cut; `_certified` says when that is exact.
+        return drawn, profile_search_many(_between(drawn, window.start_s, cut), sets,
                                           max_access_minutes=max_access_minutes, street=street,
                                           egress=egress, bound=bound)
 
@@ -537,8 +537,9 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
         got = [found.served(origins_xy, window, access=access, direct=d)
                for found, d in zip(profiles, direct, strict=True)]
         if not all(_certified(served, cut) for served, _ in got):
-            full = profile_search_many(drawn, sets, max_access_minutes=max_access_minutes,
-                                       street=street, egress=egress, bound=bound)
+            full = profile_search_many(_between(drawn, window.start_s, drawn.end_s + 1), sets,
+                                       max_access_minutes=max_access_minutes, street=street,
+                                       egress=egress, bound=bound)
             got = [found.served(origins_xy, window, access=access, direct=d)
                    for found, d in zip(full, direct, strict=True)]
         for name, (served, target) in zip(names, got, strict=True):
@@ -571,20 +572,24 @@ _FIRST_HORIZON_S = 2 * 3600
 """Draws are first scanned on the connections departing before the window's end + 2 h."""
 
 
-def _before(network: TransitNetwork, cut: int) -> TransitNetwork:
-    """The network keeping only the connections departing before ``cut`` (views, no copy).
+def _between(network: TransitNetwork, start: int, cut: int) -> TransitNetwork:
+    """The network keeping only the connections departing in [start, cut) (views, no copy).
 
-    A journey served before ``cut`` only uses connections departing before it, so on this
-    network every served time before the cut is the full network's (`_certified`).
+    Departing the origin at ``start`` or later, no journey boards a connection departing
+    before it; and a journey served before ``cut`` only uses connections departing before
+    the cut. So on this network every served time before the cut is the full network's
+    (`_certified`).
     """
+    first = int(np.searchsorted(network.dep_time, start, side="left"))
     keep = int(np.searchsorted(network.dep_time, cut, side="left"))
-    if keep == network.n_connections:
+    if first == 0 and keep == network.n_connections:
         return network
+    part = slice(first, keep)
     truncated = dataclasses.replace(
-        network, dep_stop=network.dep_stop[:keep], arr_stop=network.arr_stop[:keep],
-        dep_time=network.dep_time[:keep], arr_time=network.arr_time[:keep],
-        trip=network.trip[:keep], can_board=network.can_board[:keep],
-        can_alight=network.can_alight[:keep])
+        network, dep_stop=network.dep_stop[part], arr_stop=network.arr_stop[part],
+        dep_time=network.dep_time[part], arr_time=network.arr_time[part],
+        trip=network.trip[part], can_board=network.can_board[part],
+        can_alight=network.can_alight[part])
     object.__setattr__(truncated, "_ride_edges_cache", network.ride_edges())
     return truncated
 
@@ -630,39 +635,62 @@ def summarise_served(served: np.ndarray, target: np.ndarray, departures: np.ndar
     if len(departures) != n_samples or len(origin_ids) != n_origins:
         raise ScenarioError(f"summarise_served: {n_origins} x {n_samples} samples for "
                             f"{len(origin_ids)} origins and {len(departures)} departures.")
-    seconds = np.where(served >= 0, served - np.asarray(departures)[None, :], _INF)
     out = pd.DataFrame({"origin_id": origin_ids})
-    positions = {p: p / 100.0 * (n_samples - 1) for p in percentiles}
-    kth = sorted({int(np.floor(x)) for x in positions.values()}
-                 | {min(int(np.floor(x)) + 1, n_samples - 1) for x in positions.values()})
-    part = np.partition(seconds, kth, axis=1) if n_samples else seconds
-    for p, position in positions.items():
-        lo = int(np.floor(position))
-        hi = min(lo + 1, n_samples - 1)
-        frac = position - lo
-        v_lo = part[:, lo].astype(float)
-        v_hi = part[:, hi].astype(float)
-        v_lo[part[:, lo] == _INF] = np.inf
-        v_hi[part[:, hi] == _INF] = np.inf
-        value = v_lo.copy()
-        if frac > 0:
-            finite = np.isfinite(v_hi)
-            value[finite] = v_lo[finite] + frac * (v_hi[finite] - v_lo[finite])
-            value[~finite] = np.inf
-        out[f"minutes_p{p:g}"] = np.where(np.isfinite(value), value / 60.0, np.nan)
-    # Modal counter over reached samples; columns in id order so argmax ties go to the lowest id.
+    wanted = np.array([float(p) for p in percentiles], dtype=np.float64)
     n_targets = len(target_ids)
-    reached = served >= 0
-    rows = np.broadcast_to(np.arange(n_origins)[:, None], served.shape)[reached]
-    counts = np.bincount(rows * n_targets + target[reached].astype(np.int64),
-                         minlength=n_origins * n_targets).reshape(n_origins, n_targets)
+    # Rank of each target in id order, so count ties go to the lowest id.
     by_id = np.argsort(np.asarray(target_ids).astype(str), kind="stable")
-    best = by_id[np.argmax(counts[:, by_id], axis=1)] if n_targets else np.zeros(n_origins, int)
-    nearest = np.asarray(target_ids, dtype=object)[best].astype(object) if n_targets else (
-        np.full(n_origins, None, dtype=object))
-    nearest[~reached.any(axis=1)] = np.nan
+    rank = np.empty(n_targets, dtype=np.int64)
+    rank[by_id] = np.arange(n_targets)
+    values, best = _pool(served, target, np.asarray(departures, dtype=np.int64), wanted, rank,
+                         n_targets)
+    for column, p in enumerate(percentiles):
+        value = values[:, column]
+        out[f"minutes_p{p:g}"] = np.where(np.isfinite(value), value / 60.0, np.nan)
+    nearest = (np.asarray(target_ids, dtype=object)[np.maximum(best, 0)].astype(object)
+               if n_targets else np.full(n_origins, None, dtype=object))
+    nearest[best < 0] = np.nan
     out["nearest_counter"] = pd.Series(nearest, dtype="str")
     return out.sort_values("origin_id", kind="stable").reset_index(drop=True)
+
+
+@njit(cache=True, parallel=True)
+def _pool(served, target, departures, percentiles, rank, n_targets):
+    """Per origin: percentiles of the seconds over its samples (unreached = inf, linear
+    interpolation) and the most reached target (ties to the lowest rank; -1 if none)."""
+    n_origins, n_samples = served.shape
+    values = np.empty((n_origins, len(percentiles)))
+    best = np.full(n_origins, -1, dtype=np.int64)
+    for o in prange(n_origins):
+        seconds = np.empty(n_samples, dtype=np.int64)
+        counts = np.zeros(max(n_targets, 1), dtype=np.int64)
+        for k in range(n_samples):
+            if served[o, k] >= 0:
+                seconds[k] = served[o, k] - departures[k]
+                counts[target[o, k]] += 1
+            else:
+                seconds[k] = _INF
+        seconds.sort()
+        for j in range(len(percentiles)):
+            if n_samples == 0:
+                values[o, j] = np.nan
+                continue
+            position = percentiles[j] / 100.0 * (n_samples - 1)
+            lo = int(np.floor(position))
+            hi = min(lo + 1, n_samples - 1)
+            frac = position - lo
+            v_lo = np.inf if seconds[lo] == _INF else float(seconds[lo])
+            v_hi = np.inf if seconds[hi] == _INF else float(seconds[hi])
+            value = v_lo
+            if frac > 0:
+                value = v_lo + frac * (v_hi - v_lo) if np.isfinite(v_hi) else np.inf
+            values[o, j] = value
+        top = 0
+        for c in range(n_targets):
+            if counts[c] > top or (counts[c] == top and top > 0 and rank[c] < rank[best[o]]):
+                top = counts[c]
+                best[o] = c
+    return values, best
 
 
 def _percentile(values: np.ndarray, offsets: np.ndarray, p: float) -> np.ndarray:
