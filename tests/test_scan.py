@@ -29,6 +29,7 @@ from siting.travel import (
     profile_search_many,
     walk_csr,
 )
+from test_travel_engine import _real_case
 
 _INF = np.iinfo(np.int64).max
 
@@ -93,9 +94,6 @@ def _check_equal(conn, n_trips, start, footpaths, change_s, egress_sets, hours):
 
 # --------------------------------------------------------------------------- real feeds
 
-HOURS = [None, ("08:00", "17:00"), None, ("09:30", "12:00"), ("07:00", "22:00")]
-
-
 def _hms(text: str) -> int:
     h, m = text.split(":")
     return int(h) * 3600 + int(m) * 60
@@ -109,20 +107,10 @@ def _hms(text: str) -> int:
 ])
 def test_fast_scan_equals_reference_on_real_feeds(feeds_dir: Path, feed_name: str,
                                                   min_change: int) -> None:
-    feed = read_feed(feeds_dir / feed_name)
-    network = TransitNetwork.build(feed, busiest_date(feed), _hms("07:00"), _hms("13:00"),
-                                   WalkModel(), transfer_max_minutes=5.0,
-                                   min_change_seconds=min_change)
-    rng = np.random.default_rng(min_change + len(feed_name))
-    busy = np.argsort(-np.bincount(network.dep_stop, minlength=network.n_stops),
-                      kind="stable")[:60]
-    chosen = rng.choice(busy, len(HOURS), replace=False)
-    targets = Targets.from_arrays(
-        [f"T{i}" for i in range(len(HOURS))],
-        network.stop_xy[chosen] + rng.uniform(-50, 50, (len(HOURS), 2)),
-        [np.nan if h is None else _hms(h[0]) for h in HOURS],
-        [np.nan if h is None else _hms(h[1]) for h in HOURS])
-    sets = [targets.select(targets.always_open), targets, targets.select([1, 3])]
+    # The travel-engine tests' real case: busy stops as targets, some with opening hours.
+    network, targets, _, _, _ = _real_case(feeds_dir / feed_name, min_change,
+                                           min_change + len(feed_name))
+    sets = [targets.select(targets.always_open), targets, targets.select([2, 3])]
     found = profile_search_many(network, sets, max_access_minutes=10.0)
     change_s, fp_total = change_costs(network)
     for chosen_set, profiles in zip(sets, found, strict=True):

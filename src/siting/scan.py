@@ -40,6 +40,22 @@ _SLOTS = 1 << 20
 
 # --------------------------------------------------------------------------- lower bounds
 
+@njit(cache=True, inline="always")
+def _push(heap_key, heap_node, size, key, node):
+    """Push (key, node) on a binary min-heap of ``size`` items; returns the new size."""
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if heap_key[p] <= key:
+            break
+        heap_key[i] = heap_key[p]
+        heap_node[i] = heap_node[p]
+        i = p
+    heap_key[i] = key
+    heap_node[i] = node
+    return size + 1
+
+
 @njit(cache=True, nogil=True)
 def _dijkstra(rev_off, rev_from, rev_w, dist):
     """Least distances to the sources (dist given finite there), over reversed CSR edges."""
@@ -49,18 +65,7 @@ def _dijkstra(rev_off, rev_from, rev_w, dist):
     size = 0
     for v in range(n):
         if dist[v] < UNREACHABLE:
-            # push
-            i = size
-            size += 1
-            while i > 0:
-                p = (i - 1) >> 1
-                if heap_key[p] <= dist[v]:
-                    break
-                heap_key[i] = heap_key[p]
-                heap_node[i] = heap_node[p]
-                i = p
-            heap_key[i] = dist[v]
-            heap_node[i] = v
+            size = _push(heap_key, heap_node, size, dist[v], v)
     done = np.zeros(n, dtype=np.bool_)
     while size > 0:
         key = heap_key[0]
@@ -91,17 +96,7 @@ def _dijkstra(rev_off, rev_from, rev_w, dist):
             cand = key + rev_w[e]
             if cand < dist[u]:
                 dist[u] = cand
-                i = size
-                size += 1
-                while i > 0:
-                    p = (i - 1) >> 1
-                    if heap_key[p] <= cand:
-                        break
-                    heap_key[i] = heap_key[p]
-                    heap_node[i] = heap_node[p]
-                    i = p
-                heap_key[i] = cand
-                heap_node[i] = u
+                size = _push(heap_key, heap_node, size, cand, u)
     return dist
 
 
