@@ -236,9 +236,13 @@ def test_night_tube_runs_the_published_sections_on_friday_and_saturday_nights(
     london_dir: Path, tables: dict[str, pd.DataFrame]
 ) -> None:
     trips = tables["trips.txt"]
-    night_tube = trips[trips["service_id"] == NIGHT_TUBE]
+    friday_saturday = trips[trips["service_id"] == NIGHT_TUBE]
+    night_tube = friday_saturday[friday_saturday["route_id"].str.startswith("tube:")]
     # Central 2, Jubilee 7, Northern 9, Piccadilly 10, Victoria 11 (london.lines.csv).
     assert set(night_tube["route_id"]) == {"tube:2", "tube:7", "tube:9", "tube:10", "tube:11"}
+    # The rest of the Friday and Saturday night service: the weekend night buses, nothing else.
+    others = set(friday_saturday["route_id"]) - set(night_tube["route_id"])
+    assert others == {f"bus:{r}" for r in LondonAssumptions().bus_weekend_night_routes}
     central = _night_stations(tables, "Central Line", london_dir)
     assert {"Ealing Broadway", "White City", "Loughton", "Newbury Park", "Hainault"} <= central
     assert not {"West Ruislip", "Epping", "Grange Hill"} & central  # TfL: no service there
