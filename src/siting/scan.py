@@ -393,8 +393,7 @@ def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start:
     if len(finite_open):
         latest = max(latest, int(finite_open.max()))
     g_bits, s_bits = pack_layout(width, base, latest)
-    dep_shift = g_bits + s_bits
-    key_mask = (1 << dep_shift) - 1
+    key_mask = (1 << (g_bits + s_bits)) - 1
     # Footpaths of each stop in ascending order of (change seconds + least bound at the end).
     least = bound.min(axis=0)
     fp_from = np.repeat(np.arange(n_stops), np.diff(fp_off))

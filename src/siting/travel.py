@@ -429,17 +429,10 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
             raise ScenarioError("profile_search: no targets. Give at least one counter.")
     max_access_s = round(max_access_minutes * 60)
     n_layers = len(target_sets)
-    eg_off = np.zeros((n_layers, network.n_stops + 1), dtype=np.int64)
-    eg_tgt, eg_sec = [], []
-    base = 0
     if egress is None:
         egress = [walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
                   for targets in target_sets]
-    for layer, (off, tgt, sec) in enumerate(egress):
-        eg_off[layer] = off + base
-        eg_tgt.append(tgt)
-        eg_sec.append(sec)
-        base += len(tgt)
+    layers = _egress_layers(egress, network.n_stops)
     width = max(len(t) for t in target_sets)
     open_s = np.full((n_layers, width), ALWAYS_OPEN, dtype=np.int64)
     close_s = np.full((n_layers, width), ALWAYS_CLOSE, dtype=np.int64)
@@ -450,10 +443,8 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
     change_s, fp_total = change_costs(network)
-    layers = (eg_off, np.concatenate(eg_tgt), np.concatenate(eg_sec))
     if bound is None:
-        bound = board_bounds(network.ride_edges(), network.n_stops, _least_egress(layers),
-                             change_s, network.fp_offsets, network.fp_to, fp_total)
+        bound = search_bounds(network, egress)
     found = scan_profiles(
         (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
          network.can_board, network.can_alight), len(network.run_ids), start,
@@ -519,7 +510,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     cut = window.end_s + _FIRST_HORIZON_S
     direct = [np.ascontiguousarray(direct_walk_seconds(network, origins_xy, t.xy, street))
               for t in sets]
-    bound = search_bounds(network, sets, egress)
+    bound = search_bounds(network, egress)
     n_dep = len(window.departures)
     rounds = max(1, draws) if network.n_phased_entries else 1
     out = {name: (np.empty((len(origins_xy), rounds * n_dep), dtype=np.int64),
@@ -548,24 +539,29 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     return out
 
 
-def search_bounds(network: TransitNetwork, target_sets: Sequence[Targets],
+def search_bounds(network: TransitNetwork,
                   egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
-    """The scan's lower bounds (`siting.scan.board_bounds`) for these target sets.
+    """The scan's lower bounds (`siting.scan.board_bounds`), one layer per target set.
 
     ``egress``: each set's `walk_csr` from the network's stops. The same for every phase draw
     of the network (they share its least ride times).
     """
-    n_stops = network.n_stops
-    eg_off = np.zeros((len(target_sets), n_stops + 1), dtype=np.int64)
+    change_s, fp_total = change_costs(network)
+    least = _least_egress(_egress_layers(egress, network.n_stops))
+    return board_bounds(network.ride_edges(), network.n_stops, least, change_s,
+                        network.fp_offsets, network.fp_to, fp_total)
+
+
+def _egress_layers(egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_stops: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sets' egress CSRs as one: per-layer offsets (layers, stops + 1) into shared arrays."""
+    eg_off = np.zeros((len(egress), n_stops + 1), dtype=np.int64)
     base = 0
     for layer, (off, tgt, _) in enumerate(egress):
         eg_off[layer] = off + base
         base += len(tgt)
-    layers = (eg_off, np.concatenate([e[1] for e in egress]),
-              np.concatenate([e[2] for e in egress]))
-    change_s, fp_total = change_costs(network)
-    return board_bounds(network.ride_edges(), n_stops, _least_egress(layers), change_s,
-                        network.fp_offsets, network.fp_to, fp_total)
+    return (eg_off, np.concatenate([e[1] for e in egress]),
+            np.concatenate([e[2] for e in egress]))
 
 
 _FIRST_HORIZON_S = 2 * 3600

@@ -206,23 +206,16 @@ class TransitNetwork:
         return cached
 
     def _tie_ordered(self) -> tuple[np.ndarray, ...]:
-        """The connection arrays listed in tie order (cached), read in sequence by a draw."""
+        """The connection arrays in tie order (zero-duration first, trip, position), cached:
+        the order within one second, read in sequence by a draw."""
         cached = self.__dict__.get("_tie_ordered_cache")
         if cached is None:
-            order = self._tie_order()
+            positive = (self.arr_time > self.dep_time).astype(np.int8)
+            order = np.lexsort((np.arange(len(self.trip)), self.trip, positive))
             cached = tuple(np.ascontiguousarray(a[order]) for a in (
                 self.dep_stop, self.arr_stop, self.dep_time, self.arr_time, self.trip,
                 self.can_board, self.can_alight))
             object.__setattr__(self, "_tie_ordered_cache", cached)
-        return cached
-
-    def _tie_order(self) -> np.ndarray:
-        """Connections by (zero-duration first, trip, position): the order within one second."""
-        cached = self.__dict__.get("_tie_order_cache")
-        if cached is None:
-            positive = (self.arr_time > self.dep_time).astype(np.int8)
-            cached = np.lexsort((np.arange(len(self.trip)), self.trip, positive)).astype(np.int64)
-            object.__setattr__(self, "_tie_order_cache", cached)
         return cached
 
     @property
