@@ -608,3 +608,18 @@ def test_a_24_hour_route_never_runs_day_and_night_service_at_once(
         (run,) = night
         assert run.start_s == max(day.end_s, (24 * 60 + night_start) * 60) >= day.end_s
         assert run.end_s == night_end
+
+
+def test_docs_assumptions_table_is_the_code():
+    """docs/london-network.md's assumptions table is what scripts/assumptions_table.py prints."""
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("assumptions_table",
+                                                  repo / "scripts" / "assumptions_table.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    docs = (repo / "docs" / "london-network.md").read_text(encoding="utf-8")
+    table = docs[docs.index("| name | default | meaning | source |"):]
+    assert table == module.markdown(), "regenerate it: python scripts/assumptions_table.py"

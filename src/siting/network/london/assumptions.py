@@ -45,9 +45,10 @@ _DAY_HOURS = {"tube": "05:30-24:30", "dlr": "05:30-24:30", "bus": "06:00-24:30",
               "river": "06:00-22:00", "rail": "05:30-24:00", "tram": "05:30-24:00"}
 """Daily span per mode (day_service_hours); the cited sources are in the field's source."""
 
-_24H_ROUTES = ("12", "14", "24", "25", "36", "43", "47", "53", "65", "69", "83", "85", "88",
-               "94", "108", "134", "139", "148", "149", "159", "176", "188", "213", "220",
-               "222", "238", "243", "250", "266", "281", "285", "341", "344", "453")
+_24H_ROUTES = ("12", "14", "24", "25", "36", "43", "47", "53", "65", "69", "76", "83", "85",
+               "88", "94", "108", "134", "139", "148", "149", "159", "176", "188", "213",
+               "220", "222", "238", "243", "250", "266", "281", "285", "341", "344", "390",
+               "453")
 """Day routes run all night (bus_24h_routes); none of them has an N counterpart in the data."""
 
 _WEEKEND_NIGHT_ROUTES = ("34", "114", "123", "132", "145", "154", "158", "183", "296", "307",
@@ -193,14 +194,20 @@ class LondonAssumptions:
         _24H_ROUTES,
         "Day routes that also run all night, every night (at night_bus_headway_min over "
         "night_bus_hours). A partial list: routes with an N counterpart in the data are left out.",
-        "partly sourced, no complete list found: 47, 222, 238 run every night from 12 September "
-        "2015 (Mayor's Question Time 2015/2668, london.gov.uk/questions/2015/2668); 12, 148, "
-        "453 '24hr' (TfL FOI-0251-1516, May 2015, as reposted at textuploader.com/n9s1); 94 "
-        "(TfL stakeholder email, July 2016, quoted by carshaltoncentral.mycouncillor.org.uk); "
-        "88 (Evening Standard 2015: every 15 min at night); 281 (TfL press release, May 2006); "
-        "14 (Open Guide to London, 2006); 25 (London Bus Blog, 2008). The other 23 are an "
-        "assumption typed from memory, unverified; TfL counted 117 night routes in July 2016 "
-        "against 50 N routes in the data, so the list is likely about half the real one")
+        "partly sourced route by route (docs/london-network.md quotes each source), no "
+        "complete list found: 47, 222, 238 every night from 12 September 2015 (Mayor's "
+        "Question Time 2015/2668); 12, 148, 453 '24hr' (TfL FOI-0251-1516, May 2015); 149 "
+        "(TfL press release, October 2015); 285 (TfL press release, June 2015); 94 (TfL "
+        "stakeholder email, July 2016); 76, 341 'run 24 hours a day' and 14, 134 '(24 hour)' "
+        "(TfL consultations, September 2018); 83 24-hour until 9 September 2016, then the "
+        "N83 over the same stops (Ealing Today, June 2016); 53, 266 night service under the "
+        "day number until 2019 (greenwichwire.co.uk 2019; unormlondonbusblog July 2017); 108 "
+        "(Wikipedia copy of about 2016); 65 (transportdesigned.com, about 2019); 88 (Evening "
+        "Standard 2015); 390 (TfL text, December 2013); 24, 36, 43, 69, 85, 159, 176, 188, "
+        "213, 220, 243, 25, 14, 281: sources from 2004-2014 or undated Wikipedia copies; 139, "
+        "250, 344: no source found (assumption). CILT news (17 August 2016) counted 73 "
+        "24-hour routes including the 11 weekend-only ones of then, so this list of 36 is "
+        "about 26 short")
     bus_weekend_night_routes: tuple[str, ...] = _f(
         _WEEKEND_NIGHT_ROUTES, "Day routes that also run all night on Friday and Saturday "
         "nights only (at night_bus_weekend_headway_min over night_bus_hours).",
