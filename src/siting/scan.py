@@ -212,7 +212,7 @@ def _insert(prof, prof_start, prof_len, u, d_rel, keys, key_mask):
     prof_len[u] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_order_bound,
             bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits):
     """Lower ``out[layer]`` (the best key so far) to the best key after alighting at v at a.
@@ -232,7 +232,7 @@ def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_o
     if change >= 0 and prof_len[v] > 0:
         useful = False
         for layer in range(n_layers):
-            if ((a + change + bound[layer, v]) << g_bits) <= out[layer]:
+            if ((a + change + bound[v, layer]) << g_bits) <= out[layer]:
                 useful = True
         if useful:
             row = _find(prof, prof_start[v], prof_len[v], a + change)
@@ -252,7 +252,7 @@ def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_o
         t = a + fp_total[f]
         useful = False
         for layer in range(n_layers):
-            if ((t + bound[layer, w]) << g_bits) <= out[layer]:
+            if ((t + bound[w, layer]) << g_bits) <= out[layer]:
                 useful = True
         if not useful:
             continue
@@ -407,7 +407,7 @@ def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start:
         dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
         prof_start, fp_off, np.ascontiguousarray(fp_to[order]),
         np.ascontiguousarray(fp_total[order].astype(np.int64)),
-        np.ascontiguousarray(order_bound[order]), np.ascontiguousarray(bound),
+        np.ascontiguousarray(order_bound[order]), np.ascontiguousarray(bound.T),
         change_s.astype(np.int64), iterate, eg_off, eg_tgt, eg_sec.astype(np.int64),
         open_rel, close_rel, g_bits, key_mask)
     return [_layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask)
