@@ -185,54 +185,72 @@ def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) ->
     return t * _SLOTS + target
 
 
-@njit(cache=True, parallel=True)
-def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
-              prof_len, prof_dep, prof_key):
-    """Best key per origin x departure (departures ascending).
+@njit(cache=True, inline="always")
+def _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
+                     departures, prof_start, prof_len, prof_dep, prof_key):
+    """Fill ``out[o]``, the best key per departure of origin o (departures ascending).
 
     One merge walk per access stop: its profile (decreasing departures) is walked from the
     least departure upwards while the departures ascend, instead of a search per departure.
     Walking straight to a 24/7 target does not depend on the departure, so only targets with
     hours are evaluated per departure.
     """
-    n_origins = len(acc_off) - 1
     n_dep = len(departures)
     n_targets = len(open_s)
-    out = np.empty((n_origins, n_dep), dtype=np.int64)
-    for o in prange(n_origins):
-        # The best 24/7 target on foot: least walk, ties to the lowest index.
-        walk_best = _INF
-        walk_c = -1
+    # The best 24/7 target on foot: least walk, ties to the lowest index.
+    walk_best = _INF
+    walk_c = -1
+    for c in range(n_targets):
+        if open_s[c] == ALWAYS_OPEN and close_s[c] == ALWAYS_CLOSE and (
+                direct_sec[o, c] < walk_best):
+            walk_best = direct_sec[o, c]
+            walk_c = c
+    for it in range(n_dep):
+        tau = departures[it]
+        best = _INF
+        if walk_c >= 0:
+            best = (tau + walk_best) * _SLOTS + walk_c
         for c in range(n_targets):
-            if open_s[c] == ALWAYS_OPEN and close_s[c] == ALWAYS_CLOSE and (
-                    direct_sec[o, c] < walk_best):
-                walk_best = direct_sec[o, c]
-                walk_c = c
+            if open_s[c] != ALWAYS_OPEN or close_s[c] != ALWAYS_CLOSE:
+                best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
+        out[o, it] = best
+    for a in range(acc_off[o], acc_off[o + 1]):
+        s = acc_stop[a]
+        n = prof_len[s]
+        if n == 0:
+            continue
+        first = prof_start[s]
+        walk = acc_sec[a]
+        j = first + n - 1
         for it in range(n_dep):
-            tau = departures[it]
-            best = _INF
-            if walk_c >= 0:
-                best = (tau + walk_best) * _SLOTS + walk_c
-            for c in range(n_targets):
-                if open_s[c] != ALWAYS_OPEN or close_s[c] != ALWAYS_CLOSE:
-                    best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
-            out[o, it] = best
-        for a in range(acc_off[o], acc_off[o + 1]):
-            s = acc_stop[a]
-            n = prof_len[s]
-            if n == 0:
-                continue
-            first = prof_start[s]
-            walk = acc_sec[a]
-            j = first + n - 1
-            for it in range(n_dep):
-                t = departures[it] + walk
-                while j >= first and prof_dep[j] < t:
-                    j -= 1
-                if j < first:
-                    break
-                if prof_key[j] < out[o, it]:
-                    out[o, it] = prof_key[j]
+            t = departures[it] + walk
+            while j >= first and prof_dep[j] < t:
+                j -= 1
+            if j < first:
+                break
+            if prof_key[j] < out[o, it]:
+                out[o, it] = prof_key[j]
+
+
+@njit(cache=True, parallel=True)
+def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
+              prof_len, prof_dep, prof_key):
+    """Best key per origin x departure (`_evaluate_origin`), origins on numba's threads."""
+    out = np.empty((len(acc_off) - 1, len(departures)), dtype=np.int64)
+    for o in prange(len(acc_off) - 1):
+        _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
+                         departures, prof_start, prof_len, prof_dep, prof_key)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _evaluate_serial(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures,
+                     prof_start, prof_len, prof_dep, prof_key):
+    """`_evaluate` on the calling thread only, without the GIL (for draws on threads)."""
+    out = np.empty((len(acc_off) - 1, len(departures)), dtype=np.int64)
+    for o in range(len(acc_off) - 1):
+        _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
+                         departures, prof_start, prof_len, prof_dep, prof_key)
     return out
 
 
@@ -322,12 +340,15 @@ class Profiles:
 
     def served(self, origins_xy: np.ndarray, window: Window, *,
                access: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-               direct: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               direct: np.ndarray | None = None,
+               parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Served time (int64 s, -1 if never) and target index (-1) per origin x departure.
 
         ``access`` is the origins' `walk_csr` to the network's stops and ``direct`` their
         `direct_walk_seconds` to the targets, if already computed (they depend only on the
-        origins, the stops, the targets and the walk).
+        origins, the stops, the targets and the walk). ``parallel=False`` evaluates on the
+        calling thread only (for callers that already run on several threads); the result
+        is the same.
         """
         _check_window(self.network, window)
         origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
@@ -337,9 +358,10 @@ class Profiles:
         acc_off, acc_stop, acc_sec = access
         if direct is None:
             direct = direct_walk_seconds(self.network, origins_xy, self.targets.xy, self.street)
-        keys = _evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
-                         self.targets.open_s, self.targets.close_s, window.departures,
-                         self.start, self.length, self.dep, self.key)
+        evaluate = _evaluate if parallel else _evaluate_serial
+        keys = evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
+                        self.targets.open_s, self.targets.close_s, window.departures,
+                        self.start, self.length, self.dep, self.key)
         reached = keys != _INF
         served = np.where(reached, keys // _SLOTS, -1)
         target = np.where(reached, keys % _SLOTS, -1).astype(np.int32)
@@ -493,10 +515,10 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
 
     For each named target set: (served, target), each (origins, draws x departures) with the
     departures of draw 0 first (see `Profiles.served`). The origins' access walks and the
-    stops' egress walks are found once and reused by every draw and measure. Draws are built
-    and scanned on up to ``numba.get_num_threads()`` threads at a time (the scan releases the
-    GIL), at most that many in memory at once; the lookups run in draw order, so the result
-    does not depend on the number of threads.
+    stops' egress walks are found once and reused by every draw and measure. Draws are
+    scanned and looked up on up to ``numba.get_num_threads()`` threads at a time (the kernels
+    release the GIL), at most that many in memory at once; each draw writes only its own
+    columns, so the result does not depend on the number of threads.
     """
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
     max_access_s = round(max_access_minutes * 60)
@@ -516,26 +538,31 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     out = {name: (np.empty((len(origins_xy), rounds * n_dep), dtype=np.int64),
                   np.empty((len(origins_xy), rounds * n_dep), dtype=np.int32)) for name in names}
 
-    def scan(drawn: TransitNetwork) -> tuple[TransitNetwork, list[Profiles]]:
-        # Both measures (all target sets) in one pass over the drawn connections departing
-        # in the window or before the cut; `_certified` says when that is exact.
-        return drawn, profile_search_many(_between(drawn, window.start_s, cut), sets,
-                                          max_access_minutes=max_access_minutes, street=street,
-                                          egress=egress, bound=bound)
+    workers = get_num_threads()
 
-    for index, (drawn, profiles) in enumerate(_in_order(
-            scan, draw_networks(network, draws, seed), get_num_threads())):
-        got = [found.served(origins_xy, window, access=access, direct=d)
-               for found, d in zip(profiles, direct, strict=True)]
-        if not all(_certified(served, cut) for served, _ in got):
-            full = profile_search_many(_between(drawn, window.start_s, drawn.end_s + 1), sets,
-                                       max_access_minutes=max_access_minutes, street=street,
-                                       egress=egress, bound=bound)
-            got = [found.served(origins_xy, window, access=access, direct=d)
-                   for found, d in zip(full, direct, strict=True)]
-        for name, (served, target) in zip(names, got, strict=True):
-            out[name][0][:, index * n_dep:(index + 1) * n_dep] = served
-            out[name][1][:, index * n_dep:(index + 1) * n_dep] = target
+    def one(item: tuple[int, TransitNetwork]) -> None:
+        # Both measures (all target sets) in one pass over the drawn connections departing
+        # in the window or before the cut (`_certified` says when that is exact), then the
+        # lookups, all on this worker's thread; each draw writes only its own columns.
+        index, drawn = item
+
+        def served(upto: int) -> list[tuple[np.ndarray, np.ndarray]]:
+            found = profile_search_many(_between(drawn, window.start_s, upto), sets,
+                                        max_access_minutes=max_access_minutes, street=street,
+                                        egress=egress, bound=bound)
+            return [f.served(origins_xy, window, access=access, direct=d, parallel=workers <= 1)
+                    for f, d in zip(found, direct, strict=True)]
+
+        got = served(cut)
+        if not all(_certified(times, cut) for times, _ in got):
+            got = served(drawn.end_s + 1)
+        columns = slice(index * n_dep, (index + 1) * n_dep)
+        for name, (times, target) in zip(names, got, strict=True):
+            out[name][0][:, columns] = times
+            out[name][1][:, columns] = target
+
+    for _ in _in_order(one, enumerate(draw_networks(network, draws, seed)), workers):
+        pass
     return out
 
 
