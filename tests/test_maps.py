@@ -354,3 +354,23 @@ def test_london_compare_map(baseline_analysis: Analysis, final_analysis: Analysi
     assert path.stat().st_size < 10_000_000
     features = ward_data(path.read_text(encoding="utf-8"))["features"]
     assert len(features) == len(final_analysis.wards)
+
+
+def test_display_simplification_never_drops_a_small_shape():
+    """A shape smaller than the tolerance, which plain Douglas-Peucker empties, is kept (its
+    topology-preserving simplification is used instead); the others are simplified plainly."""
+    import shapely
+
+    from siting.maps import _simplified
+
+    shapes = gpd.GeoSeries([shapely.box(0, 0, 1000, 1000),
+                            shapely.Polygon([(0, 0), (5, 0), (5, 5), (2.5, 2.6), (0, 5)])],
+                           crs=27700, index=[3, 7])
+    assert shapes.simplify(20.0, preserve_topology=False).is_empty.tolist() == [False, True]
+    out = _simplified(shapes, 20.0)
+    assert out.crs == "EPSG:4326"
+    assert out.index.tolist() == [3, 7]
+    assert not out.is_empty.any() and out.is_valid.all()
+    # the square keeps its 4 corners (+ closing point); the small shape keeps the smallest
+    # valid ring the topology-preserving simplifier allows, a triangle (3 + closing point)
+    assert shapely.get_num_coordinates(out.to_numpy()).tolist() == [5, 4]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +21,6 @@ import shapely
 
 from siting._crs import BNG
 from siting._errors import ScenarioError
-from siting.candidates import load_candidates
 from siting.data import (
     load_boroughs,
     load_lsoa_areas,
@@ -32,30 +31,23 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
-from siting.equity import ward_equity
-from siting.hubs import HubSiting, HubSolution
-from siting.journeys import lsoa_journeys, ward_journeys
-from siting.network.scenario_network import (
-    origins,
-    scenario_feed,
-    scenario_network,
-    scenario_service,
-    scenario_walk,
-    travel_settings,
-)
-from siting.network.service import check_study_area, study_area_coverage
-from siting.network.transit import TransitNetwork
-from siting.network.walk import WalkModel
-from siting.scenario import DataFiles, Scenario
-from siting.travel import MEASURES, Targets, Window, served_over_draws, summarise_served
-from siting.walk_comparison import compare_walk_models
+from siting.scenario import MEASURES, DataFiles, Scenario
+
+if TYPE_CHECKING:
+    from siting.hubs import HubSolution
+    from siting.network.transit import TransitNetwork
+    from siting.network.walk import WalkModel
+    from siting.travel import Targets
+
+# The computing stages (network, travel, journeys, hubs, equity) are imported where they are
+# used: reading a stored Analysis, checking it, reporting and mapping it need none of them.
 
 __all__ = ["MEASURES", "Analysis", "analyse", "check_hub_inputs", "counter_targets",
            "lsoa_travel_times", "setting_differences"]
 
 log = logging.getLogger(__name__)
 
-# MEASURES (the two travel-time measures) is defined once, in siting.travel; re-exported here.
+# MEASURES (the two travel-time measures) is defined once, in siting.scenario; re-exported here.
 
 
 @dataclass(frozen=True)
@@ -155,6 +147,8 @@ def _ward_measures(lsoas: pd.DataFrame, measure: str, thresholds: list[int]) -> 
 
 def counter_targets(counters: gpd.GeoDataFrame) -> Targets:
     """The scenario's open counters as search targets (24/7 ones have no closing hours)."""
+    from siting.travel import Targets
+
     open_ = counters[counters["status"] != "closed"].sort_values("counter_id", kind="stable")
     is_24h = (open_["status"] == "24h").to_numpy()
     return Targets.from_arrays(
@@ -174,6 +168,8 @@ def lsoa_travel_times(
     The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
     of the phases of frequency-based services (one pass if the feed has none).
     """
+    from siting.travel import Window, served_over_draws, summarise_served
+
     targets = counter_targets(counters)
     start_s, end_s = scenario.transit.window_seconds
     window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
@@ -210,6 +206,16 @@ def analyse(
     ``journeys=False`` skips the journey breakdowns (their columns are then absent): a sweep's
     samples need only the minutes.
     """
+    from siting.equity import ward_equity
+    from siting.journeys import lsoa_journeys, ward_journeys
+    from siting.network.scenario_network import (
+        scenario_feed,
+        scenario_network,
+        scenario_service,
+        scenario_walk,
+        travel_settings,
+    )
+
     timings: dict[str, float] = {}
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -292,6 +298,9 @@ def _study_area(scenario: Scenario, network: TransitNetwork, lsoas: pd.DataFrame
                 walk: WalkModel, feed_label: str) -> dict[str, Any]:
     """Share of wards (and people) with a stop served in the window within the access limit;
     StudyAreaNotServedError when there is none (unless the study is walk-only by request)."""
+    from siting.network.scenario_network import origins
+    from siting.network.service import check_study_area, study_area_coverage
+
     if scenario.transit.walk_only:
         return {"walk_only": True}
     coverage = study_area_coverage(network.stop_xy, origins(lsoas), walk,
@@ -390,6 +399,9 @@ def _hub_plan(
     walk: WalkModel, street: Any = None, *, centres: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
     """Choose DWO hubs with CP-SAT; wards no candidate can reach are reported, not fatal."""
+    from siting.hubs import HubSiting
+    from siting.walk_comparison import compare_walk_models
+
     hubs_cfg = scenario.hubs
     empty_hubs = gpd.GeoDataFrame(
         {c: [] for c in ("site_id", "name", "kind", "cost", "wards_served", "officers")},
@@ -440,6 +452,8 @@ def _london_area(wards: gpd.GeoDataFrame) -> Any:
 def _candidates(scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame,
                 counters: gpd.GeoDataFrame) -> Any:
     """The candidate hub sites of the scenario's kinds (and its candidate CSV) in the wards."""
+    from siting.candidates import load_candidates
+
     hubs_cfg = scenario.hubs
     kinds: dict[str, float] = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
     extra = None

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from siting._crs import BNG, WGS84
 from siting._errors import DataError, ScenarioError, clip, shown
@@ -382,6 +381,8 @@ def dedupe_sites(
     ordered = (sites.assign(_rank=rank.to_numpy())
                .sort_values(["cost", "_rank", "site_id"], kind="stable").reset_index(drop=True))
     xy = shapely.get_coordinates(ordered.geometry.to_numpy())
+    from scipy.spatial import cKDTree
+
     pairs = cKDTree(xy).query_pairs(max(same_kind_m, any_kind_m), output_type="ndarray")
     neighbours: dict[int, list[int]] = {}
     for a, b in pairs:

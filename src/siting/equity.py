@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from siting._errors import DataError
-from siting.travel import MEASURES
+from siting.scenario import MEASURES
 
 __all__ = ["EQUITY_MEASURES", "PROFILES_FILE", "render_equity", "ward_equity"]
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from siting.journey_words import describe
 from siting.network.transit import TransitNetwork
 from siting.travel import (
     _INF,
@@ -420,24 +421,6 @@ def journey_breakdown(profiles: Profiles, origins_xy: np.ndarray,
     out["changes"] = np.where(reached, table["changes"], -1)
     out["first_route"] = labels
     return out
-
-
-def describe(row: Mapping[str, Any]) -> str:
-    """A journey in words, e.g. '12 min walk, 6 wait, 18 on the 263, 1 change'."""
-    walk = row.get("walk_min")
-    if walk is None or not np.isfinite(float(walk)):
-        return "no route"
-    parts = [f"{float(walk):.0f} min walk"]
-    route = str(row.get("first_route") or "")
-    if float(row.get("ride_min", 0)) > 0 or route:
-        parts.append(f"{float(row['wait_min']):.0f} wait")
-        ride = f"{float(row['ride_min']):.0f}"
-        parts.append(f"{ride} on the {route}" if route else f"{ride} riding")
-        changes = round(float(row.get("changes", 0)))
-        parts.append(f"{changes} change{'s' if changes != 1 else ''}")
-    elif float(row.get("wait_min", 0)) >= 0.5:
-        parts.append(f"{float(row['wait_min']):.0f} wait")
-    return ", ".join(parts)
 
 
 def _clock(seconds: np.ndarray) -> np.ndarray:

@@ -143,6 +143,9 @@ class Counters(_Strict):
         return "closed"
 
 
+MEASURES = ("24h", "any")
+"""Travel-time measures: to the nearest 24/7 counter, or to the nearest counter open then."""
+
 DEFAULT_DRAWS = 16
 """Default Monte Carlo phase draws (transit.draws), chosen by measurement: docs/travel-model.md."""
 

@@ -53,6 +53,7 @@ from numba import get_num_threads, njit, prange
 from siting._errors import ScenarioError
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.scan import UNREACHABLE, board_bounds, scan_profiles
+from siting.scenario import MEASURES
 
 __all__ = [
     "ALWAYS_CLOSE",
@@ -76,9 +77,6 @@ ALWAYS_OPEN = -(1 << 40)
 """open_s of a 24/7 target (earlier than any time)."""
 ALWAYS_CLOSE = 1 << 40
 """close_s of a 24/7 target (later than any time)."""
-
-MEASURES = ("24h", "any")
-"""Travel-time measures: to the nearest 24/7 counter, or to the nearest counter open then."""
 
 _SLOTS = 1 << 20
 _MAX_TARGETS = _SLOTS - 1

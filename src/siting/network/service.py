@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from siting._crs import BNG, WGS84
 from siting._errors import (
@@ -298,6 +297,8 @@ def study_area_coverage(stop_xy: np.ndarray, origins: pd.DataFrame, walk: WalkMo
     xy = origins[["x", "y"]].to_numpy(float)
     stops = np.asarray(stop_xy, dtype=float).reshape(-1, 2)
     if len(stops):
+        from scipy.spatial import cKDTree
+
         distance, _ = cKDTree(stops).query(xy, k=1, distance_upper_bound=radius * (1 + 1e-12))
         served = np.isfinite(distance)
     else:

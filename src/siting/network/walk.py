@@ -19,9 +19,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from scipy import sparse
-from scipy.sparse import csgraph
-from scipy.spatial import cKDTree
 
 from siting._crs import BNG
 from siting._errors import DataError
@@ -75,6 +72,8 @@ class WalkModel:
 
         Uses a KD-tree so the cost grows with the number of close pairs, not with the product.
         """
+        from scipy.spatial import cKDTree
+
         xy_from = np.asarray(xy_from, dtype=float).reshape(-1, 2)
         xy_to = np.asarray(xy_to, dtype=float).reshape(-1, 2)
         if len(xy_from) == 0 or len(xy_to) == 0:
@@ -257,6 +256,10 @@ class OsmWalkNetwork:
 
     def __init__(self, path: Path | str, *, speed_kmh: float = _WALK_SPEED_KMH,
                  max_snap_m: float = 250.0) -> None:
+        from scipy import sparse
+        from scipy.sparse import csgraph
+        from scipy.spatial import cKDTree
+
         self.path = Path(path)
         self.speed_kmh = float(speed_kmh)
         self.max_snap_m = float(max_snap_m)
@@ -346,6 +349,8 @@ class OsmWalkNetwork:
         Returns (matrix n_points x n_nodes, snap metres of each point). One Dijkstra per
         distinct snapped node.
         """
+        from scipy.sparse import csgraph
+
         idx, snap_m = self.snap(xy_from)
         n = len(self.node_xy)
         if len(idx) == 0:
@@ -458,6 +463,9 @@ class CircuityCalibration:
 def _sample_pairs(net: OsmWalkNetwork, eligible: np.ndarray, samples: int, min_m: float,
                   max_m: float, rng: np.random.Generator) -> pd.DataFrame:
     """Uniformly sampled node pairs min_m..max_m apart, with network and crow-fly metres."""
+    from scipy.sparse import csgraph
+    from scipy.spatial import cKDTree
+
     xy = net.node_xy[eligible]
     tree = cKDTree(xy)
     far = tree.query_ball_point(xy, max_m)
@@ -517,6 +525,8 @@ def calibrate_circuity(
     (both in BNG). Reports the median (the robust figure used for `DEFAULT_CIRCUITY`), mean,
     quartiles and pair counts.
     """
+    from scipy.spatial import cKDTree
+
     paths = [Path(osm_path)] if isinstance(osm_path, str | Path) else [Path(p) for p in osm_path]
     if not paths:
         raise DataError("calibrate_circuity: no OSM file given. Pass the path of an .osm extract.")
