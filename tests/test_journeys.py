@@ -196,3 +196,36 @@ def test_median_journey_total_is_the_engine_minutes(feeds_dir: Path, seed: int) 
         assert row["minutes"] == (served[o, col] - row["departure_s"]) / 60.0
         parts = row[["walk_min", "wait_min", "ride_min", "change_min"]].sum()
         assert parts == pytest.approx(row["minutes"], abs=1e-9)
+
+
+def test_ward_journeys_by_hand():
+    """Population-weighted parts per ward, worked by hand.
+
+    W1: LSOAs of 100 and 300 people walk 10 and 20 min: (100*10 + 300*20) / 400 = 17.5; routes
+    "9" (100 people) and "12" (300) -> "12". W2: both LSOAs have no people, so the plain mean
+    of 4 and 8 = 6, and the route tie (0 = 0 people) goes to the first name, "10" < "7" as
+    text. W3: no journey at all -> NaN and no route.
+    """
+    import pandas as pd
+
+    from siting.journeys import ward_journeys
+
+    lsoas = pd.DataFrame({
+        "ward_code": ["W1", "W1", "W2", "W2", "W3"],
+        "population": [100, 300, 0, 0, 50],
+        "journey_24h_walk_min": [10.0, 20.0, 4.0, 8.0, np.nan],
+        "journey_24h_wait_min": [2.0, 6.0, 1.0, 3.0, np.nan],
+        "journey_24h_ride_min": [0.0, 4.0, 0.0, 0.0, np.nan],
+        "journey_24h_change_min": [0.0, 2.0, 0.0, 0.0, np.nan],
+        "journey_24h_changes": [0, 1, 0, 0, np.nan],
+        "journey_24h_first_route": ["9", "12", "7", "10", ""],
+    })
+    got = ward_journeys(lsoas).set_index("ward_code")
+    assert got.loc["W1", "journey_24h_walk_min"] == pytest.approx(17.5)
+    assert got.loc["W1", "journey_24h_wait_min"] == pytest.approx((100 * 2 + 300 * 6) / 400)
+    assert got.loc["W1", "journey_24h_changes"] == pytest.approx(0.75)
+    assert got.loc["W1", "journey_24h_first_route"] == "12"
+    assert got.loc["W2", "journey_24h_walk_min"] == pytest.approx(6.0)
+    assert got.loc["W2", "journey_24h_first_route"] == "10"
+    assert np.isnan(got.loc["W3", "journey_24h_walk_min"])
+    assert got.loc["W3", "journey_24h_first_route"] == ""

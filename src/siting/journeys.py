@@ -495,28 +495,38 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
 
 def ward_journeys(lsoas: pd.DataFrame) -> pd.DataFrame:
     """Per ward: population-weighted mean parts and changes of its LSOAs' median journeys, and
-    the first route most of its people take (ties to the first in name order)."""
-    rows = []
+    the first route most of its people take (ties to the first in name order).
+
+    A ward whose LSOAs with a journey all have zero population gets their plain mean; one with
+    no journey at all gets NaN and no route. Columns are whole-frame sums per ward (bincount),
+    not a loop over wards.
+    """
     measures = sorted({c.split("_")[1] for c in lsoas.columns
                        if c.startswith("journey_") and c.endswith("_walk_min")})
-    weights = lsoas["population"].clip(lower=0).astype(float)
-    frame = lsoas.assign(_w=weights)
-    for ward_code, group in frame.groupby("ward_code", sort=True):
-        row: dict[str, Any] = {"ward_code": ward_code}
-        for m in measures:
-            prefix = f"journey_{m}_"
-            ok = group[prefix + "walk_min"].notna()
-            w = group.loc[ok, "_w"]
-            total = float(w.sum())
-            for part in (*BREAKDOWN_PARTS, "changes"):
-                column = prefix + (part if part == "changes" else f"{part}_min")
-                values = group.loc[ok, column].astype(float)
-                row[column] = (float(np.average(values, weights=w)) if total > 0
-                               else float(values.mean()) if ok.any() else np.nan)
-            routes = group.loc[ok].groupby(prefix + "first_route", sort=True)["_w"].sum()
-            routes = routes[routes.index != ""]
-            row[prefix + "first_route"] = (str(routes.sort_values(ascending=False,
-                                                                  kind="stable").index[0])
-                                           if len(routes) else "")
-        rows.append(row)
-    return pd.DataFrame(rows)
+    codes, ward = np.unique(lsoas["ward_code"].to_numpy(dtype=str), return_inverse=True)
+    n = len(codes)
+    weights = lsoas["population"].clip(lower=0).astype(float).to_numpy()
+    out: dict[str, Any] = {"ward_code": codes.astype(object)}
+    for m in measures:
+        prefix = f"journey_{m}_"
+        ok = lsoas[prefix + "walk_min"].notna().to_numpy()
+        w = np.where(ok, weights, 0.0)
+        total = np.bincount(ward, weights=w, minlength=n)
+        count = np.bincount(ward, weights=ok.astype(float), minlength=n)
+        for part in (*BREAKDOWN_PARTS, "changes"):
+            column = prefix + (part if part == "changes" else f"{part}_min")
+            values = np.where(ok, lsoas[column].to_numpy(dtype=float), 0.0)
+            weighted = np.bincount(ward, weights=w * values, minlength=n)
+            plain = np.bincount(ward, weights=values, minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[column] = np.where(total > 0, weighted / total,
+                                       np.where(count > 0, plain / count, np.nan))
+        routes = pd.DataFrame({"ward": ward[ok], "route": lsoas.loc[ok, prefix + "first_route"]
+                               .fillna("").astype(str).to_numpy(), "w": weights[ok]})
+        routes = routes[routes["route"] != ""]
+        sums = routes.groupby(["ward", "route"], sort=True)["w"].sum().reset_index()
+        best = sums.loc[sums.groupby("ward", sort=True)["w"].idxmax()]
+        first = np.full(n, "", dtype=object)
+        first[best["ward"].to_numpy()] = best["route"].to_numpy()
+        out[prefix + "first_route"] = first
+    return pd.DataFrame(out)
