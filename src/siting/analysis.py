@@ -161,12 +161,14 @@ def counter_targets(counters: gpd.GeoDataFrame) -> Targets:
 
 def lsoa_travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
-    lsoas: gpd.GeoDataFrame, street: Any = None,
+    lsoas: gpd.GeoDataFrame, street: Any = None, *, profiles: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter.
 
     The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
-    of the phases of frequency-based services (one pass if the feed has none).
+    of the phases of frequency-based services (one pass if the feed has none). ``profiles``,
+    if given, receives the first draw's profiles by measure (`siting.journeys.lsoa_journeys`
+    traces the median journeys on them).
     """
     from siting.travel import Window, served_over_draws, summarise_served
 
@@ -179,7 +181,7 @@ def lsoa_travel_times(
     pooled = served_over_draws(network, chosen, xy, window, draws=scenario.transit.draws,
                                seed=scenario.transit.seed,
                                max_access_minutes=scenario.walking.max_access_minutes,
-                               street=street)
+                               street=street, first=profiles)
     out = lsoas[["lsoa_code"]].copy()
     for measure, (served, target) in pooled.items():
         departures = np.tile(window.departures, served.shape[1] // len(window.departures))
@@ -237,7 +239,9 @@ def analyse(
         coverage = _study_area(scenario, network, lsoas, walk, feed.label)
 
     with steps("travel times to the counters", timings, "travel"):
-        times = lsoa_travel_times(scenario, network, counters, lsoas, street)
+        first_draw: dict[str, Any] = {}  # the first draw's profiles, reused by the journeys
+        times = lsoa_travel_times(scenario, network, counters, lsoas, street,
+                                  profiles=first_draw if journeys else None)
         lsoas = lsoas.merge(times, on="lsoa_code", how="left")
         for measure in MEASURES:
             for t in scenario.thresholds:
@@ -255,7 +259,8 @@ def analyse(
     if journeys:
         with steps("journey breakdowns", timings, "journeys"):
             lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, counter_targets(counters),
-                                              lsoas, street), on="lsoa_code", how="left")
+                                              lsoas, street, profiles=first_draw),
+                                on="lsoa_code", how="left")
             wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
 
     with steps("siting DWO hubs", timings, "hubs"):

@@ -507,7 +507,8 @@ def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[Tr
 
 def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                       origins_xy: np.ndarray, window: Window, *, draws: int, seed: int,
-                      max_access_minutes: float, street: Any = None
+                      max_access_minutes: float, street: Any = None,
+                      first: dict[str, Profiles] | None = None
                       ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Served times and targets per measure, pooled over the phase draws.
 
@@ -516,7 +517,9 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     stops' egress walks are found once and reused by every draw and measure. Draws are
     scanned and looked up on up to ``numba.get_num_threads()`` threads at a time (the kernels
     release the GIL), at most that many in memory at once; each draw writes only its own
-    columns, so the result does not depend on the number of threads.
+    columns, so the result does not depend on the number of threads. ``first``, if given,
+    receives draw 0's profiles by name (on the connections that draw was finally scanned on,
+    exact for every result), for tracing journeys on that draw without scanning it again.
     """
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
     max_access_s = round(max_access_minutes * 60)
@@ -544,16 +547,19 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
         # lookups, all on this worker's thread; each draw writes only its own columns.
         index, drawn = item
 
-        def served(upto: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        def served(upto: int) -> tuple[list[Profiles], list[tuple[np.ndarray, np.ndarray]]]:
             found = profile_search_many(_between(drawn, window.start_s, upto), sets,
                                         max_access_minutes=max_access_minutes, street=street,
                                         egress=egress, bound=bound)
-            return [f.served(origins_xy, window, access=access, direct=d, parallel=workers <= 1)
-                    for f, d in zip(found, direct, strict=True)]
+            return found, [f.served(origins_xy, window, access=access, direct=d,
+                                    parallel=workers <= 1)
+                           for f, d in zip(found, direct, strict=True)]
 
-        got = served(cut)
+        found, got = served(cut)
         if not all(_certified(times, cut) for times, _ in got):
-            got = served(drawn.end_s + 1)
+            found, got = served(drawn.end_s + 1)
+        if index == 0 and first is not None:
+            first.update(zip(names, found, strict=True))
         columns = slice(index * n_dep, (index + 1) * n_dep)
         for name, (times, target) in zip(names, got, strict=True):
             out[name][0][:, columns] = times
