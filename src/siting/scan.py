@@ -24,12 +24,14 @@ neither changes an answer:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from siting._errors import ScenarioError
 
-__all__ = ["UNREACHABLE", "board_bounds", "pack_layout", "scan_profiles"]
+__all__ = ["UNREACHABLE", "SharedRows", "board_bounds", "pack_layout", "scan_profiles", "scan_rows"]
 
 UNREACHABLE = 1 << 36
 """Bound of a stop from which no target can be reached (larger than any real bound)."""
@@ -365,24 +367,40 @@ def _layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask):
     return length, dep, key
 
 
-def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.ndarray,
-                  footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: np.ndarray,
-                  egress: tuple[np.ndarray, np.ndarray, np.ndarray], open_s: np.ndarray,
-                  close_s: np.ndarray, bound: np.ndarray
-                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Run the scan; per layer, (length, departure int32, key = served * 2**20 + target).
+class SharedRows(NamedTuple):
+    """The scan's shared profile rows: stop s's rows are ``prof[start[s]:start[s] + length[s]]``
+    (decreasing departures), each (departure - base, one key per layer); a key is
+    ``(served - base) << g_bits | target``, and ``key_mask`` means none."""
+
+    start: np.ndarray
+    length: np.ndarray
+    prof: np.ndarray
+    base: int
+    g_bits: int
+    key_mask: int
+
+    def layer(self, layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One layer's profiles: (length, departure int32, key = served * 2**20 + target)."""
+        return _layer_entries(self.prof, self.start, self.length, layer, self.base,
+                              self.g_bits, self.key_mask)
+
+
+def scan_rows(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.ndarray,
+              footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: np.ndarray,
+              egress: tuple[np.ndarray, np.ndarray, np.ndarray], open_s: np.ndarray,
+              close_s: np.ndarray, bound: np.ndarray) -> SharedRows:
+    """Run the scan; the shared rows of every layer (`SharedRows`).
 
     ``connections``: dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
     sorted by departure as `TransitNetwork` keeps them. ``footpaths``: CSR offsets, to-stops
     and whole change seconds. ``egress``: per-layer CSR offsets (n_layers, n_stops + 1) into
     target indices and seconds. ``open_s``/``close_s``: (n_layers, width) hours. ``bound``:
-    `board_bounds` (n_layers, n_stops). Output is unpacked to the absolute times and keys
-    `siting.travel.Profiles` keeps.
+    `board_bounds` (n_layers, n_stops).
     """
     dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight = connections
     fp_off, fp_to, fp_total = footpaths
     eg_off, eg_tgt, eg_sec = egress
-    n_layers, width = open_s.shape
+    width = open_s.shape[1]
     n_stops = len(prof_start) - 1
     if len(dep_time) == 0:
         base = latest = 0
@@ -410,5 +428,16 @@ def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start:
         np.ascontiguousarray(order_bound[order]), np.ascontiguousarray(bound.T),
         change_s.astype(np.int64), iterate, eg_off, eg_tgt, eg_sec.astype(np.int64),
         open_rel, close_rel, g_bits, key_mask)
-    return [_layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask)
-            for layer in range(n_layers)]
+    return SharedRows(prof_start, prof_len, prof, base, g_bits, key_mask)
+
+
+def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.ndarray,
+                  footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: np.ndarray,
+                  egress: tuple[np.ndarray, np.ndarray, np.ndarray], open_s: np.ndarray,
+                  close_s: np.ndarray, bound: np.ndarray
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`scan_rows`, unpacked per layer to (length, departure int32, key = served * 2**20 +
+    target): the absolute times and keys `siting.travel.Profiles` keeps."""
+    rows = scan_rows(connections, n_trips, prof_start, footpaths, change_s, egress, open_s,
+                     close_s, bound)
+    return [rows.layer(layer) for layer in range(open_s.shape[0])]

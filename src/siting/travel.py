@@ -52,7 +52,7 @@ from numba import get_num_threads, njit, prange
 
 from siting._errors import ScenarioError
 from siting.network.transit import TransitNetwork, walk_seconds
-from siting.scan import UNREACHABLE, board_bounds, scan_profiles
+from siting.scan import UNREACHABLE, SharedRows, board_bounds, scan_rows
 from siting.scenario import MEASURES
 
 __all__ = [
@@ -184,6 +184,30 @@ def _served_key(t: int, target: int, open_s: np.ndarray, close_s: np.ndarray) ->
 
 
 @njit(cache=True, inline="always")
+def _walk_keys(out, direct, open_s, close_s, n_targets, departures):
+    """``out[it]``: the key of walking all the way from one origin, per departure.
+
+    The best 24/7 target on foot (least walk, ties to the lowest index) does not depend on the
+    departure; only targets with hours are evaluated per departure.
+    """
+    walk_best = _INF
+    walk_c = -1
+    for c in range(n_targets):
+        if open_s[c] == ALWAYS_OPEN and close_s[c] == ALWAYS_CLOSE and direct[c] < walk_best:
+            walk_best = direct[c]
+            walk_c = c
+    for it in range(len(departures)):
+        tau = departures[it]
+        best = _INF
+        if walk_c >= 0:
+            best = (tau + walk_best) * _SLOTS + walk_c
+        for c in range(n_targets):
+            if open_s[c] != ALWAYS_OPEN or close_s[c] != ALWAYS_CLOSE:
+                best = min(best, _served_key(tau + direct[c], c, open_s, close_s))
+        out[it] = best
+
+
+@njit(cache=True, inline="always")
 def _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
                      departures, prof_start, prof_len, prof_dep, prof_key):
     """Fill ``out[o]``, the best key per departure of origin o (departures ascending).
@@ -194,24 +218,7 @@ def _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, clo
     hours are evaluated per departure.
     """
     n_dep = len(departures)
-    n_targets = len(open_s)
-    # The best 24/7 target on foot: least walk, ties to the lowest index.
-    walk_best = _INF
-    walk_c = -1
-    for c in range(n_targets):
-        if open_s[c] == ALWAYS_OPEN and close_s[c] == ALWAYS_CLOSE and (
-                direct_sec[o, c] < walk_best):
-            walk_best = direct_sec[o, c]
-            walk_c = c
-    for it in range(n_dep):
-        tau = departures[it]
-        best = _INF
-        if walk_c >= 0:
-            best = (tau + walk_best) * _SLOTS + walk_c
-        for c in range(n_targets):
-            if open_s[c] != ALWAYS_OPEN or close_s[c] != ALWAYS_CLOSE:
-                best = min(best, _served_key(tau + direct_sec[o, c], c, open_s, close_s))
-        out[o, it] = best
+    _walk_keys(out[o], direct_sec[o], open_s, close_s, len(open_s), departures)
     for a in range(acc_off[o], acc_off[o + 1]):
         s = acc_stop[a]
         n = prof_len[s]
@@ -236,17 +243,6 @@ def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departure
     """Best key per origin x departure (`_evaluate_origin`), origins on numba's threads."""
     out = np.empty((len(acc_off) - 1, len(departures)), dtype=np.int64)
     for o in prange(len(acc_off) - 1):
-        _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
-                         departures, prof_start, prof_len, prof_dep, prof_key)
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _evaluate_serial(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures,
-                     prof_start, prof_len, prof_dep, prof_key):
-    """`_evaluate` on the calling thread only, without the GIL (for draws on threads)."""
-    out = np.empty((len(acc_off) - 1, len(departures)), dtype=np.int64)
-    for o in range(len(acc_off) - 1):
         _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
                          departures, prof_start, prof_len, prof_dep, prof_key)
     return out
@@ -338,15 +334,12 @@ class Profiles:
 
     def served(self, origins_xy: np.ndarray, window: Window, *,
                access: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-               direct: np.ndarray | None = None,
-               parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+               direct: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Served time (int64 s, -1 if never) and target index (-1) per origin x departure.
 
         ``access`` is the origins' `walk_csr` to the network's stops and ``direct`` their
         `direct_walk_seconds` to the targets, if already computed (they depend only on the
-        origins, the stops, the targets and the walk). ``parallel=False`` evaluates on the
-        calling thread only (for callers that already run on several threads); the result
-        is the same.
+        origins, the stops, the targets and the walk).
         """
         _check_window(self.network, window)
         origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
@@ -356,14 +349,10 @@ class Profiles:
         acc_off, acc_stop, acc_sec = access
         if direct is None:
             direct = direct_walk_seconds(self.network, origins_xy, self.targets.xy, self.street)
-        evaluate = _evaluate if parallel else _evaluate_serial
-        keys = evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
-                        self.targets.open_s, self.targets.close_s, window.departures,
-                        self.start, self.length, self.dep, self.key)
-        reached = keys != _INF
-        served = np.where(reached, keys // _SLOTS, -1)
-        target = np.where(reached, keys % _SLOTS, -1).astype(np.int32)
-        return served, target
+        keys = _evaluate(acc_off, acc_stop, acc_sec, np.ascontiguousarray(direct),
+                         self.targets.open_s, self.targets.close_s, window.departures,
+                         self.start, self.length, self.dep, self.key)
+        return _served_and_target(keys)
 
     def evaluate(self, origins_xy: np.ndarray, origin_ids: Sequence[str] | np.ndarray,
                  window: Window) -> pd.DataFrame:
@@ -410,6 +399,14 @@ class Profiles:
                                 percentiles)
 
 
+def _served_and_target(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Served time (-1 if never) and target index (int32, -1) from engine keys."""
+    reached = keys != _INF
+    served = np.where(reached, keys // _SLOTS, -1)
+    target = np.where(reached, keys % _SLOTS, -1).astype(np.int32)
+    return served, target
+
+
 def _check_window(network: TransitNetwork, window: Window) -> None:
     if window.step_s <= 0 or window.end_s <= window.start_s:
         raise ScenarioError(f"Departure window {window}: needs start_s < end_s and step_s > 0.")
@@ -442,38 +439,104 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     the scan's lower bounds (`search_bounds`), if already computed: they depend only on the
     stops, the targets, the walk and the network's least ride times, so draws share them.
     """
+    rows = _scan_shared(network, target_sets, max_access_minutes=max_access_minutes,
+                        street=street, egress=egress, bound=bound)
+    return _unpacked(rows, network, target_sets, max_access_minutes, street)
+
+
+def _unpacked(rows: SharedRows, network: TransitNetwork, target_sets: Sequence[Targets],
+              max_access_minutes: float, street: Any) -> list[Profiles]:
+    """Each target set's `Profiles` from the scan's shared rows."""
+    out = []
+    for layer, targets in enumerate(target_sets):
+        length, dep, key = rows.layer(layer)
+        out.append(Profiles(network=network, targets=targets,
+                            max_access_minutes=float(max_access_minutes), start=rows.start,
+                            length=length, dep=dep, key=key, street=street))
+    return out
+
+
+def _hours_table(target_sets: Sequence[Targets]) -> tuple[np.ndarray, np.ndarray]:
+    """Opening and closing seconds per layer and target, padded with 24/7 hours."""
+    width = max(len(t) for t in target_sets)
+    open_s = np.full((len(target_sets), width), ALWAYS_OPEN, dtype=np.int64)
+    close_s = np.full((len(target_sets), width), ALWAYS_CLOSE, dtype=np.int64)
+    for layer, targets in enumerate(target_sets):
+        open_s[layer, :len(targets)] = targets.open_s
+        close_s[layer, :len(targets)] = targets.close_s
+    return open_s, close_s
+
+
+def _scan_shared(network: TransitNetwork, target_sets: Sequence[Targets], *,
+                 max_access_minutes: float, street: Any,
+                 egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
+                 bound: np.ndarray | None) -> SharedRows:
+    """The scan of `profile_search_many`, as shared rows (one layer per target set)."""
     if not target_sets:
         raise ScenarioError("profile_search: no target sets given.")
     for targets in target_sets:
         if len(targets) == 0:
             raise ScenarioError("profile_search: no targets. Give at least one counter.")
     max_access_s = round(max_access_minutes * 60)
-    n_layers = len(target_sets)
     if egress is None:
         egress = [walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
                   for targets in target_sets]
     layers = _egress_layers(egress, network.n_stops)
-    width = max(len(t) for t in target_sets)
-    open_s = np.full((n_layers, width), ALWAYS_OPEN, dtype=np.int64)
-    close_s = np.full((n_layers, width), ALWAYS_CLOSE, dtype=np.int64)
-    for layer, targets in enumerate(target_sets):
-        open_s[layer, :len(targets)] = targets.open_s
-        close_s[layer, :len(targets)] = targets.close_s
+    open_s, close_s = _hours_table(target_sets)
     boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
     change_s, fp_total = change_costs(network)
     if bound is None:
         bound = search_bounds(network, egress)
-    found = scan_profiles(
+    return scan_rows(
         (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
          network.can_board, network.can_alight), len(network.run_ids), start,
         (network.fp_offsets, network.fp_to, fp_total), change_s, layers, open_s, close_s,
         bound)
-    return [Profiles(network=network, targets=targets,
-                     max_access_minutes=float(max_access_minutes), start=start, length=length,
-                     dep=dep, key=key, street=street)
-            for (length, dep, key), targets in zip(found, target_sets, strict=True)]
+
+
+@njit(cache=True, nogil=True)
+def _evaluate_rows(acc_off, acc_stop, acc_sec, direct_sec, n_targets, open_s, close_s,
+                   departures, prof_start, prof_len, prof, base, g_bits, key_mask):
+    """`_evaluate` for every layer at once, on the scan's shared rows (calling thread only).
+
+    ``direct_sec``/``open_s``/``close_s``: (layers, origins, width) and (layers, width),
+    padded; ``n_targets`` per layer. A row keeps each layer's least key of any departure at
+    or after it, so the row of the least departure >= t answers every layer, as its own
+    profile would (whose rows are those where the layer's key improves). Returns
+    (layers, origins, departures) keys: served * 2**20 + target, `_INF` if none.
+    """
+    n_layers = prof.shape[1] - 1
+    n_origins = len(acc_off) - 1
+    n_dep = len(departures)
+    target_mask = (np.int64(1) << g_bits) - 1
+    out = np.empty((n_layers, n_origins, n_dep), dtype=np.int64)
+    for o in range(n_origins):
+        for layer in range(n_layers):
+            _walk_keys(out[layer, o], direct_sec[layer, o], open_s[layer], close_s[layer],
+                       n_targets[layer], departures)
+        for a in range(acc_off[o], acc_off[o + 1]):
+            s = acc_stop[a]
+            n = prof_len[s]
+            if n == 0:
+                continue
+            first = prof_start[s]
+            walk = acc_sec[a] - base
+            j = first + n - 1
+            for it in range(n_dep):
+                t = departures[it] + walk
+                while j >= first and prof[j, 0] < t:
+                    j -= 1
+                if j < first:
+                    break
+                for layer in range(n_layers):
+                    k = prof[j, 1 + layer]
+                    if k < key_mask:
+                        key = ((k >> g_bits) + base) * _SLOTS + (k & target_mask)
+                        if key < out[layer, o, it]:
+                            out[layer, o, it] = key
+    return out
 
 
 def _least_egress(egress: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
@@ -534,6 +597,12 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     direct = [np.ascontiguousarray(direct_walk_seconds(network, origins_xy, t.xy, street))
               for t in sets]
     bound = search_bounds(network, egress)
+    _check_window(network, window)
+    open_s, close_s = _hours_table(sets)
+    n_targets = np.array([len(t) for t in sets], dtype=np.int64)
+    direct_all = np.zeros((len(sets), len(origins_xy), open_s.shape[1]), dtype=np.int64)
+    for layer, d in enumerate(direct):
+        direct_all[layer, :, :d.shape[1]] = d
     n_dep = len(window.departures)
     rounds = max(1, draws) if network.n_phased_entries else 1
     out = {name: (np.empty((len(origins_xy), rounds * n_dep), dtype=np.int64),
@@ -547,19 +616,22 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
         # lookups, all on this worker's thread; each draw writes only its own columns.
         index, drawn = item
 
-        def served(upto: int) -> tuple[list[Profiles], list[tuple[np.ndarray, np.ndarray]]]:
-            found = profile_search_many(_between(drawn, window.start_s, upto), sets,
-                                        max_access_minutes=max_access_minutes, street=street,
-                                        egress=egress, bound=bound)
-            return found, [f.served(origins_xy, window, access=access, direct=d,
-                                    parallel=workers <= 1)
-                           for f, d in zip(found, direct, strict=True)]
+        def served(upto: int) -> tuple[TransitNetwork, SharedRows,
+                                       list[tuple[np.ndarray, np.ndarray]]]:
+            part = _between(drawn, window.start_s, upto)
+            rows = _scan_shared(part, sets, max_access_minutes=max_access_minutes,
+                                street=street, egress=egress, bound=bound)
+            keys = _evaluate_rows(*access, direct_all, n_targets, open_s, close_s,
+                                  window.departures, rows.start, rows.length, rows.prof,
+                                  rows.base, rows.g_bits, rows.key_mask)
+            return part, rows, [_served_and_target(k) for k in keys]
 
-        found, got = served(cut)
+        part, rows, got = served(cut)
         if not all(_certified(times, cut) for times, _ in got):
-            found, got = served(drawn.end_s + 1)
+            part, rows, got = served(drawn.end_s + 1)
         if index == 0 and first is not None:
-            first.update(zip(names, found, strict=True))
+            first.update(zip(names, _unpacked(rows, part, sets, max_access_minutes, street),
+                             strict=True))
         columns = slice(index * n_dep, (index + 1) * n_dep)
         for name, (times, target) in zip(names, got, strict=True):
             out[name][0][:, columns] = times
