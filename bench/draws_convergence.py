@@ -26,9 +26,10 @@ import pandas as pd
 from siting.analysis import counter_targets
 from siting.check import is_over
 from siting.data import load_lsoas, scenario_counters
+from siting.draws import served_over_draws
 from siting.network.scenario_network import scenario_network
 from siting.scenario import load_scenario
-from siting.travel import Window, served_over_draws, summarise_served
+from siting.travel import Window, summarise_served
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLDS = (45, 60)

@@ -617,7 +617,8 @@ def test_docs_assumptions_table_is_the_code():
     repo = Path(__file__).resolve().parents[1]
     spec = importlib.util.spec_from_file_location("assumptions_table",
                                                   repo / "scripts" / "assumptions_table.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     docs = (repo / "docs" / "london-network.md").read_text(encoding="utf-8")

@@ -370,7 +370,8 @@ def test_display_simplification_never_drops_a_small_shape():
     out = _simplified(shapes, 20.0)
     assert out.crs == "EPSG:4326"
     assert out.index.tolist() == [3, 7]
-    assert not out.is_empty.any() and out.is_valid.all()
+    assert not out.is_empty.any()
+    assert out.is_valid.all()
     # the square keeps its 4 corners (+ closing point); the small shape keeps the smallest
     # valid ring the topology-preserving simplifier allows, a triangle (3 + closing point)
     assert shapely.get_num_coordinates(out.to_numpy()).tolist() == [5, 4]

@@ -257,7 +257,7 @@ def test_fast_scan_equals_reference_on_random_networks(case) -> None:
 def _served_in_full(network: TransitNetwork, sets: dict[str, Targets], origins: np.ndarray,
                     window, draws: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """served_over_draws done the plain way: every draw scanned in full, one at a time."""
-    from siting.travel import draw_networks
+    from siting.draws import draw_networks
 
     parts: dict[str, list] = {name: [] for name in sets}
     for drawn in draw_networks(network, draws, seed):
@@ -271,10 +271,11 @@ def _served_in_full(network: TransitNetwork, sets: dict[str, Targets], origins: 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, threads: int,
                                                          monkeypatch) -> None:
-    import siting.travel as travel
-    from siting.travel import Window, _between, _certified, served_over_draws
+    import siting.draws as draws
+    from siting.draws import _between, _certified, served_over_draws
+    from siting.travel import Window
 
-    monkeypatch.setattr(travel, "get_num_threads", lambda: threads)
+    monkeypatch.setattr(draws, "get_num_threads", lambda: threads)
     feed = read_feed(feeds_dir / "newport-20230613_gtfs.zip")
     network = TransitNetwork.build(feed, busiest_date(feed), _hms("07:00"), _hms("13:00"),
                                    WalkModel(), min_change_seconds=60)
@@ -303,7 +304,8 @@ def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, thread
 
 
 def test_a_result_after_the_cut_is_scanned_again_in_full(feeds_dir: Path) -> None:
-    from siting.travel import Window, _between, _certified, served_over_draws
+    from siting.draws import _between, _certified, served_over_draws
+    from siting.travel import Window
 
     feed = read_feed(feeds_dir / "newport-20230613_gtfs.zip")
     network = TransitNetwork.build(feed, busiest_date(feed), _hms("07:00"), _hms("13:00"),

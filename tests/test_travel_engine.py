@@ -25,6 +25,7 @@ from pyproj import Transformer
 
 from siting._crs import BNG, WGS84
 from siting._errors import FeedError, ScenarioError
+from siting.draws import served_over_draws
 from siting.network.gtfs import Feed, busiest_date, read_feed, service_ids_on
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.network.walk import WalkModel
@@ -35,7 +36,6 @@ from siting.travel import (
     change_costs,
     profile_search,
     profile_search_many,
-    served_over_draws,
     summarise,
     walk_csr,
 )

@@ -170,7 +170,8 @@ def lsoa_travel_times(
     if given, receives the first draw's profiles by measure (`siting.journeys.lsoa_journeys`
     traces the median journeys on them).
     """
-    from siting.travel import Window, served_over_draws, summarise_served
+    from siting.draws import served_over_draws
+    from siting.travel import Window, summarise_served
 
     targets = counter_targets(counters)
     start_s, end_s = scenario.transit.window_seconds

@@ -220,8 +220,9 @@ def scenario_grid(
     """
     from siting.analysis import _street_network, counter_targets
     from siting.data import load_wards, scenario_counters
+    from siting.draws import draw_networks
     from siting.network.scenario_network import scenario_feed, scenario_network
-    from siting.travel import draw_networks, profile_search_many
+    from siting.travel import profile_search_many
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()

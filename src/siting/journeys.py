@@ -441,7 +441,8 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
     journey_m_wait_min, journey_m_ride_min, journey_m_change_min, journey_m_changes,
     journey_m_first_route. ``profiles`` (by measure) reuses scans already made.
     """
-    from siting.travel import MEASURES, draw_networks, profile_search_many
+    from siting.draws import draw_networks
+    from siting.travel import MEASURES, profile_search_many
 
     # Frequency-based services get random phases (transit.draws pooled by the travel step);
     # the journey is traced on the first phase draw (the network itself when nothing is phased).

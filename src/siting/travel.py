@@ -19,8 +19,8 @@ Semantics (all integer seconds; a walk leg lasts ``walk_seconds`` = ceil(walk mi
   At most one footpath between two vehicles; no footpath right after access or before egress.
 * Frequency-based services (frequencies.txt, exact_times=0) have no timetable, only a headway:
   each draw of `TransitNetwork.draw` gives every frequency entry a random phase, and
-  `served_over_draws` pools the draws, so reported percentiles are over (departure minute x
-  draw), as R5 reports over its Monte Carlo iterations.
+  `siting.draws.served_over_draws` pools them, so reported percentiles are over
+  (departure minute x draw), as R5 reports over its Monte Carlo iterations.
 * A target open [open_s, close_s) serves an arrival at t at t if open, at open_s if earlier,
   never if t >= close_s (24/7 targets serve at t). The result for (origin, tau) is the least
   (served time, target index) pair: ties go to the lowest target index.
@@ -38,17 +38,14 @@ so the result is exact, not only up to ties.
 
 from __future__ import annotations
 
-import dataclasses
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from siting._errors import ScenarioError
 from siting.network.transit import TransitNetwork, walk_seconds
@@ -64,10 +61,8 @@ __all__ = [
     "Window",
     "change_costs",
     "direct_walk_seconds",
-    "draw_networks",
     "profile_search",
     "profile_search_many",
-    "served_over_draws",
     "summarise",
     "summarise_served",
     "walk_csr",
@@ -496,49 +491,6 @@ def _scan_shared(network: TransitNetwork, target_sets: Sequence[Targets], *,
         bound)
 
 
-@njit(cache=True, nogil=True)
-def _evaluate_rows(acc_off, acc_stop, acc_sec, direct_sec, n_targets, open_s, close_s,
-                   departures, prof_start, prof_len, prof, base, g_bits, key_mask):
-    """`_evaluate` for every layer at once, on the scan's shared rows (calling thread only).
-
-    ``direct_sec``/``open_s``/``close_s``: (layers, origins, width) and (layers, width),
-    padded; ``n_targets`` per layer. A row keeps each layer's least key of any departure at
-    or after it, so the row of the least departure >= t answers every layer, as its own
-    profile would (whose rows are those where the layer's key improves). Returns
-    (layers, origins, departures) keys: served * 2**20 + target, `_INF` if none.
-    """
-    n_layers = prof.shape[1] - 1
-    n_origins = len(acc_off) - 1
-    n_dep = len(departures)
-    target_mask = (np.int64(1) << g_bits) - 1
-    out = np.empty((n_layers, n_origins, n_dep), dtype=np.int64)
-    for o in range(n_origins):
-        for layer in range(n_layers):
-            _walk_keys(out[layer, o], direct_sec[layer, o], open_s[layer], close_s[layer],
-                       n_targets[layer], departures)
-        for a in range(acc_off[o], acc_off[o + 1]):
-            s = acc_stop[a]
-            n = prof_len[s]
-            if n == 0:
-                continue
-            first = prof_start[s]
-            walk = acc_sec[a] - base
-            j = first + n - 1
-            for it in range(n_dep):
-                t = departures[it] + walk
-                while j >= first and prof[j, 0] < t:
-                    j -= 1
-                if j < first:
-                    break
-                for layer in range(n_layers):
-                    k = prof[j, 1 + layer]
-                    if k < key_mask:
-                        key = ((k >> g_bits) + base) * _SLOTS + (k & target_mask)
-                        if key < out[layer, o, it]:
-                            out[layer, o, it] = key
-    return out
-
-
 def _least_egress(egress: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """Per layer and stop, the shortest egress walk to a target (UNREACHABLE if none)."""
     eg_off, _, eg_sec = egress
@@ -551,95 +503,6 @@ def _least_egress(egress: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarr
             seconds = eg_sec[offsets[0]:offsets[-1]].astype(np.int64)
             least[layer, stops] = np.minimum.reduceat(seconds, offsets[stops] - offsets[0])
     return least
-
-
-def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[TransitNetwork]:
-    """The networks to pool: ``draws`` phase draws, or the network itself if nothing is phased.
-
-    A feed without exact_times=0 frequencies is an exact timetable, so one pass is exact.
-    Each draw is built when the iteration reaches it, so memory does not grow with draws.
-    """
-    if draws < 1:
-        raise ScenarioError(f"transit.draws is {draws}. Use at least 1 Monte Carlo draw.")
-    if network.n_phased_entries == 0:
-        yield network
-        return
-    for index in range(draws):
-        yield network.draw(seed, index)
-
-
-def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
-                      origins_xy: np.ndarray, window: Window, *, draws: int, seed: int,
-                      max_access_minutes: float, street: Any = None,
-                      first: dict[str, Profiles] | None = None
-                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Served times and targets per measure, pooled over the phase draws.
-
-    For each named target set: (served, target), each (origins, draws x departures) with the
-    departures of draw 0 first (see `Profiles.served`). The origins' access walks and the
-    stops' egress walks are found once and reused by every draw and measure. Draws are
-    scanned and looked up on up to ``numba.get_num_threads()`` threads at a time (the kernels
-    release the GIL), at most that many in memory at once; each draw writes only its own
-    columns, so the result does not depend on the number of threads. ``first``, if given,
-    receives draw 0's profiles by name (on the connections that draw was finally scanned on,
-    exact for every result), for tracing journeys on that draw without scanning it again.
-    """
-    origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
-    max_access_s = round(max_access_minutes * 60)
-    access = walk_csr(network, origins_xy, network.stop_xy, max_access_s, street)
-    names = list(targets)
-    egress = [walk_csr(network, network.stop_xy, targets[n].xy, max_access_s, street)
-              for n in names]
-    network.ride_edges()  # computed once, before the threads share it
-
-    sets = [targets[n] for n in names]
-    cut = window.end_s + _FIRST_HORIZON_S
-    direct = [np.ascontiguousarray(direct_walk_seconds(network, origins_xy, t.xy, street))
-              for t in sets]
-    bound = search_bounds(network, egress)
-    _check_window(network, window)
-    open_s, close_s = _hours_table(sets)
-    n_targets = np.array([len(t) for t in sets], dtype=np.int64)
-    direct_all = np.zeros((len(sets), len(origins_xy), open_s.shape[1]), dtype=np.int64)
-    for layer, d in enumerate(direct):
-        direct_all[layer, :, :d.shape[1]] = d
-    n_dep = len(window.departures)
-    rounds = max(1, draws) if network.n_phased_entries else 1
-    out = {name: (np.empty((len(origins_xy), rounds * n_dep), dtype=np.int64),
-                  np.empty((len(origins_xy), rounds * n_dep), dtype=np.int32)) for name in names}
-
-    workers = get_num_threads()
-
-    def one(item: tuple[int, TransitNetwork]) -> None:
-        # Both measures (all target sets) in one pass over the drawn connections departing
-        # in the window or before the cut (`_certified` says when that is exact), then the
-        # lookups, all on this worker's thread; each draw writes only its own columns.
-        index, drawn = item
-
-        def served(upto: int) -> tuple[TransitNetwork, SharedRows,
-                                       list[tuple[np.ndarray, np.ndarray]]]:
-            part = _between(drawn, window.start_s, upto)
-            rows = _scan_shared(part, sets, max_access_minutes=max_access_minutes,
-                                street=street, egress=egress, bound=bound)
-            keys = _evaluate_rows(*access, direct_all, n_targets, open_s, close_s,
-                                  window.departures, rows.start, rows.length, rows.prof,
-                                  rows.base, rows.g_bits, rows.key_mask)
-            return part, rows, [_served_and_target(k) for k in keys]
-
-        part, rows, got = served(cut)
-        if not all(_certified(times, cut) for times, _ in got):
-            part, rows, got = served(drawn.end_s + 1)
-        if index == 0 and first is not None:
-            first.update(zip(names, _unpacked(rows, part, sets, max_access_minutes, street),
-                             strict=True))
-        columns = slice(index * n_dep, (index + 1) * n_dep)
-        for name, (times, target) in zip(names, got, strict=True):
-            out[name][0][:, columns] = times
-            out[name][1][:, columns] = target
-
-    for _ in _in_order(one, enumerate(draw_networks(network, draws, seed)), workers):
-        pass
-    return out
 
 
 def search_bounds(network: TransitNetwork,
@@ -665,58 +528,6 @@ def _egress_layers(egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], 
         base += len(tgt)
     return (eg_off, np.concatenate([e[1] for e in egress]),
             np.concatenate([e[2] for e in egress]))
-
-
-_FIRST_HORIZON_S = 2 * 3600
-"""Draws are first scanned on the connections departing before the window's end + 2 h."""
-
-
-def _between(network: TransitNetwork, start: int, cut: int) -> TransitNetwork:
-    """The network keeping only the connections departing in [start, cut) (views, no copy).
-
-    Departing the origin at ``start`` or later, no journey boards a connection departing
-    before it; and a journey served before ``cut`` only uses connections departing before
-    the cut. So on this network every served time before the cut is the full network's
-    (`_certified`).
-    """
-    first = int(np.searchsorted(network.dep_time, start, side="left"))
-    keep = int(np.searchsorted(network.dep_time, cut, side="left"))
-    if first == 0 and keep == network.n_connections:
-        return network
-    part = slice(first, keep)
-    truncated = dataclasses.replace(
-        network, dep_stop=network.dep_stop[part], arr_stop=network.arr_stop[part],
-        dep_time=network.dep_time[part], arr_time=network.arr_time[part],
-        trip=network.trip[part], can_board=network.can_board[part],
-        can_alight=network.can_alight[part])
-    object.__setattr__(truncated, "_ride_edges_cache", network.ride_edges())
-    return truncated
-
-
-def _certified(served: np.ndarray, cut: int) -> bool:
-    """Whether every result of a scan truncated at ``cut`` is exact: all served before it.
-
-    The truncated network lacks only connections departing at or after the cut, which no
-    journey served before the cut uses; a later or missing result might improve on the full
-    network, so then the draw is scanned again in full.
-    """
-    return bool(served.size == 0 or (served.min() >= 0 and served.max() < cut))
-
-
-def _in_order(func: Any, items: Iterator[Any], workers: int) -> Iterator[Any]:
-    """``map(func, items)`` on up to ``workers`` threads, results in order, at most ``workers``
-    items taken from the iterator ahead of the one being returned."""
-    if workers <= 1:
-        yield from map(func, items)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[Any]] = deque()
-        for item in items:
-            pending.append(pool.submit(func, item))
-            if len(pending) >= workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def summarise_served(served: np.ndarray, target: np.ndarray, departures: np.ndarray,
