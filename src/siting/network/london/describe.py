@@ -36,8 +36,8 @@ _MISSING = [
     {"mode": "night rail, DLR, tram and river; London Overground night service",
      "why": "no night service modelled on these (the Overground's Friday/Saturday night "
      "service began in December 2017); night buses and the Night Tube are modelled"},
-    {"mode": "part of the 24-hour bus network", "why": "36 day routes run all night "
-     "(bus_24h_routes; docs/london-network.md gives each one's source, 3 have none); CILT "
+    {"mode": "part of the 24-hour bus network", "why": "by default 36 day routes run all "
+     "night (bus_24h_routes; docs/london-network.md gives each one's source, 3 have none); CILT "
      "counted 73 24-hour routes in August 2016, 11 of them weekend-only, so about 26 "
      "every-night routes are missing and night travel times lean long"},
     {"mode": "weekend and off-peak timetables", "why": "day headways are the weekday peak ones "
