@@ -115,6 +115,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     receives draw 0's profiles by name (on the connections that draw was finally scanned on,
     exact for every result), for tracing journeys on that draw without scanning it again.
     """
+    _check_window(network, window)
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
     max_access_s = round(max_access_minutes * 60)
     access = walk_csr(network, origins_xy, network.stop_xy, max_access_s, street)
@@ -128,7 +129,6 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     direct = [np.ascontiguousarray(direct_walk_seconds(network, origins_xy, t.xy, street))
               for t in sets]
     bound = search_bounds(network, egress)
-    _check_window(network, window)
     open_s, close_s = _hours_table(sets)
     n_targets = np.array([len(t) for t in sets], dtype=np.int64)
     direct_all = np.zeros((len(sets), len(origins_xy), open_s.shape[1]), dtype=np.int64)
