@@ -23,6 +23,7 @@ from siting._errors import ScenarioError
 from siting.network.transit import TransitNetwork
 from siting.scan import SharedRows
 from siting.travel import (
+    _INF,
     _SLOTS,
     Profiles,
     Targets,
@@ -42,8 +43,8 @@ __all__ = ["draw_networks", "served_over_draws"]
 
 
 @njit(cache=True, nogil=True)
-def _evaluate_rows(acc_off, acc_stop, acc_sec, direct_sec, n_targets, open_s, close_s,
-                   departures, prof_start, prof_len, prof, base, g_bits, key_mask):
+def _evaluate_rows(acc_off, acc_stop, acc_sec, acc_least, direct_sec, n_targets, open_s,
+                   close_s, departures, prof_start, prof_len, prof, base, g_bits, key_mask):
     """`_evaluate` for every layer at once, on the scan's shared rows (calling thread only).
 
     ``direct_sec``/``open_s``/``close_s``: (layers, origins, width) and (layers, width),
@@ -51,6 +52,12 @@ def _evaluate_rows(acc_off, acc_stop, acc_sec, direct_sec, n_targets, open_s, cl
     or after it, so the row of the least departure >= t answers every layer, as its own
     profile would (whose rows are those where the layer's key improves). Returns
     (layers, origins, departures) keys: served * 2**20 + target, `_INF` if none.
+
+    ``acc_least``: per access entry, its walk plus the scan's lower bound at the stop (least
+    over layers), entries of each origin in ascending order of it. A journey boarding at that
+    stop is served no earlier than departure + acc_least, so once that exceeds the origin's
+    longest current time (served - departure, over departures and layers), neither this stop
+    nor any later one can lower a key: the rest are skipped. Exact (see `_access_order`).
     """
     n_layers = prof.shape[1] - 1
     n_origins = len(acc_off) - 1
@@ -61,7 +68,10 @@ def _evaluate_rows(acc_off, acc_stop, acc_sec, direct_sec, n_targets, open_s, cl
         for layer in range(n_layers):
             _walk_keys(out[layer, o], direct_sec[layer, o], open_s[layer], close_s[layer],
                        n_targets[layer], departures)
+        longest = _longest(out, o, departures)
         for a in range(acc_off[o], acc_off[o + 1]):
+            if acc_least[a] > longest:
+                break  # ascending: no journey from here on can be served in time to win
             s = acc_stop[a]
             n = prof_len[s]
             if n == 0:
@@ -69,6 +79,7 @@ def _evaluate_rows(acc_off, acc_stop, acc_sec, direct_sec, n_targets, open_s, cl
             first = prof_start[s]
             walk = acc_sec[a] - base
             j = first + n - 1
+            lowered = False
             for it in range(n_dep):
                 t = departures[it] + walk
                 while j >= first and prof[j, 0] < t:
@@ -81,7 +92,38 @@ def _evaluate_rows(acc_off, acc_stop, acc_sec, direct_sec, n_targets, open_s, cl
                         key = ((k >> g_bits) + base) * _SLOTS + (k & target_mask)
                         if key < out[layer, o, it]:
                             out[layer, o, it] = key
+                            lowered = True
+            if lowered:
+                longest = _longest(out, o, departures)
     return out
+
+
+@njit(cache=True, inline="always")
+def _longest(out, o, departures):
+    """The origin's longest current time (served - departure) over layers and departures."""
+    longest = np.int64(0)
+    for layer in range(out.shape[0]):
+        for it in range(len(departures)):
+            key = out[layer, o, it]
+            if key == _INF:
+                return _INF
+            longest = max(longest, key // _SLOTS - departures[it])
+    return longest
+
+
+def _access_order(access: tuple[np.ndarray, np.ndarray, np.ndarray], bound: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The origins' access entries, each origin's in ascending order of walk + least bound.
+
+    ``bound`` is the scan's (layers, stops) lower bound on served time - boarding time
+    (`siting.travel.search_bounds`): it holds for every draw, whose connections are a
+    shifted subset of the network's. Returns offsets, stops, walk seconds and walk + bound.
+    """
+    acc_off, acc_stop, acc_sec = access
+    least = acc_sec + bound.min(axis=0)[acc_stop]
+    origin = np.repeat(np.arange(len(acc_off) - 1), np.diff(acc_off))
+    order = np.lexsort((acc_stop, least, origin))
+    return acc_off, acc_stop[order], acc_sec[order], least[order]
 
 
 def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[TransitNetwork]:
@@ -129,6 +171,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     direct = [np.ascontiguousarray(direct_walk_seconds(network, origins_xy, t.xy, street))
               for t in sets]
     bound = search_bounds(network, egress)
+    ordered = _access_order(access, bound)
     open_s, close_s = _hours_table(sets)
     n_targets = np.array([len(t) for t in sets], dtype=np.int64)
     direct_all = np.zeros((len(sets), len(origins_xy), open_s.shape[1]), dtype=np.int64)
@@ -152,7 +195,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
             part = _between(drawn, window.start_s, upto)
             rows = _scan_shared(part, sets, max_access_minutes=max_access_minutes,
                                 street=street, egress=egress, bound=bound)
-            keys = _evaluate_rows(*access, direct_all, n_targets, open_s, close_s,
+            keys = _evaluate_rows(*ordered, direct_all, n_targets, open_s, close_s,
                                   window.departures, rows.start, rows.length, rows.prof,
                                   rows.base, rows.g_bits, rows.key_mask)
             return part, rows, [_served_and_target(k) for k in keys]
