@@ -268,11 +268,24 @@ def _served_in_full(network: TransitNetwork, sets: dict[str, Targets], origins: 
                    np.concatenate([p[1] for p in got], axis=1)) for name, got in parts.items()}
 
 
+def _assert_draws_equal_full_scans(network: TransitNetwork, sets: dict[str, Targets],
+                                   origins: np.ndarray, window, *, draws: int, seed: int) -> None:
+    """served_over_draws gives, measure by measure, exactly what `_served_in_full` gives."""
+    from siting.draws import served_over_draws
+
+    got = served_over_draws(network, sets, origins, window, draws=draws, seed=seed,
+                            max_access_minutes=10.0)
+    want = _served_in_full(network, sets, origins, window, draws, seed)
+    for name in sets:
+        assert np.array_equal(got[name][0], want[name][0])
+        assert np.array_equal(got[name][1], want[name][1])
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, threads: int,
                                                          monkeypatch) -> None:
     import siting.draws as draws
-    from siting.draws import _between, _certified, served_over_draws
+    from siting.draws import _between, _certified
     from siting.travel import Window
 
     monkeypatch.setattr(draws, "get_num_threads", lambda: threads)
@@ -295,12 +308,7 @@ def test_draws_with_the_cut_and_threads_equal_full_scans(feeds_dir: Path, thread
                                 list(sets.values()),
                                 max_access_minutes=10.0)
     assert all(_certified(p.served(origins, window)[0], cut) for p in first)
-    got = served_over_draws(network, sets, origins, window, draws=3, seed=5,
-                            max_access_minutes=10.0)
-    want = _served_in_full(network, sets, origins, window, 3, 5)
-    for name in sets:
-        assert np.array_equal(got[name][0], want[name][0])
-        assert np.array_equal(got[name][1], want[name][1])
+    _assert_draws_equal_full_scans(network, sets, origins, window, draws=3, seed=5)
 
 
 def test_a_result_after_the_cut_is_scanned_again_in_full(feeds_dir: Path) -> None:
@@ -334,7 +342,7 @@ def test_draw_lookups_skip_only_access_stops_that_cannot_win(feeds_dir: Path) ->
     stops once that exceeds the origin's longest time: on 300 origins scattered around
     Newport's stops (1.5 km standard deviation: beside stops, between them and far from any), the result equals full scans looked up
     stop by stop, and the skip does happen."""
-    from siting.draws import _access_order, served_over_draws
+    from siting.draws import _access_order
     from siting.travel import Window, search_bounds, walk_csr
 
     feed = read_feed(feeds_dir / "newport-20230613_gtfs.zip")
@@ -347,12 +355,7 @@ def test_draw_lookups_skip_only_access_stops_that_cannot_win(feeds_dir: Path) ->
                                   [np.nan, _hms("08:00")], [np.nan, _hms("09:00")])
     sets = {"24h": targets.select(targets.always_open), "any": targets}
     window = Window(_hms("07:30"), _hms("08:00"), 60)
-    got = served_over_draws(network, sets, origins, window, draws=2, seed=3,
-                            max_access_minutes=10.0)
-    want = _served_in_full(network, sets, origins, window, 2, 3)
-    for name in sets:
-        assert np.array_equal(got[name][0], want[name][0])
-        assert np.array_equal(got[name][1], want[name][1])
+    _assert_draws_equal_full_scans(network, sets, origins, window, draws=2, seed=3)
     access = walk_csr(network, origins, network.stop_xy, 600)
     egress = [walk_csr(network, network.stop_xy, t.xy, 600) for t in sets.values()]
     off, _stops, _walk, least = _access_order(access, search_bounds(network, egress))
