@@ -168,15 +168,13 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
 
     sets = [targets[n] for n in names]
     cut = window.end_s + _FIRST_HORIZON_S
-    direct = [np.ascontiguousarray(direct_walk_seconds(network, origins_xy, t.xy, street))
-              for t in sets]
     bound = search_bounds(network, egress)
     ordered = _access_order(access, bound)
     open_s, close_s = _hours_table(sets)
     n_targets = np.array([len(t) for t in sets], dtype=np.int64)
     direct_all = np.zeros((len(sets), len(origins_xy), open_s.shape[1]), dtype=np.int64)
-    for layer, d in enumerate(direct):
-        direct_all[layer, :, :d.shape[1]] = d
+    for layer, t in enumerate(sets):
+        direct_all[layer, :, :len(t)] = direct_walk_seconds(network, origins_xy, t.xy, street)
     n_dep = len(window.departures)
     rounds = max(1, draws) if network.n_phased_entries else 1
     out = {name: (np.empty((len(origins_xy), rounds * n_dep), dtype=np.int64),

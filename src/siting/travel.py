@@ -202,44 +202,35 @@ def _walk_keys(out, direct, open_s, close_s, n_targets, departures):
         out[it] = best
 
 
-@njit(cache=True, inline="always")
-def _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
-                     departures, prof_start, prof_len, prof_dep, prof_key):
-    """Fill ``out[o]``, the best key per departure of origin o (departures ascending).
-
-    One merge walk per access stop: its profile (decreasing departures) is walked from the
-    least departure upwards while the departures ascend, instead of a search per departure.
-    Walking straight to a 24/7 target does not depend on the departure, so only targets with
-    hours are evaluated per departure.
-    """
-    n_dep = len(departures)
-    _walk_keys(out[o], direct_sec[o], open_s, close_s, len(open_s), departures)
-    for a in range(acc_off[o], acc_off[o + 1]):
-        s = acc_stop[a]
-        n = prof_len[s]
-        if n == 0:
-            continue
-        first = prof_start[s]
-        walk = acc_sec[a]
-        j = first + n - 1
-        for it in range(n_dep):
-            t = departures[it] + walk
-            while j >= first and prof_dep[j] < t:
-                j -= 1
-            if j < first:
-                break
-            if prof_key[j] < out[o, it]:
-                out[o, it] = prof_key[j]
-
-
 @njit(cache=True, parallel=True)
 def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
               prof_len, prof_dep, prof_key):
-    """Best key per origin x departure (`_evaluate_origin`), origins on numba's threads."""
-    out = np.empty((len(acc_off) - 1, len(departures)), dtype=np.int64)
+    """Best key per origin x departure (departures ascending), origins on numba's threads.
+
+    One merge walk per access stop: its profile (decreasing departures) is walked from the
+    least departure upwards while the departures ascend, instead of a search per departure.
+    Walking all the way is `_walk_keys`.
+    """
+    n_dep = len(departures)
+    out = np.empty((len(acc_off) - 1, n_dep), dtype=np.int64)
     for o in prange(len(acc_off) - 1):
-        _evaluate_origin(o, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
-                         departures, prof_start, prof_len, prof_dep, prof_key)
+        _walk_keys(out[o], direct_sec[o], open_s, close_s, len(open_s), departures)
+        for a in range(acc_off[o], acc_off[o + 1]):
+            s = acc_stop[a]
+            n = prof_len[s]
+            if n == 0:
+                continue
+            first = prof_start[s]
+            walk = acc_sec[a]
+            j = first + n - 1
+            for it in range(n_dep):
+                t = departures[it] + walk
+                while j >= first and prof_dep[j] < t:
+                    j -= 1
+                if j < first:
+                    break
+                if prof_key[j] < out[o, it]:
+                    out[o, it] = prof_key[j]
     return out
 
 
