@@ -24,6 +24,7 @@ neither changes an answer:
 
 from __future__ import annotations
 
+import heapq
 from typing import NamedTuple
 
 import numpy as np
@@ -42,54 +43,17 @@ _SLOTS = 1 << 20
 
 # --------------------------------------------------------------------------- lower bounds
 
-@njit(cache=True, inline="always")
-def _push(heap_key, heap_node, size, key, node):
-    """Push (key, node) on a binary min-heap of ``size`` items; returns the new size."""
-    i = size
-    while i > 0:
-        p = (i - 1) >> 1
-        if heap_key[p] <= key:
-            break
-        heap_key[i] = heap_key[p]
-        heap_node[i] = heap_node[p]
-        i = p
-    heap_key[i] = key
-    heap_node[i] = node
-    return size + 1
-
-
 @njit(cache=True, nogil=True)
 def _dijkstra(rev_off, rev_from, rev_w, dist):
     """Least distances to the sources (dist given finite there), over reversed CSR edges."""
-    n = len(dist)
-    heap_key = np.empty(len(rev_from) + n, dtype=np.int64)
-    heap_node = np.empty(len(rev_from) + n, dtype=np.int64)
-    size = 0
-    for v in range(n):
+    heap = [(np.int64(0), np.int64(0))]
+    heap.pop()
+    for v in range(len(dist)):
         if dist[v] < UNREACHABLE:
-            size = _push(heap_key, heap_node, size, dist[v], v)
-    done = np.zeros(n, dtype=np.bool_)
-    while size > 0:
-        key = heap_key[0]
-        node = heap_node[0]
-        # pop
-        size -= 1
-        last_k = heap_key[size]
-        last_n = heap_node[size]
-        i = 0
-        while True:
-            c = 2 * i + 1
-            if c >= size:
-                break
-            if c + 1 < size and heap_key[c + 1] < heap_key[c]:
-                c += 1
-            if heap_key[c] >= last_k:
-                break
-            heap_key[i] = heap_key[c]
-            heap_node[i] = heap_node[c]
-            i = c
-        heap_key[i] = last_k
-        heap_node[i] = last_n
+            heapq.heappush(heap, (dist[v], np.int64(v)))
+    done = np.zeros(len(dist), dtype=np.bool_)
+    while heap:
+        key, node = heapq.heappop(heap)
         if done[node] or key > dist[node]:
             continue
         done[node] = True
@@ -98,7 +62,7 @@ def _dijkstra(rev_off, rev_from, rev_w, dist):
             cand = key + rev_w[e]
             if cand < dist[u]:
                 dist[u] = cand
-                size = _push(heap_key, heap_node, size, cand, u)
+                heapq.heappush(heap, (cand, u))
     return dist
 
 
