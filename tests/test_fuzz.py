@@ -203,3 +203,36 @@ def test_gtfs_reader_on_a_damaged_zip(data: st.DataObject) -> None:
         archive[data.draw(st.integers(0, len(archive) - 1))] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(len(archive) // 2, len(archive)))
     _feed_from(bytes(archive[:cut]))
+
+
+_TIME_TEXT = st.text(alphabet=st.sampled_from(list("0123456789:: \t\n\r\x0b\x0c\x1c\x1f\x00a+-٣")),
+                     max_size=12)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(_TIME_TEXT, st.sampled_from(["7:05:09", " 24:00:00 ", "100:59:59",
+                                                       "1000:00:00", "12:60:00", "12:5:00", ""])),
+                min_size=1, max_size=6))
+def test_gtfs_time_fast_path_agrees_with_the_expression(values: list[str]) -> None:
+    """The compiled HH:MM:SS pass accepts, rejects and converts exactly what the regular
+    expression does (text it cannot judge, non-ASCII or with NULs, is left to the expression)."""
+    import pandas as pd
+
+    from siting.network import gtfs
+    from siting.network._gtfs_times import BAD, EMPTY, parse_ascii
+
+    fast = parse_ascii(values)
+    text = pd.Series(values, dtype=object)
+    parts = text.str.extract(gtfs._TIME_RE)
+    matched = parts[0].notna().to_numpy()
+    if fast is None:
+        assert not "".join(values).isascii() or "\x00" in "".join(values)
+        return
+    seconds, state = fast
+    blank = (text.str.strip() == "").to_numpy()
+    assert ((state == 0) == matched).all()
+    assert ((state == EMPTY) == (blank & ~matched)).all()
+    assert ((state == BAD) == (~blank & ~matched)).all()
+    numbers = parts[matched].astype("int64").to_numpy()
+    assert (seconds[matched] == numbers[:, 0] * 3600 + numbers[:, 1] * 60 + numbers[:, 2]).all()
+    assert (seconds[~matched] == -1).all()

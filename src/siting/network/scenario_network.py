@@ -22,6 +22,7 @@ import pandas as pd
 
 from siting._cache import discard, remove_stale_temporaries, usable, write_manifest
 from siting._errors import FeedError, ScenarioError
+from siting.network.gtfs import reading_once
 from siting.network.london import (
     LondonAssumptions,
     build_london_gtfs,
@@ -274,6 +275,13 @@ def scenario_network(scenario: Scenario, data_dir: Path, cache_dir: Path,
     feed = feed or scenario_feed(scenario, data_dir, cache_dir)
     if feed.path is None:
         return _empty_network(scenario)
+    with reading_once():  # a cold cache reads the feed for its service and its network
+        return _checked_network(scenario, feed, service, Path(cache_dir))
+
+
+def _checked_network(scenario: Scenario, feed: ScenarioFeed, service: FeedService | None,
+                     cache_dir: Path) -> TransitNetwork:
+    assert feed.path is not None
     service = service or scenario_service(scenario, feed, Path(cache_dir))
     source = _source(scenario)
     check_date(service, source=source)
