@@ -84,11 +84,16 @@ def test_crowfly_minutes_and_reach_are_inverse() -> None:
     assert WalkModel().circuity == DEFAULT_CIRCUITY
 
 
-def test_crowfly_pairs_match_brute_force() -> None:
+@pytest.mark.parametrize(("n_from", "n_to"), [(40, 30), (30, 40), (1, 50), (50, 1)])
+def test_crowfly_pairs_match_brute_force(n_from: int, n_to: int) -> None:
+    # The KD-tree holds whichever set is larger; the table is the same either way.
     rng = np.random.default_rng(0)
-    a, b = rng.uniform(0, 3000, (40, 2)), rng.uniform(0, 3000, (30, 2))
+    a, b = rng.uniform(0, 3000, (n_from, 2)), rng.uniform(0, 3000, (n_to, 2))
+    b[0] = a[0]  # a zero-distance pair is kept
     walk = WalkModel()
     table = walk.pairs_within(a, b, 10.0)
+    assert table.equals(table.sort_values(["i_from", "i_to"]).reset_index(drop=True))
+    assert ((table["i_from"] == 0) & (table["i_to"] == 0)).any()
     dist = np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1))
     expected = {(i, j) for i, j in zip(*np.nonzero(walk.minutes(dist) <= 10.0), strict=True)}
     assert set(zip(table["i_from"], table["i_to"], strict=True)) == expected

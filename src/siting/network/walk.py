@@ -79,10 +79,15 @@ class WalkModel:
         if len(xy_from) == 0 or len(xy_to) == 0:
             return _empty_pairs()
         # query_ball_point keeps zero-distance pairs, which a sparse distance matrix drops.
-        hits = cKDTree(xy_to).query_ball_point(xy_from, self.reach_m(max_minutes))
+        # The tree holds the larger set and the smaller is queried (the pairs are the same:
+        # the distance is symmetric), e.g. 20,000 stops against one site.
+        swap = len(xy_to) < len(xy_from)
+        tree, query = (xy_from, xy_to) if swap else (xy_to, xy_from)
+        hits = cKDTree(tree).query_ball_point(query, self.reach_m(max_minutes))
         counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-        i_from = np.repeat(np.arange(len(xy_from), dtype=np.int64), counts)
-        i_to = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
+        near = np.repeat(np.arange(len(query), dtype=np.int64), counts)
+        far = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(counts.sum()))
+        i_from, i_to = (far, near) if swap else (near, far)
         metres = np.hypot(*(xy_from[i_from] - xy_to[i_to]).T) if len(i_from) else np.array([])
         table = pd.DataFrame({"i_from": i_from, "i_to": i_to, "metres": metres})
         table["minutes"] = self.minutes(table["metres"].to_numpy())

@@ -1,8 +1,8 @@
 """Per-site travel-time matrix: one backward profile search per site, sites in parallel, cached.
 
 ``t[i, c]`` is the median (p50) over the scenario's departure window of the public-transport
-minutes from origin i to site c alone (unreachable departures count as infinitely long, NaN when
-the median is unreachable), on the same network and engine as `siting run`. Sites are treated as
+minutes from origin i to site c alone (walking all the way is always an option, so every time
+is finite), on the same network and engine as `siting run`. Sites are treated as
 always open. Columns are cached on disk keyed by the network, the origins and the window.
 """
 
@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,12 +71,15 @@ class TimeMatrix:
 
 
 @njit(cache=True, nogil=True)
-def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, prof_start, prof_len,
-                              prof_dep, prof_key, p, out, col):
+def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, prof_start,
+                              prof_len, prof_dep, prof_key, p, out):
     """Per origin: the p-th percentile over departures of the minutes to one always-open site.
 
-    Matches `siting.travel.summarise` (linear interpolation, unreachable = +inf). Departures
-    ascend, so each access stop's profile (decreasing departures) is read by one backward merge.
+    Matches `siting.travel.summarise` (linear interpolation); the walk all the way is always
+    an option, so every time is finite. Departures ascend, so each access stop's profile
+    (decreasing departures) is read by one backward merge. (Visiting the stops in order of
+    walk + the scan's lower bound and stopping early, as `siting.draws` does, was measured on
+    London: it skipped little for one site, whose times are long, and its sort cost more.)
     """
     n_origins = len(acc_off) - 1
     n_dep = len(departures)
@@ -111,50 +114,44 @@ def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, pr
         minutes.sort()
         value = minutes[lo]
         if frac > 0:
-            if np.isfinite(minutes[hi]):
-                value = minutes[lo] + frac * (minutes[hi] - minutes[lo])
-            else:
-                value = np.inf
-        out[o, col] = value if np.isfinite(value) else np.nan
+            value = minutes[lo] + frac * (minutes[hi] - minutes[lo])
+        out[o] = value
 
 
-_SITES_PER_PASS = 1
-"""Sites scanned together, as layers of one pass. Measured on London (bench_optimise, 77
-counters): 4 per pass took 60 s against 50 s for 1, because a shared row is added whenever
-any site's key improves and the footpath order bound is the least over the sites."""
+def _site_column(network: TransitNetwork, access: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 origin_xy: np.ndarray, site_xy: np.ndarray, window: Window, max_access_s: int,
+                 percentile: float) -> np.ndarray:
+    """Percentile minutes from every origin to one site: its own profile scan and lookup."""
+    site = Targets.from_arrays(["site"], site_xy.reshape(1, 2))
+    prof = profile_search_many(network, [site], max_access_minutes=max_access_s / 60)[0]
+    metres = np.hypot(origin_xy[:, 0] - site_xy[0], origin_xy[:, 1] - site_xy[1])
+    direct = walk_seconds(network.walk, metres).astype(np.int64)
+    out = np.empty(len(origin_xy))
+    _percentile_of_departures(*access, direct, window.departures, prof.start, prof.length,
+                              prof.dep, prof.key, float(percentile), out)
+    return out
 
 
 def _compute_columns(network: TransitNetwork, origin_xy: np.ndarray, site_xy: np.ndarray,
-                     window: Window, max_access_s: int, percentile: float) -> np.ndarray:
-    """Percentile minutes (origins x sites) by profile scans of a few sites each, on threads.
+                     window: Window, max_access_s: int, percentile: float,
+                     done: Callable[[int, np.ndarray], None]) -> None:
+    """Each site's column by its own profile scan, ``numba.get_num_threads()`` sites at a time.
 
     Each scan is `siting.travel.profile_search_many` (the engine `siting run` uses:
-    transfers.txt change times, footpaths, pruning) with one layer per site (`_SITES_PER_PASS`
-    sites per pass, nearby ones together). The kernels release the GIL, so the numba threads
-    run passes side by side.
+    transfers.txt change times, footpaths, pruning); the kernels release the GIL, so threads
+    scan sites side by side, each taking the next site as it finishes (no batch waits for
+    its slowest site). ``done(j, column)`` is called on this thread as site j finishes.
+    Scanning several sites as layers of one pass was measured slower on London (77 counters:
+    60 s for 4 per pass against 50 s for 1), because a shared row is added whenever any
+    site's key improves and the footpath order bound is the least over the sites.
     """
-    n_sites = len(site_xy)
-    acc_off, acc_stop, acc_sec = walk_csr(network, origin_xy, network.stop_xy, max_access_s)
-    metres = np.hypot(origin_xy[:, None, 0] - site_xy[None, :, 0],
-                      origin_xy[:, None, 1] - site_xy[None, :, 1])
-    direct = np.ascontiguousarray(walk_seconds(network.walk, metres).reshape(len(origin_xy),
-                                                                             n_sites))
-    out = np.empty((len(origin_xy), n_sites))
+    access = walk_csr(network, origin_xy, network.stop_xy, max_access_s)
     network.ride_edges()  # computed once, before the threads share it
-    order = np.lexsort((site_xy[:, 1], np.round(site_xy[:, 0] / 5000.0)))
-    groups = [order[i:i + _SITES_PER_PASS] for i in range(0, n_sites, _SITES_PER_PASS)]
-
-    def one(group: np.ndarray) -> None:
-        sites = [Targets.from_arrays([f"site-{c}"], site_xy[c:c + 1]) for c in group]
-        found = profile_search_many(network, sites, max_access_minutes=max_access_s / 60)
-        for c, prof in zip(group, found, strict=True):
-            _percentile_of_departures(acc_off, acc_stop, acc_sec, direct[:, c].copy(),
-                                      window.departures, prof.start, prof.length, prof.dep,
-                                      prof.key, float(percentile), out, int(c))
-
     with ThreadPoolExecutor(max_workers=max(1, get_num_threads())) as pool:
-        list(pool.map(one, groups))
-    return out
+        futures = {pool.submit(_site_column, network, access, origin_xy, site_xy[j], window,
+                               max_access_s, percentile): j for j in range(len(site_xy))}
+        for future in as_completed(futures):
+            done(futures[future], future.result())
 
 
 _MATRIX_CACHE_VERSION = 2  # 2: the pruned engine, with transfers.txt change times
@@ -266,9 +263,9 @@ def site_times(
     threads). Columns are cached in ``cache_dir`` in one .npz per (network cache key, origins,
     window, walk limit, percentile), keyed inside by site id and coordinates, so a later call
     computes only the sites it has not seen. Without a cache key (an in-memory network) or a
-    cache_dir nothing is cached. Sites are computed ``chunk`` at a time (default: twice the
-    numba threads), each chunk saved as it finishes; ``progress`` shows a bar per chunk on a
-    terminal (rich, on stderr; nothing in pipes or CI).
+    cache_dir nothing is cached. The finished columns are saved after every ``chunk`` sites
+    (default: twice the numba threads), so an interrupted run keeps them; ``progress`` shows a
+    bar advancing per site on a terminal (rich, on stderr; nothing in pipes or CI).
     """
     origin_ids = np.asarray(origin_ids, dtype=object).astype(str)
     origin_xy = np.asarray(origin_xy, dtype=float).reshape(-1, 2)
@@ -310,20 +307,28 @@ def site_times(
         cached_ids, cached_xy, cached = cached_ids[~stale], cached_xy[~stale], cached[:, ~stale]
         start = time.perf_counter()
         step = max(1, int(chunk or 2 * get_num_threads()))
+        columns: dict[int, np.ndarray] = {}
         with _Bar(progress, len(todo), "travel times to each site") as bar:
-            for first in range(0, len(todo), step):
-                part = todo[first:first + step]
-                bar.label(", ".join(site_ids[part][:2]) + (", ..." if len(part) > 2 else ""))
-                block = _compute_columns(network, origin_xy, site_xy[part], window, max_access_s,
-                                         percentile)
-                cached_ids = np.concatenate([cached_ids, site_ids[part]])
-                cached_xy = np.concatenate([cached_xy, site_xy[part]])
-                cached = np.concatenate([cached, block], axis=1)
-                if path is not None:
-                    _save_cached(path, cached_ids, cached_xy, cached)
-                bar.advance(len(part))
-                log.info("site travel times: %d/%d sites, %.1f s", min(first + step, len(todo)),
-                         len(todo), time.perf_counter() - start)
+
+            def finished(j: int, column: np.ndarray) -> None:
+                columns[j] = column
+                bar.advance(1)
+                bar.label(site_ids[todo[j]])
+                if len(columns) % step == 0 or len(columns) == len(todo):
+                    log.info("site travel times: %d/%d sites, %.1f s", len(columns), len(todo),
+                             time.perf_counter() - start)
+                    if path is not None:  # saved as it goes, in the sites' order
+                        done = sorted(columns)
+                        _save_cached(path, np.concatenate([cached_ids, site_ids[todo][done]]),
+                                     np.concatenate([cached_xy, site_xy[todo][done]]),
+                                     np.column_stack([cached, *(columns[k] for k in done)]))
+
+            _compute_columns(network, origin_xy, site_xy[todo], window, max_access_s, percentile,
+                             finished)
+        order = sorted(columns)
+        cached_ids = np.concatenate([cached_ids, site_ids[todo]])
+        cached_xy = np.concatenate([cached_xy, site_xy[todo]])
+        cached = np.column_stack([cached, *(columns[k] for k in order)])
     index = {sid: j for j, sid in enumerate(cached_ids)}
     minutes = cached[:, [index[s] for s in site_ids]] if len(site_ids) else cached[:, :0]
     return TimeMatrix(origin_ids=origin_ids, site_ids=site_ids,
