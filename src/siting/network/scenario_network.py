@@ -25,7 +25,6 @@ from siting._errors import FeedError, ScenarioError
 from siting.network.gtfs import reading_once
 from siting.network.london import (
     LondonAssumptions,
-    build_london_gtfs,
     describe_modes,
     london_inputs,
 )
@@ -176,6 +175,8 @@ def scenario_feed(scenario: Scenario, data_dir: Path, cache_dir: Path) -> Scenar
         # Build beside the final folder, hash it (manifest last) and rename, so a crash never
         # leaves a half-built feed and a later edit of a file is caught on load.
         tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-p{os.getpid()}-", dir=cache_dir))
+        from siting.network.london.writer import build_london_gtfs
+
         try:
             build_london_gtfs(Path(data_dir), tmp, assumptions, service_date=transit.service_date)
             write_manifest(tmp)

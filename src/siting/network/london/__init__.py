@@ -25,15 +25,12 @@ hand-worked tests.
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any
+
 from siting.network.london.assumptions import LondonAssumptions
 from siting.network.london.describe import describe_modes
 from siting.network.london.inputs import INPUT_FILES, NOTES_FILE, london_inputs
-from siting.network.london.patterns import _offsets as _offsets
-from siting.network.london.rail import _kinematic_s as _kinematic_s
-from siting.network.london.rail import _through_patterns as _through_patterns
-from siting.network.london.tube import _fit_frequencies as _fit_frequencies
-from siting.network.london.tube import _line_patterns as _line_patterns
-from siting.network.london.writer import build_london_gtfs
 
 __all__ = [
     "INPUT_FILES",
@@ -43,3 +40,16 @@ __all__ = [
     "describe_modes",
     "london_inputs",
 ]
+
+_BUILDERS = {
+    "build_london_gtfs": "writer", "_offsets": "patterns", "_kinematic_s": "rail",
+    "_through_patterns": "rail", "_fit_frequencies": "tube", "_line_patterns": "tube",
+}
+"""Imported on first use (PEP 562): a run whose feed is cached never loads the builders
+(networkx, scipy.optimize and the OSM track code, about 0.5 s of imports)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BUILDERS:
+        return getattr(import_module(f"siting.network.london.{_BUILDERS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
