@@ -40,8 +40,9 @@ from typing import Any
 import numba
 import numpy as np
 import pandas as pd
-from numba import njit, prange
+from numba import njit
 
+from siting._threads import run_blocks
 from siting.journey_words import describe
 from siting.network.transit import TransitNetwork
 from siting.travel import (
@@ -237,40 +238,53 @@ _LANES = 32
 """Origins scanned together in one pass over the connections."""
 
 
-@njit(cache=True, parallel=True)
 def _forward(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips,
              fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec, open_s, close_s, min_change,
              acc_off, acc_stop, acc_sec, direct, taus, bounds, run_allowance, n_blocks):
+    """Each origin's earliest journey: batches of `_LANES` origins of similar departure times,
+    the batches split into ``n_blocks`` blocks on threads (`_forward_batches`)."""
     n_origins = len(taus)
-    n_stops = len(eg_off) - 1
     out_key = np.full(n_origins, _INF, dtype=np.int64)
     out_walk = np.zeros(n_origins, dtype=np.int64)
     out_ride = np.zeros(n_origins, dtype=np.int64)
     out_changes = np.zeros(n_origins, dtype=np.int64)
     out_first = np.full(n_origins, -1, dtype=np.int64)
-    order = np.argsort(taus, kind="mergesort")  # batches of similar departure times
+    order = np.argsort(taus, kind="stable")  # batches of similar departure times
     n_batches = (n_origins + _LANES - 1) // _LANES
-    per_block = (n_batches + n_blocks - 1) // n_blocks
-    for blk in prange(n_blocks):
-        ready = np.full((n_stops, _LANES), _INF, dtype=np.int64)
-        alighted = np.full((n_stops, _LANES), _INF, dtype=np.int64)
-        ready_min = np.full(n_stops, _INF, dtype=np.int64)
-        src_kind = np.zeros((n_stops, _LANES), dtype=np.int8)
-        src_conn = np.full((n_stops, _LANES), -1, dtype=np.int64)
-        src_walk = np.zeros((n_stops, _LANES), dtype=np.int64)
-        board = np.full((n_trips, _LANES), -1, dtype=np.int64)
-        board_any = np.zeros(n_trips, dtype=np.bool_)
-        touched_stops = np.empty(n_stops, dtype=np.int64)
-        touched_trips = np.empty(n_trips, dtype=np.int64)
-        for batch in range(blk * per_block, min((blk + 1) * per_block, n_batches)):
-            lanes = order[batch * _LANES:min((batch + 1) * _LANES, n_origins)]
-            _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip,
-                   can_board, can_alight, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec,
-                   open_s, close_s, min_change, acc_off, acc_stop, acc_sec, direct,
-                   run_allowance, ready, ready_min, src_kind, src_conn, src_walk, board,
-                   board_any, alighted, touched_stops, touched_trips, out_key, out_walk,
-                   out_ride, out_changes, out_first)
+    run_blocks(_forward_batches, n_batches, order, taus, bounds, dep_stop, arr_stop, dep_time,
+               arr_time, trip, can_board, can_alight, n_trips, fp_off, fp_to, fp_sec, eg_off,
+               eg_tgt, eg_sec, open_s, close_s, min_change, acc_off, acc_stop, acc_sec, direct,
+               run_allowance, out_key, out_walk, out_ride, out_changes, out_first,
+               blocks=n_blocks)
     return out_key, out_walk, out_ride, out_changes, out_first
+
+
+@njit(cache=True, nogil=True)
+def _forward_batches(start, stop, order, taus, bounds, dep_stop, arr_stop, dep_time, arr_time,
+                     trip, can_board, can_alight, n_trips, fp_off, fp_to, fp_sec, eg_off, eg_tgt,
+                     eg_sec, open_s, close_s, min_change, acc_off, acc_stop, acc_sec, direct,
+                     run_allowance, out_key, out_walk, out_ride, out_changes, out_first):
+    """`_forward` for batches start..stop-1, with one set of working arrays."""
+    n_origins = len(taus)
+    n_stops = len(eg_off) - 1
+    ready = np.full((n_stops, _LANES), _INF, dtype=np.int64)
+    alighted = np.full((n_stops, _LANES), _INF, dtype=np.int64)
+    ready_min = np.full(n_stops, _INF, dtype=np.int64)
+    src_kind = np.zeros((n_stops, _LANES), dtype=np.int8)
+    src_conn = np.full((n_stops, _LANES), -1, dtype=np.int64)
+    src_walk = np.zeros((n_stops, _LANES), dtype=np.int64)
+    board = np.full((n_trips, _LANES), -1, dtype=np.int64)
+    board_any = np.zeros(n_trips, dtype=np.bool_)
+    touched_stops = np.empty(n_stops, dtype=np.int64)
+    touched_trips = np.empty(n_trips, dtype=np.int64)
+    for batch in range(start, stop):
+        lanes = order[batch * _LANES:min((batch + 1) * _LANES, n_origins)]
+        _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip,
+               can_board, can_alight, fp_off, fp_to, fp_sec, eg_off, eg_tgt, eg_sec,
+               open_s, close_s, min_change, acc_off, acc_stop, acc_sec, direct,
+               run_allowance, ready, ready_min, src_kind, src_conn, src_walk, board,
+               board_any, alighted, touched_stops, touched_trips, out_key, out_walk,
+               out_ride, out_changes, out_first)
 
 
 def earliest_journeys(profiles: Profiles, origins_xy: np.ndarray, departures_s: np.ndarray, *,

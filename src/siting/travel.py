@@ -45,9 +45,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from numba import njit, prange
+from numba import njit
 
 from siting._errors import ScenarioError
+from siting._threads import run_blocks
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.scan import UNREACHABLE, SharedRows, board_bounds, scan_rows
 from siting.scenario import MEASURES
@@ -202,18 +203,26 @@ def _walk_keys(out, direct, open_s, close_s, n_targets, departures):
         out[it] = best
 
 
-@njit(cache=True, parallel=True)
 def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,
               prof_len, prof_dep, prof_key):
-    """Best key per origin x departure (departures ascending), origins on numba's threads.
+    """Best key per origin x departure (departures ascending), origins in blocks on threads.
 
     One merge walk per access stop: its profile (decreasing departures) is walked from the
     least departure upwards while the departures ascend, instead of a search per departure.
     Walking all the way is `_walk_keys`.
     """
+    out = np.empty((len(acc_off) - 1, len(departures)), dtype=np.int64)
+    run_blocks(_evaluate_block, len(acc_off) - 1, out, acc_off, acc_stop, acc_sec, direct_sec,
+               open_s, close_s, departures, prof_start, prof_len, prof_dep, prof_key)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _evaluate_block(lo, hi, out, acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s,
+                    departures, prof_start, prof_len, prof_dep, prof_key):
+    """`_evaluate` for origins lo..hi-1."""
     n_dep = len(departures)
-    out = np.empty((len(acc_off) - 1, n_dep), dtype=np.int64)
-    for o in prange(len(acc_off) - 1):
+    for o in range(lo, hi):
         _walk_keys(out[o], direct_sec[o], open_s, close_s, len(open_s), departures)
         for a in range(acc_off[o], acc_off[o + 1]):
             s = acc_stop[a]
@@ -231,7 +240,6 @@ def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departure
                     break
                 if prof_key[j] < out[o, it]:
                     out[o, it] = prof_key[j]
-    return out
 
 
 # --------------------------------------------------------------------------- public API
@@ -555,14 +563,23 @@ def summarise_served(served: np.ndarray, target: np.ndarray, departures: np.ndar
     return out.sort_values("origin_id", kind="stable").reset_index(drop=True)
 
 
-@njit(cache=True, parallel=True)
 def _pool(served, target, departures, percentiles, rank, n_targets):
     """Per origin: percentiles of the seconds over its samples (unreached = inf, linear
     interpolation) and the most reached target (ties to the lowest rank; -1 if none)."""
-    n_origins, n_samples = served.shape
+    n_origins = served.shape[0]
     values = np.empty((n_origins, len(percentiles)))
     best = np.full(n_origins, -1, dtype=np.int64)
-    for o in prange(n_origins):
+    run_blocks(_pool_block, n_origins, values, best, served, target, departures, percentiles,
+               rank, n_targets)
+    return values, best
+
+
+@njit(cache=True, nogil=True)
+def _pool_block(start, stop, values, best, served, target, departures, percentiles, rank,
+                n_targets):
+    """`_pool` for origins start..stop-1."""
+    n_samples = served.shape[1]
+    for o in range(start, stop):
         seconds = np.empty(n_samples, dtype=np.int64)
         counts = np.zeros(max(n_targets, 1), dtype=np.int64)
         for k in range(n_samples):
@@ -591,7 +608,6 @@ def _pool(served, target, departures, percentiles, rank, n_targets):
             if counts[c] > top or (counts[c] == top and top > 0 and rank[c] < rank[best[o]]):
                 top = counts[c]
                 best[o] = c
-    return values, best
 
 
 def _percentile(values: np.ndarray, offsets: np.ndarray, p: float) -> np.ndarray:
