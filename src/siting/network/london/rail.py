@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 import re
@@ -15,6 +14,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from siting.network.london._links import station_links
 from siting.network.london.assumptions import LondonAssumptions
 from siting.network.london.inputs import _input, _missing, _read_csv, _read_parquet, _to_bng
 from siting.network.london.patterns import _both_directions, _Mode, _Pattern
@@ -120,81 +120,27 @@ def _station_links(track: _Track, owner: np.ndarray, station_xy: np.ndarray, lim
     A pair (s, p) in ``passing`` means trains from s run through p's zone without calling
     (p's point is near a line it has no platforms on).
     """
-    head = track.head.tolist()
-    length = track.length.tolist()
-    ux = track.unit[:, 0].tolist()
-    uy = track.unit[:, 1].tolist()
-    nx_ = track.xy[:, 0].tolist()
-    ny_ = track.xy[:, 1].tolist()
-    own = owner.tolist()
-    ptr = track.succ_ptr.tolist()
-    succ = track.succ.tolist()
     head_owner = owner[track.head]
     segs = np.flatnonzero(head_owner >= 0)
-    starts = pd.Series(segs).groupby(head_owner[segs]).apply(list).to_dict()
-    line = track.line.tolist()
-    rows = []
-    moves: set[tuple[int, int, int]] = set()
-    for s in sorted(starts):
-        sx, sy = float(station_xy[s, 0]), float(station_xy[s, 1])
-        best: dict[tuple[int, int], float] = {}
-        pred: dict[int, int] = {}  # segment -> previous segment, before passing a station
-        heap: list[tuple[float, int, int, int]] = []
-        for e in starts[s]:
-            h = head[e]
-            d0 = max(0.0, (nx_[h] - sx) * ux[e] + (ny_[h] - sy) * uy[e])
-            best[(e, -1)] = d0
-            heap.append((d0, e, -1, -1))
-        heapq.heapify(heap)
-        found: dict[int, tuple[float, int, int]] = {}
-        while heap:
-            d, e, first, via = heapq.heappop(heap)
-            if d > limit_m:
-                break
-            if d > best.get((e, via), math.inf):
-                continue
-            h = head[e]
-            here = own[h]
-            if (s, here) in passing:
-                here = -1
-            for f in succ[ptr[e]:ptr[e + 1]]:
-                z = own[head[f]]
-                if (s, z) in passing:
-                    z = -1
-                nvia = via
-                if via < 0:  # not yet past a station
-                    if z >= 0 and z != s:
-                        tx, ty = station_xy[z]
-                        val = d + max(0.0, (tx - nx_[h]) * ux[f] + (ty - ny_[h]) * uy[f])
-                        leave = first if first >= 0 else f
-                        if val < found.get(z, (math.inf, 0, 0))[0]:
-                            found[z] = (val, leave, e)
-                        nvia = z  # carry on through z's zone to find through moves
-                    elif z == s and here != s:
-                        continue  # back into our own zone round a loop
-                elif z >= 0 and z != via:
-                    if z != s:
-                        moves.add((s, via, z))
-                    continue
-                elif z == via and here != via:
-                    continue
-                nd = d + length[f]
-                leave = first if first >= 0 else (f if z != s else -1)
-                if nd < best.get((f, nvia), math.inf):
-                    best[(f, nvia)] = nd
-                    if nvia < 0:
-                        pred[f] = e
-                    heapq.heappush(heap, (nd, f, leave, nvia))
-        for t, (metres, leave, last) in found.items():
-            # The link's line: the OSM name covering most of its track (unnamed ignored).
-            weight: dict[int, float] = {}
-            seg: int | None = last
-            while seg is not None:
-                if line[seg] >= 0:
-                    weight[line[seg]] = weight.get(line[seg], 0.0) + length[seg]
-                seg = pred.get(seg)
-            name = max(weight, key=lambda k: (weight[k], -k)) if weight else -1
-            rows.append((s, t, metres, ux[leave], uy[leave], name))
+    by_station = np.argsort(head_owner[segs], kind="stable")
+    starts_seg = segs[by_station].astype(np.int64)
+    station_ids, counts = np.unique(head_owner[segs], return_counts=True)
+    seg_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    pairs = np.array(sorted(passing), dtype=np.int64).reshape(-1, 2)
+    pass_off = np.zeros(len(station_xy) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pairs[:, 0], minlength=len(station_xy)), out=pass_off[1:])
+    found, metres, through_moves = station_links(
+        station_ids.astype(np.int64), seg_off, starts_seg, np.ascontiguousarray(station_xy, float),
+        track.head.astype(np.int64), track.length.astype(float),
+        np.ascontiguousarray(track.unit[:, 0]), np.ascontiguousarray(track.unit[:, 1]),
+        np.ascontiguousarray(track.xy[:, 0]), np.ascontiguousarray(track.xy[:, 1]),
+        owner.astype(np.int64), track.succ_ptr.astype(np.int64), track.succ.astype(np.int64),
+        track.line.astype(np.int64), pass_off, pairs[:, 1].copy(), float(limit_m))
+    leave = found[:, 2]
+    rows = list(zip(found[:, 0].tolist(), found[:, 1].tolist(), metres.tolist(),
+                    track.unit[leave, 0].tolist(), track.unit[leave, 1].tolist(),
+                    found[:, 3].tolist(), strict=True))
+    moves = set(map(tuple, through_moves.tolist()))
     links = pd.DataFrame(rows, columns=["a", "b", "metres", "ux", "uy", "line"])
     through = pd.DataFrame(sorted(moves), columns=["a", "via", "b"], dtype=np.int64)
     return links, through
