@@ -147,11 +147,16 @@ def _compute_columns(network: TransitNetwork, origin_xy: np.ndarray, site_xy: np
     """
     access = walk_csr(network, origin_xy, network.stop_xy, max_access_s)
     network.ride_edges()  # computed once, before the threads share it
-    with ThreadPoolExecutor(max_workers=max(1, get_num_threads())) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, get_num_threads()))
+    try:
         futures = {pool.submit(_site_column, network, access, origin_xy, site_xy[j], window,
                                max_access_s, percentile): j for j in range(len(site_xy))}
         for future in as_completed(futures):
             done(futures[future], future.result())
+    finally:
+        # On Ctrl-C or an error, the sites not yet started are dropped (the finished ones are
+        # saved): only the scans under way are waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _MATRIX_CACHE_VERSION = 2  # 2: the pruned engine, with transfers.txt change times
