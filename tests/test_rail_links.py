@@ -16,22 +16,10 @@ from siting.network.london import rail
 from siting.network.london.assumptions import LondonAssumptions
 
 
-def python_station_links(track: Any, owner: np.ndarray, station_xy: np.ndarray, limit_m: float,
-                   passing: frozenset[tuple[int, int]] = frozenset(),
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Directed links between stations that follow each other along the track, and through moves.
-
-    From each station, a Dijkstra over directed segments records the first station zone it
-    enters on each track (a link; the distance runs from the point of the track alongside the
-    first station to the point alongside the second), then carries on through that zone to
-    the next station (a through move first -> via -> next). Links come with the unit
-    direction in which the track leaves the first station (``ux, uy``) and the OSM line name
-    covering most of the link's track (``line``, -1 when unnamed). Through moves say
-    which continuations the track allows at a station without reversing, so patterns never
-    jump between lines that merely pass through one station (e.g. at Clapham Junction).
-    A pair (s, p) in ``passing`` means trains from s run through p's zone without calling
-    (p's point is near a line it has no platforms on).
-    """
+def python_station_links(track: Any, owner: np.ndarray, station_xy: np.ndarray,
+                         limit_m: float, passing: frozenset[tuple[int, int]] = frozenset(),
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`rail._station_links` as it was in Python before the search was compiled."""
     head = track.head.tolist()
     length = track.length.tolist()
     ux = track.unit[:, 0].tolist()
