@@ -218,7 +218,6 @@ def parse_times(
         fast = parse_ascii(strings)
     if fast is not None:
         out, state = fast
-        bad = state != 0
         empty = state == EMPTY
         bad_rows = np.flatnonzero((state == BAD) | (empty & ~allow_empty))
     else:

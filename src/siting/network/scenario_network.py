@@ -174,9 +174,9 @@ def scenario_feed(scenario: Scenario, data_dir: Path, cache_dir: Path) -> Scenar
             discard(out, why)
         # Build beside the final folder, hash it (manifest last) and rename, so a crash never
         # leaves a half-built feed and a later edit of a file is caught on load.
-        tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-p{os.getpid()}-", dir=cache_dir))
         from siting.network.london.writer import build_london_gtfs
 
+        tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-p{os.getpid()}-", dir=cache_dir))
         try:
             build_london_gtfs(Path(data_dir), tmp, assumptions, service_date=transit.service_date)
             write_manifest(tmp)
@@ -282,7 +282,8 @@ def scenario_network(scenario: Scenario, data_dir: Path, cache_dir: Path,
 
 def _checked_network(scenario: Scenario, feed: ScenarioFeed, service: FeedService | None,
                      cache_dir: Path) -> TransitNetwork:
-    assert feed.path is not None
+    """`scenario_network` once the feed exists: its service checked, the network loaded or built."""
+    assert feed.path is not None  # a walk-only scenario returned before
     service = service or scenario_service(scenario, feed, Path(cache_dir))
     source = _source(scenario)
     check_date(service, source=source)
