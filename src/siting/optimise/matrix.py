@@ -34,7 +34,16 @@ from siting.data import load_counters, load_lsoas
 from siting.network.scenario_network import scenario_network as _scenario_network
 from siting.network.transit import TransitNetwork, walk_seconds
 from siting.scenario import Scenario
-from siting.travel import Targets, Window, profile_search_many, walk_csr
+from siting.travel import (
+    _SLOTS,
+    ALWAYS_CLOSE,
+    ALWAYS_OPEN,
+    Targets,
+    Window,
+    _evaluate_block,
+    profile_search_many,
+    walk_csr,
+)
 
 __all__ = ["TimeMatrix", "per_counter_times", "scenario_network", "site_times"]
 
@@ -71,46 +80,22 @@ class TimeMatrix:
 
 
 @njit(cache=True, nogil=True)
-def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, prof_start,
-                              prof_len, prof_dep, prof_key, p, out):
+def _percentile_of_keys(keys, departures, p, out):
     """Per origin: the p-th percentile over departures of the minutes to one always-open site.
 
-    Matches `siting.travel.summarise` (linear interpolation); the walk all the way is always
-    an option, so every time is finite. Departures ascend, so each access stop's profile
-    (decreasing departures) is read by one backward merge. (Visiting the stops in order of
-    walk + the scan's lower bound and stopping early, as `siting.draws` does, was measured on
-    London: it skipped little for one site, whose times are long, and its sort cost more.)
+    ``keys``: the engine's best key per origin and departure (`siting.travel._evaluate_block`;
+    walking all the way is always an option, so every one is finite). Matches
+    `siting.travel.summarise` (linear interpolation of the minutes).
     """
-    n_origins = len(acc_off) - 1
-    n_dep = len(departures)
-    best = np.empty(n_dep, dtype=np.int64)
+    n_origins, n_dep = keys.shape
     minutes = np.empty(n_dep, dtype=np.float64)
     position = p / 100.0 * (n_dep - 1)
     lo = int(np.floor(position))
     frac = position - lo
     hi = min(lo + 1, n_dep - 1)
-    never = np.iinfo(np.int64).max
     for o in range(n_origins):
         for it in range(n_dep):
-            best[it] = departures[it] + direct[o]
-        for a in range(acc_off[o], acc_off[o + 1]):
-            s = acc_stop[a]
-            walk = acc_sec[a]
-            first = prof_start[s]
-            j = prof_len[s] - 1
-            for it in range(n_dep):
-                t = departures[it] + walk
-                while j >= 0 and prof_dep[first + j] < t:
-                    j -= 1
-                if j < 0:
-                    break
-                key = prof_key[first + j]
-                if key != never:
-                    served = key >> 20
-                    if served < best[it]:
-                        best[it] = served
-        for it in range(n_dep):
-            minutes[it] = (best[it] - departures[it]) / 60.0
+            minutes[it] = (keys[o, it] // _SLOTS - departures[it]) / 60.0
         minutes.sort()
         value = minutes[lo]
         if frac > 0:
@@ -118,17 +103,26 @@ def _percentile_of_departures(acc_off, acc_stop, acc_sec, direct, departures, pr
         out[o] = value
 
 
+_ALWAYS = (np.array([ALWAYS_OPEN], dtype=np.int64), np.array([ALWAYS_CLOSE], dtype=np.int64))
+"""Opening and closing seconds of a site open 24/7 (the matrix treats every site so)."""
+
+
 def _site_column(network: TransitNetwork, access: tuple[np.ndarray, np.ndarray, np.ndarray],
                  origin_xy: np.ndarray, site_xy: np.ndarray, window: Window, max_access_s: int,
                  percentile: float) -> np.ndarray:
-    """Percentile minutes from every origin to one site: its own profile scan and lookup."""
+    """Percentile minutes from every origin to one site: its own profile scan and lookup.
+
+    The lookup is `siting.travel`'s merge walk, run on this (worker) thread.
+    """
     site = Targets.from_arrays(["site"], site_xy.reshape(1, 2))
     prof = profile_search_many(network, [site], max_access_minutes=max_access_s / 60)[0]
     metres = np.hypot(origin_xy[:, 0] - site_xy[0], origin_xy[:, 1] - site_xy[1])
-    direct = walk_seconds(network.walk, metres).astype(np.int64)
+    direct = walk_seconds(network.walk, metres).astype(np.int64).reshape(-1, 1)
+    keys = np.empty((len(origin_xy), len(window.departures)), dtype=np.int64)
+    _evaluate_block(0, len(origin_xy), keys, *access, direct, *_ALWAYS, window.departures,
+                    prof.start, prof.length, prof.dep, prof.key)
     out = np.empty(len(origin_xy))
-    _percentile_of_departures(*access, direct, window.departures, prof.start, prof.length,
-                              prof.dep, prof.key, float(percentile), out)
+    _percentile_of_keys(keys, window.departures, float(percentile), out)
     return out
 
 
