@@ -44,7 +44,8 @@ __all__ = ["draw_networks", "served_over_draws"]
 
 @njit(cache=True, nogil=True)
 def _evaluate_rows(acc_off, acc_stop, acc_sec, acc_least, direct_sec, n_targets, open_s,
-                   close_s, departures, prof_start, prof_len, prof, base, g_bits, key_mask):
+                   close_s, departures, prof_start, prof_len, prof, base, g_bits, key_mask,
+                   layer_token):
     """`_evaluate` for every layer at once, on the scan's shared rows (calling thread only).
 
     ``direct_sec``/``open_s``/``close_s``: (layers, origins, width) and (layers, width),
@@ -52,6 +53,8 @@ def _evaluate_rows(acc_off, acc_stop, acc_sec, acc_least, direct_sec, n_targets,
     or after it, so the row of the least departure >= t answers every layer, as its own
     profile would (whose rows are those where the layer's key improves). Returns
     (layers, origins, departures) keys: served * 2**20 + target, `_INF` if none.
+    ``layer_token``: one item per layer, so the kernel is compiled per number of layers
+    (as `siting.scan._scan`).
 
     ``acc_least``: per access entry, its walk plus the scan's lower bound at the stop (least
     over layers), entries of each origin in ascending order of it. A journey boarding at that
@@ -59,7 +62,7 @@ def _evaluate_rows(acc_off, acc_stop, acc_sec, acc_least, direct_sec, n_targets,
     longest current time (served - departure, over departures and layers), neither this stop
     nor any later one can lower a key: the rest are skipped. Exact (see `_access_order`).
     """
-    n_layers = prof.shape[1] - 1
+    n_layers = len(layer_token)
     n_origins = len(acc_off) - 1
     n_dep = len(departures)
     target_mask = (np.int64(1) << g_bits) - 1
@@ -195,7 +198,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                                 street=street, egress=egress, bound=bound)
             keys = _evaluate_rows(*ordered, direct_all, n_targets, open_s, close_s,
                                   window.departures, rows.start, rows.length, rows.prof,
-                                  rows.base, rows.g_bits, rows.key_mask)
+                                  rows.base, rows.g_bits, rows.key_mask, (0,) * len(sets))
             return part, rows, [_served_and_target(k) for k in keys]
 
         part, rows, got = served(cut)
