@@ -304,6 +304,22 @@ def _no_compute(*args: object, **kwargs: object) -> np.ndarray:
     raise AssertionError("computed instead of read from the cache")
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 200), st.floats(0, 100), st.integers(0, 2**32 - 1))
+def test_matrix_percentile_selects_what_a_sort_gives(n_dep: int, p: float, seed: int) -> None:
+    # The matrix picks the two order statistics by selection; numpy's linear percentile of
+    # the same minutes is the reference.
+    rng = np.random.default_rng(seed)
+    departures = np.sort(rng.integers(0, 40_000, n_dep))
+    served = departures + rng.integers(0, 20_000, (6, n_dep))
+    keys = served * optimise.matrix._SLOTS + rng.integers(0, 40, (6, n_dep))
+    keys[0] = (departures + 600) * optimise.matrix._SLOTS  # every minute the same
+    got = np.empty(6)
+    optimise.matrix._percentile_of_keys(keys, departures, p, got)
+    minutes = (keys // optimise.matrix._SLOTS - departures) / 60.0
+    np.testing.assert_allclose(got, np.percentile(minutes, p, axis=1), rtol=0, atol=1e-9)
+
+
 def test_site_times_errors(feeds_dir: Path) -> None:
     network = _newport(feeds_dir)
     xy = network.stop_xy[:2]

@@ -88,18 +88,21 @@ def _percentile_of_keys(keys, departures, p, out):
     `siting.travel.summarise` (linear interpolation of the minutes).
     """
     n_origins, n_dep = keys.shape
-    minutes = np.empty(n_dep, dtype=np.float64)
+    seconds = np.empty(n_dep, dtype=np.int64)
     position = p / 100.0 * (n_dep - 1)
     lo = int(np.floor(position))
     frac = position - lo
     hi = min(lo + 1, n_dep - 1)
     for o in range(n_origins):
         for it in range(n_dep):
-            minutes[it] = (keys[o, it] // _SLOTS - departures[it]) / 60.0
-        minutes.sort()
-        value = minutes[lo]
+            seconds[it] = keys[o, it] // _SLOTS - departures[it]
+        # The two order statistics only (a selection, not a sort): after partitioning at hi,
+        # the lo-th least is the largest of the first hi.
+        part = np.partition(seconds, hi)
+        low = part[:hi].max() if lo < hi else part[hi]
+        value = low / 60.0
         if frac > 0:
-            value = minutes[lo] + frac * (minutes[hi] - minutes[lo])
+            value = low / 60.0 + frac * (part[hi] / 60.0 - low / 60.0)
         out[o] = value
 
 
