@@ -362,3 +362,27 @@ def test_draw_lookups_skip_only_access_stops_that_cannot_win(feeds_dir: Path) ->
     assert all((np.diff(least[off[o]:off[o + 1]]) >= 0).all() for o in range(len(off) - 1))
     # the bound is worth having: some access stop of some origin is beyond its reach
     assert (least > 3600).any()
+
+
+def test_prefetch_hint_compiles_and_changes_nothing() -> None:
+    # The scan asks for cache lines with LLVM's prefetch; on this install it must compile
+    # (else the scan silently loses its hints), on any array type, even past the ends.
+    from numba import njit
+
+    from siting import _prefetch
+
+    assert _prefetch.prefetch is _prefetch._prefetch
+
+    @njit
+    def touch(a: np.ndarray, b: np.ndarray) -> int:
+        for i in range(-4, a.size + 4):
+            _prefetch.prefetch(a, i)
+            _prefetch.prefetch(b, i)
+            _prefetch._no_prefetch(a, i)
+        return int(a.sum() + b.sum())
+
+    a = np.arange(12, dtype=np.int64).reshape(4, 3)
+    b = np.arange(5, dtype=np.int32)
+    assert touch(a, b) == 66 + 10
+    assert a.sum() == 66
+    assert b.sum() == 10

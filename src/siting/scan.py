@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from siting._errors import ScenarioError
+from siting._prefetch import prefetch
 
 __all__ = ["UNREACHABLE", "SharedRows", "board_bounds", "pack_layout", "scan_profiles", "scan_rows"]
 
@@ -258,6 +259,29 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
         # Positive-duration hops first: their alighting values only need departures > d.
         k = i
         while k > j and arr_time[k] > d:
+            # Prefetch hints (no result depends on them): for the connection 16 ahead, the
+            # newest rows of its boarding and alighting stops and the latter's first footpath
+            # entry; for the one 8 ahead, the newest rows at the ends of its first two
+            # footpaths. Random over tens of MB, these are the scan's costliest loads; asked
+            # for early, their misses overlap. Written here, not in an inlined helper, which
+            # measured 35% slower. A stop without rows gives an address before its own,
+            # which a prefetch never reads.
+            if k >= 16:
+                u = dep_stop[k - 16]
+                prefetch(prof, (prof_start[u] + prof_len[u]) * (n_layers + 1))
+                v = arr_stop[k - 16]
+                prefetch(prof, (prof_start[v] + prof_len[v] - 1) * (n_layers + 1))
+                f = fp_off[v]
+                prefetch(fp_order_bound, f)
+                prefetch(fp_to, f)
+            if k >= 8:
+                v = arr_stop[k - 8]
+                f = fp_off[v]
+                end = min(fp_off[v + 1], f + 2)
+                while f < end:
+                    w = fp_to[f]
+                    prefetch(prof, (prof_start[w] + prof_len[w] - 1) * (n_layers + 1))
+                    f += 1
             tr = trip[k]
             if can_alight[k]:
                 for layer in range(n_layers):
