@@ -49,12 +49,17 @@ def _no_prefetch(arr: Any, index: Any) -> None:
     """Stands in where this numba/LLVM cannot compile the hint."""
 
 
+_hint: Any = _prefetch  # called from numba code only (mypy sees the intrinsic's own signature)
+
+
 @njit(cache=True)
 def _probe(arr: Any) -> int:
-    _prefetch(arr, 1)
+    """Compiles the hint once (cached), so a failure shows here, not inside the scan."""
+    _hint(arr, 1)
     return 0
 
 
+prefetch: Any
 try:
     _probe(np.zeros((2, 2), dtype=np.int64))
     prefetch = _prefetch
