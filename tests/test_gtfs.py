@@ -38,6 +38,27 @@ def test_read_newport_feed(feeds_dir: Path) -> None:
     assert busiest_date(feed) == dt.date(2023, 6, 6)
 
 
+def test_reading_once_shares_one_read_with_nested_blocks(feeds_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A nested block (scenario_network's, inside analyse's) reuses the outer block's read."""
+    import siting.network.gtfs as gtfs
+
+    reads: list[Path] = []
+    real = gtfs._read_feed
+    monkeypatch.setattr(gtfs, "_read_feed", lambda path: reads.append(path) or real(path))
+    path = feeds_dir / "newport-20230613_gtfs.zip"
+    with gtfs.reading_once():
+        first = read_feed(path)
+        with gtfs.reading_once():
+            inner = read_feed(path)
+        after = read_feed(path)
+    outside = read_feed(path)
+    assert inner is first
+    assert after is first
+    assert outside is not first  # the memo ended with the outer block
+    assert len(reads) == 2
+
+
 def test_read_chester_feed(feeds_dir: Path) -> None:
     feed = read_feed(feeds_dir / "chester-20230816-small_gtfs.zip")
     assert len(feed.stop_times) == 34249

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Interrupted", "deferred", "handling", "interruptible"]
+__all__ = ["Interrupted", "deferred", "handling", "interruptible", "stop_solvers"]
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 """Exit code for each handled signal (128 + the signal number, as a shell reports it)."""
@@ -51,6 +51,13 @@ def interruptible(solver: Any) -> Any:
     return solver
 
 
+def stop_solvers() -> None:
+    """Stop the search of every interruptible CP-SAT solver (a step running beside a failed one)."""
+    for solver in list(_solvers):
+        with contextlib.suppress(Exception):
+            solver.stop_search()
+
+
 def _watch(reader: socket.socket) -> None:
     while True:
         try:
@@ -59,9 +66,7 @@ def _watch(reader: socket.socket) -> None:
             return
         if not data:
             return
-        for solver in list(_solvers):
-            with contextlib.suppress(Exception):
-                solver.stop_search()
+        stop_solvers()
 
 
 @contextlib.contextmanager

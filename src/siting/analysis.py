@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from siting._beside import Beside, Forked
 from siting._crs import BNG
 from siting._errors import ScenarioError
 from siting.data import (
@@ -209,20 +210,25 @@ def analyse(
     ``journeys=False`` skips the journey breakdowns (their columns are then absent): a sweep's
     samples need only the minutes.
     """
-    from siting.equity import ward_equity
-    from siting.journeys import lsoa_journeys, ward_journeys
-    from siting.network.scenario_network import (
-        scenario_feed,
-        scenario_network,
-        scenario_service,
-        scenario_walk,
-        travel_settings,
-    )
+    from siting.network.scenario_network import scenario_feed
 
     timings: dict[str, float] = {}
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     steps = _Steps(progress)
+    # Building the modelled London feed is pandas work on one core: a forked child does it
+    # while this process loads the data and starts the hub plan.
+    modelled = scenario.transit.feed == "london-modelled" and not scenario.transit.walk_only
+    feed_step = (Forked if modelled else Forked.inline)(scenario_feed, scenario, data_dir, cache_dir)
+    with feed_step:
+        return _analyse_with_feed(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step)
+
+
+def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool,
+                       steps: _Steps, timings: dict[str, float], feed_step: Forked,
+                       ) -> Analysis:
+    """`analyse` once the feed step has started: the data loaded and the hub plan started."""
+    from siting.network.scenario_network import scenario_walk
 
     with steps("loading data", timings, "data"):
         files = scenario.data
@@ -233,8 +239,34 @@ def analyse(
         walk = scenario_walk(scenario)
         street = _street_network(scenario, data_dir)
 
-    with steps("building the transit network", timings, "network"):
-        feed = scenario_feed(scenario, data_dir, cache_dir)
+    # The hub plan needs only the wards, counters and walks: it runs on a second thread beside
+    # the network and travel steps (CP-SAT releases the GIL while it solves).
+    hub_plan = Beside(_hub_plan, scenario, data_dir, wards, counters, walk, street,
+                      centres=_ward_centres(lsoas))
+    with hub_plan:
+        return _analyse(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
+                        hub_plan, wards, lsoas, boroughs, counters, walk, street)
+
+
+def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool, steps: _Steps,
+             timings: dict[str, float], feed_step: Forked, hub_plan: Beside,
+             wards: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame,
+             counters: gpd.GeoDataFrame, walk: WalkModel, street: Any) -> Analysis:
+    """`analyse` once the data is loaded and the feed and hub steps started."""
+    from siting.equity import ward_equity
+    from siting.journeys import lsoa_journeys, ward_journeys
+    from siting.network.gtfs import reading_once
+    from siting.network.scenario_network import (
+        scenario_network,
+        scenario_service,
+        travel_settings,
+    )
+
+    files = scenario.data
+    # one read of a newly built feed serves both its service summary and its network
+    with steps("building the transit network", timings, "network"), reading_once():
+        feed = feed_step.result()
+        log.info("the feed step took %.2f s, from the start of the run", feed_step.seconds)
         service = scenario_service(scenario, feed, cache_dir) if feed.path else None
         network = scenario_network(scenario, data_dir, cache_dir, feed, service)
         coverage = _study_area(scenario, network, lsoas, walk, feed.label)
@@ -264,10 +296,11 @@ def analyse(
                                 on="lsoa_code", how="left")
             wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
 
-    with steps("siting DWO hubs", timings, "hubs"):
-        hubs, assignment, hub_figures = _hub_plan(scenario, data_dir, wards, counters, walk, street,
-                                                  centres=_ward_centres(lsoas))
+    with steps("siting DWO hubs (waiting for its thread)", timings, "hubs_wait"):
+        hubs, assignment, hub_figures = hub_plan.result()
         wards = _attach_hubs(wards, hubs, assignment)
+    timings["hubs"] = hub_plan.seconds
+    log.info("siting DWO hubs took %.2f s, beside the steps above", hub_plan.seconds)
 
     assumptions = {
         "transit": scenario.transit.model_dump(mode="json"),

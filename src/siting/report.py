@@ -298,7 +298,9 @@ def _hub_boroughs(analysis: Analysis) -> pd.Series:
 def borough_table(analysis: Analysis) -> pd.DataFrame:
     """One row per borough: people, weighted median minutes and people over each threshold,
     counters by status and hubs standing in it; ends with a London row."""
-    lsoas = analysis.lsoas
+    # the columns the rows read, as a plain frame: each borough's rows are a copy of them
+    lsoas = pd.DataFrame(analysis.lsoas[["borough_code", "population",
+                                         *(f"minutes_{m}" for m in MEASURES)]])
     thresholds = _thresholds(analysis)
     boroughs = analysis.boroughs.sort_values("borough", kind="stable")
     hub_boroughs = _hub_boroughs(analysis).value_counts()

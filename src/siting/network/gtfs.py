@@ -415,8 +415,12 @@ def reading_once() -> Iterator[None]:
 
     Building a network reads the feed twice on a cold cache (its service summary, then its
     connections), about 1.3 s each on the modelled London feed. Callers must not modify the
-    shared tables; the memo ends with the block, so the tables are freed after it.
+    shared tables; the memo ends with the outermost block, so the tables are freed after it
+    (a nested block shares its caller's memo).
     """
+    if _READ_ONCE.get() is not None:
+        yield
+        return
     token = _READ_ONCE.set({})
     try:
         yield

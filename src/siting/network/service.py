@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +237,9 @@ def feed_service(path: Path, service_date: dt.date, *, label: str,
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
-        text = json.dumps(asdict(summary), sort_keys=True)
+        # a shallow dict: json writes the tuples as lists (asdict's deep copy of 20,000 stop
+        # coordinates took 0.3 s of a cold London run)
+        text = json.dumps({f.name: getattr(summary, f.name) for f in fields(summary)}, sort_keys=True)
         # the content hash is checked on load, so a damaged summary is never used
         tmp.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(),
                                    "summary": json.loads(text)}, sort_keys=True),

@@ -1,0 +1,170 @@
+"""Run one step of a run beside the caller, so the machine's second core is not left idle.
+
+- `Beside` runs it on a thread: for steps whose work releases the GIL (the hub model's CP-SAT
+  solve).
+- `Forked` runs it in a forked child process: for steps of pandas and Python code (building the
+  modelled London feed), which a thread would only interleave with the caller. Where fork is not
+  available (Windows, macOS's default), or inside a daemon process (a Dask worker: the sweep
+  already keeps every core busy), it runs in the caller at `result()`.
+
+Both are context managers: leaving the block after an error stops the step (its CP-SAT search,
+or the child by SIGTERM, which cleans up as an interrupted run does) and waits for it, so no
+thread or process outlives the call and the caller's error is reported.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Beside", "Forked"]
+
+
+class Beside:
+    """A step run on its own thread while the caller goes on; `result()` joins it."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.seconds = 0.0
+        self._outcome: tuple[bool, Any] | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args, kwargs),
+                                        name=f"siting-{fn.__name__.strip('_')}", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        start = time.perf_counter()
+        try:
+            self._outcome = (True, fn(*args, **kwargs))
+        except BaseException as error:  # handed to the caller by result()
+            self._outcome = (False, error)
+        self.seconds = time.perf_counter() - start
+
+    def result(self) -> Any:
+        """The step's return value, or its exception raised here."""
+        self._thread.join()
+        assert self._outcome is not None
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+    def __enter__(self) -> Beside:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        if kind is not None:
+            from siting._signals import stop_solvers
+
+            stop_solvers()
+        self._thread.join()
+
+
+def _can_fork() -> bool:
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGINT or SIGTERM in a child: raise once (the step cleans up), then ignore the rest."""
+    from siting._signals import Interrupted
+
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    # A signal to the child must not wake the parent's watcher (signal.set_wakeup_fd is inherited).
+    signal.set_wakeup_fd(-1)
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, _stop)
+    try:
+        outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
+    except BaseException as error:  # sent to the parent, which raises it
+        outcome = (False, error)
+    try:
+        conn.send(outcome)
+    except Exception as error:  # an unpicklable value or error: say what it was
+        conn.send((False, RuntimeError(f"{fn.__name__} (in a child process) ended with "
+                                       f"{outcome[1]!r}, which could not be sent back: {error}")))
+    finally:
+        conn.close()
+
+
+class Forked:
+    """A step run in a forked child process while the caller goes on; `result()` waits for it.
+
+    The step's arguments are the caller's objects (fork copies the process), its return value
+    and any exception come back pickled.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._begin(fn, args, kwargs, fork=_can_fork())
+
+    @classmethod
+    def inline(cls, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Forked:
+        """The same step run in the caller at `result()` (when it has nothing worth a process)."""
+        step = cls.__new__(cls)
+        step._begin(fn, args, kwargs, fork=False)
+        return step
+
+    def _begin(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *,
+               fork: bool) -> None:
+        self.seconds = 0.0
+        self._call = (fn, args, kwargs)
+        self._process: Any = None
+        self._start = time.perf_counter()
+        if not fork:
+            return
+        context = multiprocessing.get_context("fork")
+        self._conn, child_end = context.Pipe(duplex=False)
+        for stream in (sys.stdout, sys.stderr):  # else the child would write them again
+            stream.flush()
+        self._process = context.Process(target=_child, args=(child_end, fn, args, kwargs),
+                                        name=f"siting-{fn.__name__.strip('_')}", daemon=True)
+        self._process.start()
+        child_end.close()
+
+    def result(self) -> Any:
+        """The step's return value, or its exception raised here."""
+        fn, args, kwargs = self._call
+        if self._process is None:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds = time.perf_counter() - start
+        try:
+            ok, value = self._conn.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"{fn.__name__} (in a child process) ended without a result "
+                               f"(exit code {self._process.exitcode})") from None
+        finally:
+            self._conn.close()
+        self._process.join()
+        self._process = _DONE
+        self.seconds = time.perf_counter() - self._start
+        if not ok:
+            raise value
+        return value
+
+    def __enter__(self) -> Forked:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        process = self._process
+        if process is None or process is _DONE:
+            return
+        if kind is not None and process.is_alive():
+            process.terminate()  # SIGTERM: the step cleans up as an interrupted run does
+        process.join()
+        self._conn.close()
+
+
+_DONE: Any = object()
+"""`Forked._process` once its result was taken."""

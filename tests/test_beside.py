@@ -1,0 +1,154 @@
+"""Steps run beside the caller: on a thread (Beside) or in a forked child process (Forked)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from siting._beside import Beside, Forked
+
+# ---------------------------------------------------------------------------------------------
+# The hub plan runs on its own thread beside the network and travel steps (siting._beside.Beside).
+
+
+def test_beside_returns_the_value_or_raises_the_error_of_its_step() -> None:
+    with Beside(lambda a, *, b: a + b, 2, b=3) as step:
+        assert step.result() == 5
+    assert step.seconds >= 0.0
+
+    def fails() -> None:
+        raise ValueError("bad candidate CSV")
+
+    with Beside(fails) as step, pytest.raises(ValueError, match="bad candidate CSV"):
+        step.result()
+
+
+def test_beside_stops_its_cp_sat_search_when_the_caller_fails() -> None:
+    """A failed network step must not wait out the hub model's time limit (300 s here)."""
+    import random
+    import threading
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from siting._signals import interruptible
+
+    model = cp_model.CpModel()
+    rng = random.Random(1)
+    x = [model.new_bool_var(f"x{i}") for i in range(80)]
+    for _ in range(600):
+        model.add(sum(rng.choice([1, 2, 3]) * x[rng.randrange(80)] for _ in range(8)) <= rng.randrange(5, 12))
+    model.maximize(sum(rng.randrange(1, 20) * v for v in x))
+    solving = threading.Event()
+
+    def solve() -> tuple[str, float]:
+        solver = interruptible(cp_model.CpSolver())
+        solver.parameters.max_time_in_seconds = 300
+        solver.parameters.num_workers = 1
+        solving.set()
+        status = solver.solve(model)
+        return solver.status_name(status), solver.wall_time
+
+    def failing_network_step(step: Beside) -> None:
+        with step:
+            assert solving.wait(60)
+            time.sleep(1.0)  # inside the search
+            raise RuntimeError("network step failed")
+
+    step = Beside(solve)
+    with pytest.raises(RuntimeError, match="network step failed"):
+        failing_network_step(step)
+    status, wall = step.result()  # the thread has ended: the search was stopped, not finished
+    assert status in {"FEASIBLE", "UNKNOWN"}
+    assert wall < 300
+
+
+# ---------------------------------------------------------------------------------------------
+# The modelled London feed is built in a forked child beside the data loading (siting._beside.Forked).
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux only")
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value * 2
+
+
+def _fails() -> None:
+    from siting._errors import ScenarioError
+
+    raise ScenarioError("scenario.yaml: field `transit.assumptions.bus_headway` must be > 0")
+
+
+def _dies() -> None:
+    os._exit(3)
+
+
+@linux_only
+def test_forked_runs_the_step_in_a_child_and_returns_its_value() -> None:
+    with Forked(_pid_and, 21) as step:
+        pid, value = step.result()
+    assert pid != os.getpid()
+    assert value == 42
+    assert step.seconds > 0.0
+
+
+def test_forked_inline_runs_the_step_here_at_result() -> None:
+    with Forked.inline(_pid_and, 21) as step:
+        assert step.result() == (os.getpid(), 42)
+
+
+def test_forked_runs_inline_where_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    import siting._beside
+
+    monkeypatch.setattr(siting._beside, "_can_fork", lambda: False)
+    with Forked(_pid_and, 1) as step:
+        assert step.result() == (os.getpid(), 2)
+
+
+@linux_only
+def test_forked_raises_the_childs_error_here() -> None:
+    from siting._errors import ScenarioError
+
+    with Forked(_fails) as step, pytest.raises(ScenarioError, match="bus_headway"):
+        step.result()
+
+
+@linux_only
+def test_forked_names_a_child_that_died_without_a_result() -> None:
+    with Forked(_dies) as step, pytest.raises(RuntimeError, match=r"_dies .*exit code 3"):
+        step.result()
+
+
+def _slow_build(folder: str, started: str) -> None:
+    part = Path(folder) / "feed.tmp"
+    part.write_text("half-built")
+    try:
+        Path(started).write_text("yes")
+        import time
+
+        time.sleep(120)
+    finally:
+        part.unlink()  # an interrupted build removes what it wrote
+
+
+@linux_only
+def test_forked_child_is_stopped_and_cleans_up_when_the_caller_fails(tmp_path: Path) -> None:
+    import time
+
+    started = tmp_path / "started"
+
+    def failing_data_step(step: Forked) -> None:
+        with step:
+            deadline = time.monotonic() + 60
+            while not started.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            raise RuntimeError("bad ward file")
+
+    step = Forked(_slow_build, str(tmp_path), str(started))
+    with pytest.raises(RuntimeError, match="bad ward file"):
+        failing_data_step(step)
+    assert started.exists()
+    assert not (tmp_path / "feed.tmp").exists()
