@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -163,20 +164,34 @@ def _check_map(path: Path, *, index: bool = True) -> None:
         check_target(path.parent / "index.html", folder=False, what="map index", fix=_MAP_FIX)
 
 
-def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, csv_text: str | None = None,
-               new_sites: Sequence[str] = ()) -> None:
-    """Stage the scenario's map and the refreshed maps/index.html into an output set."""
+def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, new_sites: Sequence[str] = (),
+               page: str | None = None) -> None:
+    """Stage the scenario's map (``page`` if already made) and the refreshed maps/index.html
+    into an output set."""
     from siting.maps import write_index, write_map
 
     map_path = map_path.absolute()
-    write_map(analysis, map_path, csv_text=csv_text, new_sites=new_sites, into=outputs)
+    if page is None:
+        write_map(analysis, map_path, new_sites=new_sites, into=outputs)
+    else:
+        outputs.write_text(map_path, page)
     index = map_path.parent / "index.html"
     listed = sorted(({p.absolute() for p in map_path.parent.glob("*.html")} | {map_path}) - {index})
     write_index(listed, index, into=outputs, read_from={map_path: outputs.staged(map_path)})
 
 
+def _run_map_page(analysis: Any) -> str:
+    """The map page of `siting run`: the ward table travels inside it (wards.csv's text), so a
+    map shared on its own still has it."""
+    from siting.maps import map_html
+    from siting.report import ward_csv
+
+    return map_html(analysis, csv_text=ward_csv(analysis))
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from siting._atomic import OutputSet
+    from siting._beside import Forked
     from siting.check import evaluate
     from siting.report import summary, write_outputs
 
@@ -190,13 +205,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out_dir = Path(args.out) if args.out else analysis.scenario.out_dir
         results = evaluate(analysis)
         # Tables, report, map and index are one unit: all of them are replaced, or none.
+        # The map page is made in a forked child while this process writes the tables.
         with OutputSet() as outputs:
-            write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
-            if not args.no_map:
-                map_path = analysis.scenario.map_path
-                # The ward table travels inside the map, so a map shared on its own still has it.
-                wards_csv = outputs.staged(out_dir / "wards.csv").read_text(encoding="utf-8")
-                _stage_map(analysis, map_path, outputs, csv_text=wards_csv)
+            map_step = None if args.no_map else Forked(_run_map_page, analysis)
+            with map_step or contextlib.nullcontext():
+                write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
+                if map_step is not None:
+                    _stage_map(analysis, analysis.scenario.map_path, outputs,
+                               page=map_step.result())
             outputs.commit()
         map_path = analysis.scenario.map_path
         figures = summary(analysis)

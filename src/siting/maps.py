@@ -48,6 +48,7 @@ __all__ = [
     "build_compare_map",
     "build_map",
     "build_sweep_map",
+    "map_html",
     "render_html",
     "write_compare_map",
     "write_index",
@@ -1094,9 +1095,16 @@ def write_map(analysis: Analysis, path: Path | str, *, csv_href: str | None = No
 
     With ``into`` the page is staged into the caller's output set instead (see siting._atomic).
     """
-    return _write(render_html(build_map(analysis, csv_href=csv_href, csv_text=csv_text,
-                                        new_sites=new_sites, grid=grid,
-                                        isochrones=isochrones)), path, into)
+    return _write(map_html(analysis, csv_href=csv_href, csv_text=csv_text, new_sites=new_sites,
+                           grid=grid, isochrones=isochrones), path, into)
+
+
+def map_html(analysis: Analysis, *, csv_href: str | None = None, csv_text: str | None = None,
+             new_sites: Sequence[str] = (), grid: Any = None,
+             isochrones: gpd.GeoDataFrame | None = None) -> str:
+    """The scenario's map page as text (what `write_map` writes)."""
+    return render_html(build_map(analysis, csv_href=csv_href, csv_text=csv_text,
+                                 new_sites=new_sites, grid=grid, isochrones=isochrones))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -738,9 +738,9 @@ def _build(analysis: Analysis, constraint_results: Sequence[ConstraintResult] | 
             for r in constraint_results
         ]
     boroughs = borough_table(analysis)
-    wards, lsoas, hubs = ward_table(analysis), lsoa_table(analysis), hub_table(analysis)
+    lsoas, hubs = lsoa_table(analysis), hub_table(analysis)
     return {
-        "wards.csv": _csv(wards, _minute_columns(wards)),
+        "wards.csv": ward_csv(analysis),
         "lsoas.csv": _csv(lsoas, _minute_columns(lsoas)),
         "hubs.csv": _csv(hubs, {"lon": 6, "lat": 6, "easting": 1, "northing": 1, "cost": 2}),
         "boroughs.csv": _csv(boroughs, _minute_columns(boroughs)),
@@ -749,6 +749,12 @@ def _build(analysis: Analysis, constraint_results: Sequence[ConstraintResult] | 
         "report.md": render_markdown(analysis, constraint_results=constraint_results,
                                      facts=facts, boroughs=boroughs),
     }
+
+
+def ward_csv(analysis: Analysis) -> str:
+    """The text of wards.csv (the map carries the same table for download)."""
+    wards = ward_table(analysis)
+    return _csv(wards, _minute_columns(wards))
 
 
 def _geo_build(analysis: Analysis) -> dict[str, Any]:
