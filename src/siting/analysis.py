@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import itertools
 import logging
@@ -219,9 +220,24 @@ def analyse(
     # Building the modelled London feed is pandas work on one core: a forked child does it
     # while this process loads the data and starts the hub plan.
     modelled = scenario.transit.feed == "london-modelled" and not scenario.transit.walk_only
-    feed_step = (Forked if modelled else Forked.inline)(scenario_feed, scenario, data_dir, cache_dir)
+    feed_step = (Forked if modelled else Forked.inline)(scenario_feed, scenario, data_dir, cache_dir,
+                                                       describe=not modelled)
     with feed_step:
         return _analyse_with_feed(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What `analyse` loads from the data directory before the feed is needed."""
+
+    wards: gpd.GeoDataFrame
+    lsoas: gpd.GeoDataFrame
+    boroughs: gpd.GeoDataFrame
+    counters: gpd.GeoDataFrame
+    walk: WalkModel
+    street: Any
+    lsoa_areas: gpd.GeoDataFrame | None
+    postcode_districts: pd.DataFrame | None
 
 
 def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool,
@@ -232,44 +248,51 @@ def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, jour
 
     with steps("loading data", timings, "data"):
         files = scenario.data
-        wards = load_wards(data_dir, files)
-        lsoas = load_lsoas(data_dir, files)
-        boroughs = load_boroughs(data_dir, files)
-        counters = scenario_counters(scenario)
-        walk = scenario_walk(scenario)
-        street = _street_network(scenario, data_dir)
+        inputs = _Inputs(
+            wards=load_wards(data_dir, files), lsoas=load_lsoas(data_dir, files),
+            boroughs=load_boroughs(data_dir, files), counters=scenario_counters(scenario),
+            walk=scenario_walk(scenario), street=_street_network(scenario, data_dir),
+            # only the map and reports use these; loaded here, while the feed is being built
+            lsoa_areas=load_lsoa_areas(data_dir, files),
+            postcode_districts=load_postcode_districts(data_dir, files))
 
     # The hub plan needs only the wards, counters and walks: it runs on a second thread beside
     # the network and travel steps (CP-SAT releases the GIL while it solves).
-    hub_plan = Beside(_hub_plan, scenario, data_dir, wards, counters, walk, street,
-                      centres=_ward_centres(lsoas))
+    hub_plan = Beside(_hub_plan, scenario, data_dir, inputs.wards, inputs.counters, inputs.walk,
+                      inputs.street, centres=_ward_centres(inputs.lsoas))
     with hub_plan:
         return _analyse(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
-                        hub_plan, wards, lsoas, boroughs, counters, walk, street)
+                        hub_plan, inputs)
 
 
 def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool, steps: _Steps,
              timings: dict[str, float], feed_step: Forked, hub_plan: Beside,
-             wards: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame,
-             counters: gpd.GeoDataFrame, walk: WalkModel, street: Any) -> Analysis:
+             inputs: _Inputs) -> Analysis:
     """`analyse` once the data is loaded and the feed and hub steps started."""
     from siting.equity import ward_equity
     from siting.journeys import lsoa_journeys, ward_journeys
     from siting.network.gtfs import reading_once
     from siting.network.scenario_network import (
+        feed_modes,
         scenario_network,
         scenario_service,
         travel_settings,
     )
 
-    files = scenario.data
+    wards, lsoas, counters = inputs.wards, inputs.lsoas, inputs.counters
+    walk, street = inputs.walk, inputs.street
     # one read of a newly built feed serves both its service summary and its network
     with steps("building the transit network", timings, "network"), reading_once():
         feed = feed_step.result()
         log.info("the feed step took %.2f s, from the start of the run", feed_step.seconds)
+        # the modelled feed's description (its files read again) is made beside the network
+        describing = Forked(feed_modes, feed) if feed.path and not feed.modes else None
         service = scenario_service(scenario, feed, cache_dir) if feed.path else None
         network = scenario_network(scenario, data_dir, cache_dir, feed, service)
         coverage = _study_area(scenario, network, lsoas, walk, feed.label)
+        if describing is not None:
+            with describing:
+                feed = dataclasses.replace(feed, modes=describing.result())
 
     with steps("travel times to the counters", timings, "travel"):
         first_draw: dict[str, Any] = {}  # the first draw's profiles, reused by the journeys
@@ -322,14 +345,14 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         counters=counters,
         hubs=hubs,
         hub_assignment=assignment,
-        boroughs=boroughs,
+        boroughs=inputs.boroughs,
         assumptions=assumptions,
         modes=feed.modes,
         hub_figures=hub_figures,
         timings=timings,
         equity=ward_equity(data_dir, wards, scenario.thresholds),
-        lsoa_areas=load_lsoa_areas(data_dir, files),
-        postcode_districts=load_postcode_districts(data_dir, files),
+        lsoa_areas=inputs.lsoa_areas,
+        postcode_districts=inputs.postcode_districts,
     )
 
 
