@@ -34,6 +34,7 @@ BENCHES: dict[str, list[str]] = {
     "bench_hubs.py": ["--skip-every-spopt"],
     "bench_optimise.py": [],
     "bench_sweep.py": [],
+    "bench_cold_run.py": [],
 }
 
 

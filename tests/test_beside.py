@@ -152,3 +152,22 @@ def test_forked_child_is_stopped_and_cleans_up_when_the_caller_fails(tmp_path: P
         failing_data_step(step)
     assert started.exists()
     assert not (tmp_path / "feed.tmp").exists()
+
+
+def test_siting_serial_runs_each_step_in_the_caller_at_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SITING_SERIAL=1: the order of a run before its steps were overlapped (the bench baseline)."""
+    import threading
+
+    monkeypatch.setenv("SITING_SERIAL", "1")
+    ran: list[str] = []
+
+    def step(name: str) -> tuple[int, str]:
+        ran.append(name)
+        return os.getpid(), threading.current_thread().name
+
+    with Beside(step, "hubs") as hubs, Forked(step, "feed") as feed:
+        assert ran == []  # nothing started yet
+        assert feed.result() == (os.getpid(), threading.current_thread().name)
+        assert hubs.result() == (os.getpid(), threading.current_thread().name)
+        assert hubs.result() == (os.getpid(), threading.current_thread().name)  # once only
+    assert ran == ["feed", "hubs"]

@@ -7,6 +7,10 @@
   available (Windows, macOS's default), or inside a daemon process (a Dask worker: the sweep
   already keeps every core busy), it runs in the caller at `result()`.
 
+``SITING_SERIAL=1`` in the environment runs every such step in the caller at `result()`, one
+after another (the order of a run before these steps were overlapped): the baseline of
+`bench/bench_cold_run.py`, and a way out should fork misbehave on some system.
+
 Both are context managers: leaving the block after an error stops the step (its CP-SAT search,
 or the child by SIGTERM, which cleans up as an interrupted run does) and waits for it, so no
 thread or process outlives the call and the caller's error is reported.
@@ -15,6 +19,7 @@ thread or process outlives the call and the caller's error is reported.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -25,15 +30,22 @@ from typing import Any
 __all__ = ["Beside", "Forked"]
 
 
+def serial() -> bool:
+    """Whether SITING_SERIAL asks for every step in the caller, in order."""
+    return os.environ.get("SITING_SERIAL", "").strip() not in ("", "0")
+
+
 class Beside:
     """A step run on its own thread while the caller goes on; `result()` joins it."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self.seconds = 0.0
         self._outcome: tuple[bool, Any] | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args, kwargs),
+        self._call = (fn, args, kwargs)
+        self._thread = threading.Thread(target=self._run, args=self._call,
                                         name=f"siting-{fn.__name__.strip('_')}", daemon=True)
-        self._thread.start()
+        if not serial():
+            self._thread.start()
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         start = time.perf_counter()
@@ -45,7 +57,11 @@ class Beside:
 
     def result(self) -> Any:
         """The step's return value, or its exception raised here."""
-        self._thread.join()
+        if self._thread.ident is None:  # SITING_SERIAL: run it now
+            if self._outcome is None:
+                self._run(*self._call)
+        else:
+            self._thread.join()
         assert self._outcome is not None
         ok, value = self._outcome
         if not ok:
@@ -60,11 +76,12 @@ class Beside:
             from siting._signals import stop_solvers
 
             stop_solvers()
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()
 
 
 def _can_fork() -> bool:
-    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return (not serial() and sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
             and not multiprocessing.current_process().daemon)
 
 

@@ -1,0 +1,121 @@
+"""Time a cold `siting run` of a scenario: its steps overlapped, against the same steps in series.
+
+Every run starts from an empty network cache, so it builds the modelled London feed and network
+from the data, then runs the travel model, journeys, hub model, report and map (numba's kernels
+are compiled once by an untimed first run). Runs alternate, pair by pair:
+
+- this code as it runs by default: the feed built in a forked child beside the data loading, the
+  hub model on a thread beside the network and travel steps, the map page made in a child while
+  the tables are written (`siting._beside`);
+- the baseline: the same code with ``SITING_SERIAL=1``, every step in turn in one process, as a
+  run went before those steps were overlapped.
+
+Wall time by the clock; CPU time (user + system, the run's child processes included) and peak
+memory (its largest process) from ``os.wait4``. Both runs' outputs (tables, report, map) are
+compared byte for byte.
+
+Run: python bench/bench_cold_run.py [--pairs 3] [--scenario scenarios/london-2017-final.yaml]
+     [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RUN = "import sys; from siting.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def cold_run(scenario: Path, folder: Path, *, serial: bool) -> dict[str, float]:
+    """One `siting -q run` into an empty cache and output folder under ``folder``."""
+    folder.mkdir(parents=True)
+    env = {**os.environ, "SITING_SERIAL": "1" if serial else "0"}
+    args = [sys.executable, "-c", RUN, "-q", "run", str(scenario), "--cache-dir",
+            str(folder / "cache"), "--out", str(folder / "out")]
+    log = folder / "stderr.txt"
+    with log.open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"siting run failed (exit {proc.returncode}):\n{log.read_text()}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_gb": usage.ru_maxrss * 1024 / 1e9}
+
+
+def same_outputs(a: Path, b: Path) -> bool:
+    """Whether two runs wrote the same files with the same bytes (tables, report, map)."""
+    for sub in ("out", "maps"):
+        left, right = a / sub, b / sub
+        names = sorted(p.name for p in left.iterdir())
+        if names != sorted(p.name for p in right.iterdir()):
+            return False
+        _, mismatch, errors = filecmp.cmpfiles(left, right, names, shallow=False)
+        if mismatch or errors:
+            return False
+    return True
+
+
+def summary(runs: list[dict[str, float]]) -> str:
+    walls = ", ".join(f"{r['wall_s']:.1f}" for r in runs)
+    cpu = statistics.median(r["cpu_s"] for r in runs)
+    peak = max(r["peak_gb"] for r in runs)
+    return (f"median {statistics.median(r['wall_s'] for r in runs):.1f} s wall (runs: {walls} s), "
+            f"median {cpu:.1f} CPU-s, peak {peak:.2f} GB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "london-2017-final.yaml")
+    parser.add_argument("--pairs", type=int, default=3, help="pairs of runs, alternating (default 3)")
+    parser.add_argument("--json", type=Path, help="write README table rows here")
+    args = parser.parse_args(argv)
+    if "SITING_DATA_DIR" not in os.environ:
+        raise SystemExit("set SITING_DATA_DIR to the London data folder (see README)")
+    scenario = args.scenario.resolve()
+    runs: dict[str, list[dict[str, float]]] = {"overlapped": [], "serial": []}
+    identical = True
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
+        root = Path(tmp)
+        cold_run(scenario, root / "warm-up", serial=False)  # numba compiles here, untimed
+        for pair in range(args.pairs):
+            # alternate which goes first, so a drift in the machine's speed falls on both
+            order = ("overlapped", "serial") if pair % 2 == 0 else ("serial", "overlapped")
+            for how in order:
+                got = cold_run(scenario, root / f"{how}-{pair}", serial=how == "serial")
+                runs[how].append(got)
+                print(f"pair {pair + 1} {how:>10}: {got['wall_s']:.1f} s wall, "
+                      f"{got['cpu_s']:.1f} CPU-s, {got['peak_gb']:.2f} GB", flush=True)
+            identical &= same_outputs(root / f"overlapped-{pair}", root / f"serial-{pair}")
+    speedup = (statistics.median(r["wall_s"] for r in runs["serial"])
+               / statistics.median(r["wall_s"] for r in runs["overlapped"]))
+    print(f"\noverlapped: {summary(runs['overlapped'])}\nserial:     {summary(runs['serial'])}\n"
+          f"serial / overlapped (median wall): {speedup:.2f}x; identical outputs: {identical}")
+    if args.json:
+        rows: list[dict[str, Any]] = [{
+            "bench": "bench/bench_cold_run.py",
+            "workload": (f"cold `siting run` of {scenario.stem} (empty cache: London feed and "
+                         f"network built, phase draws, journeys, hub model, report, map), "
+                         f"{args.pairs} alternating pairs"),
+            "figure": (f"steps overlapped: {summary(runs['overlapped'])}; {speedup:.2f}x; "
+                       f"identical outputs: {identical}"),
+            "baseline": f"the same steps in series (SITING_SERIAL=1): {summary(runs['serial'])}",
+        }]
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
