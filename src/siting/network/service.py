@@ -238,7 +238,7 @@ def feed_service(path: Path, service_date: dt.date, *, label: str,
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
         # a shallow dict: json writes the tuples as lists (asdict's deep copy of 20,000 stop
-        # coordinates took 0.3 s of a cold London run)
+        # coordinates: 0.10 s against 0.04 s, the same text)
         text = json.dumps({f.name: getattr(summary, f.name) for f in fields(summary)}, sort_keys=True)
         # the content hash is checked on load, so a damaged summary is never used
         tmp.write_text(json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(),
