@@ -286,13 +286,13 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         feed = feed_step.result()
         log.info("the feed step took %.2f s, from the start of the run", feed_step.seconds)
         # the modelled feed's description (its files read again) is made beside the network
-        describing = Forked(feed_modes, feed) if feed.path and not feed.modes else None
-        service = scenario_service(scenario, feed, cache_dir) if feed.path else None
-        network = scenario_network(scenario, data_dir, cache_dir, feed, service)
-        coverage = _study_area(scenario, network, lsoas, walk, feed.label)
-        if describing is not None:
-            with describing:
-                feed = dataclasses.replace(feed, modes=describing.result())
+        describing = (Forked(feed_modes, feed) if feed.path and not feed.modes
+                      else Forked.inline(dict, feed.modes))
+        with describing:
+            service = scenario_service(scenario, feed, cache_dir) if feed.path else None
+            network = scenario_network(scenario, data_dir, cache_dir, feed, service)
+            coverage = _study_area(scenario, network, lsoas, walk, feed.label)
+            feed = dataclasses.replace(feed, modes=describing.result())
 
     with steps("travel times to the counters", timings, "travel"):
         first_draw: dict[str, Any] = {}  # the first draw's profiles, reused by the journeys
