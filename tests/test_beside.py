@@ -28,20 +28,15 @@ def test_beside_returns_the_value_or_raises_the_error_of_its_step() -> None:
 
 def test_beside_stops_its_cp_sat_search_when_the_caller_fails() -> None:
     """A failed network step must not wait out the hub model's time limit (300 s here)."""
-    import random
     import threading
     import time
 
     from ortools.sat.python import cp_model
 
+    from hard_cpsat import hard_model
     from siting._signals import interruptible
 
-    model = cp_model.CpModel()
-    rng = random.Random(1)
-    x = [model.new_bool_var(f"x{i}") for i in range(80)]
-    for _ in range(600):
-        model.add(sum(rng.choice([1, 2, 3]) * x[rng.randrange(80)] for _ in range(8)) <= rng.randrange(5, 12))
-    model.maximize(sum(rng.randrange(1, 20) * v for v in x))
+    model = hard_model()
     solving = threading.Event()
 
     def solve() -> tuple[str, float]:

@@ -260,15 +260,11 @@ def test_map_target_that_is_a_folder_fails_before_any_work(
 
 
 CPSAT = textwrap.dedent("""\
-    import os, random, signal, sys, threading
+    import os, signal, sys, threading
     from ortools.sat.python import cp_model
+    from hard_cpsat import hard_model
     from siting._signals import Interrupted, handling, interruptible
-    model = cp_model.CpModel()
-    rng = random.Random(1)
-    x = [model.new_bool_var(f"x{i}") for i in range(80)]
-    for _ in range(600):
-        model.add(sum(rng.choice([1, 2, 3]) * x[rng.randrange(80)] for _ in range(8)) <= rng.randrange(5, 12))
-    model.maximize(sum(rng.randrange(1, 20) * v for v in x))
+    model = hard_model()
     solver = interruptible(cp_model.CpSolver())
     solver.parameters.max_time_in_seconds = 300
     solver.parameters.num_workers = 1
@@ -287,7 +283,8 @@ CPSAT = textwrap.dedent("""\
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_during_a_cp_sat_solve_stops_it(signum: int, code: int) -> None:
     # OR-Tools alone would stop the search on SIGINT and return a plan as if nothing happened.
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(Path(__file__).parent),
+                                                        os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", CPSAT], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
