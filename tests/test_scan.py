@@ -252,6 +252,30 @@ def test_fast_scan_equals_reference_on_random_networks(case) -> None:
     _check_equal(conn, n_trips, start, footpaths, change_s, sets, hours)
 
 
+def test_keys_are_32_bit_only_while_the_span_allows() -> None:
+    # 3 targets take 2 bits; a 32-bit row leaves 29 bits (2**29 - 1 s) for the served time.
+    assert pack_layout(3, 0, (1 << 29) - 2) == (2, 29)
+    assert pack_layout(3, 0, (1 << 29) - 1) == (2, 30)  # 64-bit rows: (63 - 2) // 2 bits
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_networks())
+def test_fast_scan_on_64_bit_rows_equals_reference(case) -> None:
+    # One more trip, a hop 0 -> 1 departing 2**(31 - G) s later (G bits for the targets),
+    # widens the network's span past what a 32-bit key holds: the scan then keeps 64-bit
+    # rows, with the same profiles.
+    conn, n_trips, start, footpaths, change_s, sets, hours = case
+    g_bits = max(len(o) for o, _ in hours).bit_length()
+    far = 1 << (31 - g_bits)
+    assert pack_layout(max(len(o) for o, _ in hours), -20, far + 30)[1] > 31 - g_bits
+    extra = (0, 1, far, far + 30, n_trips, True, True)
+    conn = tuple(np.append(column, np.array([value], dtype=column.dtype))
+                 for column, value in zip(conn, extra, strict=True))
+    start = start.copy()
+    start[1:] += 1  # the new hop boards at stop 0
+    _check_equal(conn, n_trips + 1, start, footpaths, change_s, sets, hours)
+
+
 # --------------------------------------------------------------------------- draws: cut, threads
 
 def _served_in_full(network: TransitNetwork, sets: dict[str, Targets], origins: np.ndarray,

@@ -35,6 +35,7 @@ from siting.travel import (
     _unpacked,
     _walk_keys,
     direct_walk_seconds,
+    scan_layout,
     search_bounds,
     walk_csr,
 )
@@ -172,6 +173,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     sets = [targets[n] for n in names]
     cut = window.end_s + _FIRST_HORIZON_S
     bound = search_bounds(network, egress)
+    layout = scan_layout(network, egress, bound)
     ordered = _access_order(access, bound)
     open_s, close_s = _hours_table(sets)
     n_targets = np.array([len(t) for t in sets], dtype=np.int64)
@@ -195,7 +197,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                                        list[tuple[np.ndarray, np.ndarray]]]:
             part = _between(drawn, window.start_s, upto)
             rows = _scan_shared(part, sets, max_access_minutes=max_access_minutes,
-                                street=street, egress=egress, bound=bound)
+                                street=street, egress=egress, bound=bound, layout=layout)
             keys = _evaluate_rows(*ordered, direct_all, n_targets, open_s, close_s,
                                   window.departures, rows.start, rows.length, rows.prof,
                                   rows.base, rows.g_bits, rows.key_mask, (0,) * len(sets))

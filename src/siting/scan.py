@@ -2,15 +2,15 @@
 
 `siting.travel` states the semantics (served time to the best target, as a step function of
 the departure time from every stop); this module is the hot loop that computes it, for one or
-several target sets (layers) in one pass over the connections. Two things make it fast, and
-neither changes an answer:
+two target sets (layers, e.g. the two measures) in one pass over the connections. Two things
+make it fast, and neither changes an answer:
 
 * **Shared rows.** A stop's profile is a list of rows (departure, one key per layer), newest
   last: a row is added when any layer's key improves and keeps, per layer, the least key of
   any departure at or after it, so one search for "least departure >= t" answers every layer
   (each layer's own profile is read back from the rows where its key improves). A key is one
-  int64, ``served << G | target``, times relative to the network's first departure, with G
-  bits for the target index.
+  integer, ``served << G | target``, times relative to the network's first departure, with G
+  bits for the target index: 32 bits when the network's span allows, else 64.
 * **Lower-bound pruning.** `board_bounds` is a lower bound, per stop and layer, on (served
   time - departure) of any journey boarding there: a reverse Dijkstra from the targets over
   the least in-vehicle, boarding, change and footpath times, ignoring every wait. After
@@ -21,9 +21,10 @@ neither changes an answer:
   unpruned scan computes, entry for entry (tests/test_scan.py checks this against a
   reference scan on real feeds).
 
-Two more make it faster still, changing nothing it computes: the kernel is compiled once per
-number of layers (see `_scan`), and it asks the CPU early for the lines a connection a few
-steps ahead will read (`siting._prefetch`; docs/travel-model.md has the measurements).
+Two more make it faster still, changing nothing it computes. The kernel reads flat 32-bit
+words laid out so that a connection touches few cache lines (`scan_rows`), with both layers
+in registers and unsigned indices; and it asks the CPU early for the lines a connection a few
+steps ahead will read (`siting._prefetch`). docs/travel-model.md has the measurements.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from numba import njit
 from siting._errors import ScenarioError
 from siting._prefetch import prefetch
 
-__all__ = ["UNREACHABLE", "SharedRows", "board_bounds", "pack_layout", "scan_profiles", "scan_rows"]
+__all__ = ["UNREACHABLE", "SharedRows", "StopLayout", "board_bounds", "pack_layout",
+           "scan_profiles", "scan_rows", "stop_layout"]
 
 UNREACHABLE = 1 << 36
 """Bound of a stop from which no target can be reached (larger than any real bound)."""
@@ -105,8 +107,15 @@ def board_bounds(edges: tuple[np.ndarray, ...], n_stops: int, egress_min: np.nda
 # --------------------------------------------------------------------------- packed scan
 
 def pack_layout(n_targets: int, base: int, latest: int) -> tuple[int, int]:
-    """Bits of a key (G for the target index, S for the served time); checks the range."""
+    """Bits of a key (G for the target index, S for the served time); checks the range.
+
+    S is as wide as a 32-bit row allows when the network's span fits (rows of 16 bytes, not
+    32), else as wide as a 64-bit one does.
+    """
     g_bits = max(1, int(n_targets).bit_length())
+    narrow = 31 - g_bits
+    if latest - base < (1 << narrow) - 1:
+        return g_bits, narrow
     s_bits = (63 - g_bits) // 2
     if latest - base >= (1 << s_bits) - 1:
         raise ScenarioError(
@@ -115,30 +124,98 @@ def pack_layout(n_targets: int, base: int, latest: int) -> tuple[int, int]:
     return g_bits, s_bits
 
 
+_CAP = 1 << 30
+"""Bounds are kept as 32-bit words, capped here: a capped lower bound is still one."""
+
+
+class StopLayout(NamedTuple):
+    """The scan's per-stop words that do not depend on the connections (so phase draws of
+    one network share them): `scan_rows` explains each."""
+
+    stops: np.ndarray
+    links: np.ndarray
+    paths: np.ndarray
+    egress: np.ndarray
+
+
+def stop_layout(footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: np.ndarray,
+                egress: tuple[np.ndarray, np.ndarray, np.ndarray], bound: np.ndarray
+                ) -> StopLayout:
+    """The per-stop words of `scan_rows` for these footpaths, egress walks and bounds."""
+    fp_off, fp_to, fp_total = footpaths
+    eg_off, eg_tgt, eg_sec = egress
+    if len(bound) not in (1, 2):
+        raise ValueError(f"the scan takes one or two layers, not {len(bound)}")
+    if len(bound) == 1:  # a single layer runs as two identical ones
+        eg_off = np.concatenate([eg_off, eg_off])
+        bound = np.concatenate([bound, bound])
+    n_stops = len(fp_off) - 1
+    capped = np.minimum(bound, _CAP).astype(np.int32)
+    stops = _aligned(4 * n_stops, np.int32).reshape(n_stops, 4)
+    stops[:, :2] = 0
+    stops[:, 2:] = capped.T
+    # Footpaths of each stop in ascending order of (change seconds + least bound at the end).
+    least = capped.min(axis=0).astype(np.int64)
+    fp_from = np.repeat(np.arange(n_stops), np.diff(fp_off))
+    total = fp_total.astype(np.int64)
+    if len(total) and total.max() >= _CAP:
+        raise ValueError("a footpath of 2**30 s or more")
+    reach = total + least[fp_to]
+    order = np.lexsort((reach, fp_from))
+    paths = _aligned(2 * len(fp_to), np.int32).reshape(-1, 2)
+    paths[:, 0] = fp_to[order]
+    paths[:, 1] = reach[order]
+    links = _aligned(8 * n_stops, np.int32).reshape(n_stops, 8)
+    links[:, 0] = fp_off[:-1]
+    links[:, 1] = fp_off[1:]
+    links[:, 2] = change_s
+    links[:, 3] = eg_off[0, :-1]
+    links[:, 4] = eg_off[0, 1:]
+    links[:, 5] = eg_off[1, :-1]
+    links[:, 6] = eg_off[1, 1:]
+    links[:, 7] = 0
+    pairs = np.empty((len(eg_tgt), 2), dtype=np.int64)
+    pairs[:, 0] = eg_tgt
+    pairs[:, 1] = eg_sec
+    return StopLayout(stops.ravel(), links.ravel(), paths.ravel(), pairs.ravel())
+
+
+def _aligned(n: int, dtype: type) -> np.ndarray:
+    """An empty array of n items starting on a 64-byte cache line (rows never straddle two)."""
+    size = np.dtype(dtype).itemsize
+    raw = np.empty(n * size + 64, dtype=np.uint8)
+    skip = -raw.ctypes.data % 64
+    return raw[skip:skip + n * size].view(dtype)
+
+
+@njit(cache=True, inline="always")
+def _u(i):
+    """Index as unsigned: numba then skips the negative-index wrap-around it adds otherwise."""
+    return np.uint64(i)
+
+
 @njit(cache=True, inline="always")
 def _find(prof, start, length, tq):
-    """Row of the least departure >= tq, or -1.
+    """Row of the least departure >= tq among the rows [start, start + length), or -1.
 
-    Rows have decreasing departures (column 0); gallop back from the newest (the answer is
-    nearly always among the last few), then bisect.
+    Rows have decreasing departures (word 0 of each 4-word row); gallop back from the newest
+    (the answer is nearly always among the last few), then bisect.
     """
-    if length == 0:
-        return -1
     last = start + length - 1
-    if prof[last, 0] >= tq:
+    if prof[_u(last << 2)] >= tq:
         return last
     step = 1
     hi = last
     lo = last - 1
-    while lo > start and prof[lo, 0] < tq:
+    while lo > start and prof[_u(lo << 2)] < tq:
         hi = lo
         step <<= 1
         lo = max(start, last - step)
-    if lo < start or prof[lo, 0] < tq:
+    if lo < start or prof[_u(lo << 2)] < tq:
         return -1
     while hi - lo > 1:
         mid = (lo + hi) >> 1
-        if prof[mid, 0] >= tq:
+        if prof[_u(mid << 2)] >= tq:
             lo = mid
         else:
             hi = mid
@@ -146,195 +223,177 @@ def _find(prof, start, length, tq):
 
 
 @njit(cache=True, inline="always")
-def _insert(prof, prof_start, prof_len, u, d_rel, keys, key_mask, n_layers):
-    """Add departure d at stop u with each layer's key; a row keeps, per layer, the least
+def _insert(prof, stops, u, d_rel, k0, k1, key_mask):
+    """Add departure d at stop u with both layers' keys; a row keeps, per layer, the least
     key of any departure at or after it."""
-    s = prof_start[u]
-    n = prof_len[u]
+    s = np.int64(stops[_u(u << 2)])
+    n = np.int64(stops[_u((u << 2) + 1)])
     if n > 0:
-        last = s + n - 1
-        if prof[last, 0] == d_rel:
-            for layer in range(n_layers):
-                if keys[layer] < prof[last, 1 + layer]:
-                    prof[last, 1 + layer] = keys[layer]
+        r = (s + n - 1) << 2
+        p0 = np.int64(prof[_u(r + 1)])
+        p1 = np.int64(prof[_u(r + 2)])
+        if prof[_u(r)] == d_rel:
+            if k0 < p0:
+                prof[_u(r + 1)] = k0
+            if k1 < p1:
+                prof[_u(r + 2)] = k1
             return
-        better = False
-        for layer in range(n_layers):
-            if keys[layer] < prof[last, 1 + layer]:
-                better = True
-        if not better:
+        if k0 >= p0 and k1 >= p1:
             return
-        row = s + n
-        prof[row, 0] = d_rel
-        for layer in range(n_layers):
-            prof[row, 1 + layer] = min(keys[layer], prof[last, 1 + layer])
+        r += 4
+        prof[_u(r)] = d_rel
+        prof[_u(r + 1)] = min(k0, p0)
+        prof[_u(r + 2)] = min(k1, p1)
     else:
-        better = False
-        for layer in range(n_layers):
-            if keys[layer] < key_mask:
-                better = True
-        if not better:
+        if k0 >= key_mask and k1 >= key_mask:
             return
-        row = s
-        prof[row, 0] = d_rel
-        for layer in range(n_layers):
-            prof[row, 1 + layer] = keys[layer]
-    prof_len[u] = n + 1
+        r = s << 2
+        prof[_u(r)] = d_rel
+        prof[_u(r + 1)] = k0
+        prof[_u(r + 2)] = k1
+    stops[_u((u << 2) + 1)] = n + 1
 
 
 @njit(cache=True, inline="always")
-def _alight(v, a, out, prof, prof_start, prof_len, fp_off, fp_to, fp_total, fp_order_bound,
-            bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, n_layers):
-    """Lower ``out[layer]`` (the best key so far) to the best key after alighting at v at a.
+def _alight(v, a, o0, o1, prof, stops, links, paths, egress, hours, g_bits):
+    """Both layers' best keys (o0, o1 so far) after alighting at v at time a.
 
-    One row search serves every layer; a layer reads it only where its bound allows a gain.
+    One row search serves both layers; it is made only where a layer's bound allows a gain.
     """
-    for layer in range(n_layers):
-        best = out[layer]
-        for e in range(eg_off[layer, v], eg_off[layer, v + 1]):
-            tgt = eg_tgt[e]
-            t = a + eg_sec[e]
-            if t < close_rel[layer, tgt]:
-                best = min(best, (max(t, open_rel[layer, tgt]) << g_bits) | tgt)
-        out[layer] = best
-    change = change_s[v]
-    if change >= 0 and prof_len[v] > 0:
-        useful = False
-        for layer in range(n_layers):
-            if ((a + change + bound[v, layer]) << g_bits) <= out[layer]:
-                useful = True
-        if useful:
-            row = _find(prof, prof_start[v], prof_len[v], a + change)
+    lv = v << 3
+    for e in range(np.int64(links[_u(lv + 3)]), np.int64(links[_u(lv + 4)])):
+        tgt = egress[_u(e << 1)]
+        t = a + egress[_u((e << 1) + 1)]
+        if t < hours[_u((tgt << 2) + 1)]:
+            o0 = min(o0, (max(t, hours[_u(tgt << 2)]) << g_bits) | tgt)
+    for e in range(np.int64(links[_u(lv + 5)]), np.int64(links[_u(lv + 6)])):
+        tgt = egress[_u(e << 1)]
+        t = a + egress[_u((e << 1) + 1)]
+        if t < hours[_u((tgt << 2) + 3)]:
+            o1 = min(o1, (max(t, hours[_u((tgt << 2) + 2)]) << g_bits) | tgt)
+    change = np.int64(links[_u(lv + 2)])
+    sv = v << 2
+    n = np.int64(stops[_u(sv + 1)])
+    if change >= 0 and n > 0:
+        tq = a + change
+        if ((((tq + stops[_u(sv + 2)]) << g_bits) <= o0)
+                | (((tq + stops[_u(sv + 3)]) << g_bits) <= o1)):
+            row = _find(prof, np.int64(stops[_u(sv)]), n, tq)
             if row >= 0:
-                for layer in range(n_layers):
-                    out[layer] = min(out[layer], prof[row, 1 + layer])
-    worst = out[0]
-    for layer in range(1, n_layers):
-        worst = max(worst, out[layer])
-    for f in range(fp_off[v], fp_off[v + 1]):
-        if ((a + fp_order_bound[f]) << g_bits) > worst:
-            break  # footpaths ascend by this bound: none further can improve any layer
-        w = fp_to[f]
-        n = prof_len[w]
+                o0 = min(o0, np.int64(prof[_u((row << 2) + 1)]))
+                o1 = min(o1, np.int64(prof[_u((row << 2) + 2)]))
+    worst = max(o0, o1)
+    for f in range(np.int64(links[_u(lv)]), np.int64(links[_u(lv + 1)])):
+        reach = a + paths[_u((f << 1) + 1)]  # a + walk + least bound at the far end
+        if (reach << g_bits) > worst:
+            break  # footpaths ascend by this bound: none further can improve either layer
+        sw = np.int64(paths[_u(f << 1)]) << 2
+        n = np.int64(stops[_u(sw + 1)])
         if n == 0:
             continue
-        t = a + fp_total[f]
-        useful = False
-        for layer in range(n_layers):
-            if ((t + bound[w, layer]) << g_bits) <= out[layer]:
-                useful = True
-        if not useful:
-            continue
-        row = _find(prof, prof_start[w], n, t)
-        if row >= 0:
-            for layer in range(n_layers):
-                out[layer] = min(out[layer], prof[row, 1 + layer])
-            worst = out[0]
-            for layer in range(1, n_layers):
-                worst = max(worst, out[layer])
+        b0 = np.int64(stops[_u(sw + 2)])
+        b1 = np.int64(stops[_u(sw + 3)])
+        t = reach - min(b0, b1)
+        if (((t + b0) << g_bits) <= o0) | (((t + b1) << g_bits) <= o1):
+            row = _find(prof, np.int64(stops[_u(sw)]), n, t)
+            if row >= 0:
+                o0 = min(o0, np.int64(prof[_u((row << 2) + 1)]))
+                o1 = min(o1, np.int64(prof[_u((row << 2) + 2)]))
+                worst = max(o0, o1)
+    return o0, o1
 
 
 @njit(cache=True, nogil=True)
 def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
-          prof_start, fp_off, fp_to, fp_total, fp_order_bound, bound, change_s, iterate,
-          eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, key_mask, layer_token):
-    """The backward profile scan of `siting.travel`, all layers in one pass, shared rows.
+          stops, links, paths, egress, hours, iterate, g_bits, key_mask, prof):
+    """The backward profile scan of `siting.travel`, two layers in one pass, shared rows.
 
-    A stop's profile is rows (departure, one key per layer): a row is added when any layer's
-    key improves, and keeps each layer's least key of any departure at or after it, so one
-    row search answers every layer. ``layer_token`` is a tuple of one item per layer: its
-    length is part of its numba type, so the kernel is compiled once per number of layers
-    with every per-layer loop of a known length (0.78-0.85x the time of a run-time count).
+    Fills ``prof`` (4 words per row: departure - base, layer 0's key, layer 1's key, unused)
+    and the row counts in ``stops``; see `scan_rows` for the flat per-stop arrays.
     """
-    n_layers = len(layer_token)
-    n_stops = len(prof_start) - 1
-    prof_len = np.zeros(n_stops, dtype=np.int32)
-    prof = np.empty((prof_start[n_stops], 1 + n_layers), dtype=np.int64)
-    best_trip = np.full((n_trips, n_layers), key_mask, dtype=np.int64)
-    local = np.empty((len(dep_time), n_layers), dtype=np.int64)
-    value = np.empty(n_layers, dtype=np.int64)
+    best_trip = np.full(2 * n_trips, key_mask, dtype=prof.dtype)
+    local = np.empty(2 * len(dep_time), dtype=np.int64)
     i = len(dep_time) - 1
     while i >= 0:
-        d = dep_time[i]
+        d = dep_time[_u(i)]
         d_rel = np.int64(d) - base
         j = i
-        while j >= 0 and dep_time[j] == d:
+        while j >= 0 and dep_time[_u(j)] == d:
             j -= 1
         # Positive-duration hops first: their alighting values only need departures > d.
         k = i
-        while k > j and arr_time[k] > d:
-            # Prefetch hints (no result depends on them): for the connection 16 ahead, the
-            # newest rows of its boarding and alighting stops and the latter's first footpath
-            # entry; for the one 8 ahead, the newest rows at the ends of its first two
-            # footpaths. Random over tens of MB, these are the scan's costliest loads; asked
-            # for early, their misses overlap. Written here, not in an inlined helper, which
-            # measured 35% slower. A stop without rows gives an address before its own,
-            # which a prefetch never reads.
-            if k >= 16:
-                u = dep_stop[k - 16]
-                prefetch(prof, (prof_start[u] + prof_len[u]) * (n_layers + 1))
-                v = arr_stop[k - 16]
-                prefetch(prof, (prof_start[v] + prof_len[v] - 1) * (n_layers + 1))
-                f = fp_off[v]
-                prefetch(fp_order_bound, f)
-                prefetch(fp_to, f)
-            if k >= 8:
-                v = arr_stop[k - 8]
-                f = fp_off[v]
-                end = min(fp_off[v + 1], f + 2)
+        while k > j and arr_time[_u(k)] > d:
+            # Prefetch hints (no result depends on them), in three steps so that each reads
+            # what the one before asked for: 24 connections ahead, the stop words of both
+            # ends and the links of the alighting stop; 12 ahead, the newest rows of both
+            # ends and the first footpaths; 6 ahead, the stop words at the ends of the first
+            # two footpaths. Random over tens of MB, these are the scan's costliest loads;
+            # asked for early, their misses overlap. A stop without rows gives an address
+            # before its own, which a prefetch never reads.
+            if k >= 24:
+                v = np.int64(arr_stop[_u(k - 24)])
+                prefetch(stops, v << 2)
+                prefetch(links, v << 3)
+                prefetch(stops, np.int64(dep_stop[_u(k - 24)]) << 2)
+            if k >= 12:
+                su = np.int64(dep_stop[_u(k - 12)]) << 2
+                prefetch(prof, (np.int64(stops[_u(su)]) + stops[_u(su + 1)]) << 2)
+                v = np.int64(arr_stop[_u(k - 12)])
+                prefetch(prof, (np.int64(stops[_u(v << 2)]) + stops[_u((v << 2) + 1)] - 1) << 2)
+                prefetch(paths, np.int64(links[_u(v << 3)]) << 1)
+            if k >= 6:
+                v = np.int64(arr_stop[_u(k - 6)])
+                f = np.int64(links[_u(v << 3)])
+                end = min(np.int64(links[_u((v << 3) + 1)]), f + 2)
                 while f < end:
-                    w = fp_to[f]
-                    prefetch(prof, (prof_start[w] + prof_len[w] - 1) * (n_layers + 1))
+                    prefetch(stops, np.int64(paths[_u(f << 1)]) << 2)
                     f += 1
-            tr = trip[k]
-            if can_alight[k]:
-                for layer in range(n_layers):
-                    value[layer] = best_trip[tr, layer]
-                _alight(arr_stop[k], np.int64(arr_time[k]) - base, value, prof, prof_start,
-                        prof_len, fp_off, fp_to, fp_total, fp_order_bound, bound, change_s,
-                        eg_off, eg_tgt, eg_sec, open_rel, close_rel, g_bits, n_layers)
-                for layer in range(n_layers):
-                    best_trip[tr, layer] = value[layer]
-            if can_board[k]:
-                _insert(prof, prof_start, prof_len, dep_stop[k], d_rel, best_trip[tr],
-                        key_mask, n_layers)
+            tr = np.int64(trip[_u(k)]) << 1
+            o0 = np.int64(best_trip[_u(tr)])
+            o1 = np.int64(best_trip[_u(tr + 1)])
+            if can_alight[_u(k)]:
+                o0, o1 = _alight(np.int64(arr_stop[_u(k)]), np.int64(arr_time[_u(k)]) - base,
+                                 o0, o1, prof, stops, links, paths, egress, hours, g_bits)
+                best_trip[_u(tr)] = o0
+                best_trip[_u(tr + 1)] = o1
+            if can_board[_u(k)]:
+                _insert(prof, stops, np.int64(dep_stop[_u(k)]), d_rel, o0, o1, key_mask)
             k -= 1
         # Zero-duration hops (trip, position descending): iterate while entries at d improve.
         low = j + 1
         high = k
         if high >= low:
             for m in range(low, high + 1):
-                for layer in range(n_layers):
-                    local[m, layer] = key_mask
+                local[2 * m] = key_mask
+                local[2 * m + 1] = key_mask
             while True:
                 changed = False
                 for m in range(high, low - 1, -1):
                     tr = trip[m]
-                    same = m < high and trip[m + 1] == tr
-                    for layer in range(n_layers):
-                        value[layer] = local[m + 1, layer] if same else best_trip[tr, layer]
+                    if m < high and trip[m + 1] == tr:
+                        o0 = local[2 * m + 2]
+                        o1 = local[2 * m + 3]
+                    else:
+                        o0 = np.int64(best_trip[2 * tr])
+                        o1 = np.int64(best_trip[2 * tr + 1])
                     if can_alight[m]:
-                        _alight(arr_stop[m], np.int64(arr_time[m]) - base, value, prof,
-                                prof_start, prof_len, fp_off, fp_to, fp_total, fp_order_bound,
-                                bound, change_s, eg_off, eg_tgt, eg_sec, open_rel, close_rel,
-                                g_bits, n_layers)
-                    improved = False
-                    for layer in range(n_layers):
-                        if value[layer] < local[m, layer]:
-                            local[m, layer] = value[layer]
-                            improved = True
-                    if improved:
+                        o0, o1 = _alight(np.int64(arr_stop[m]), np.int64(arr_time[m]) - base,
+                                         o0, o1, prof, stops, links, paths, egress, hours,
+                                         g_bits)
+                    if o0 < local[2 * m] or o1 < local[2 * m + 1]:
+                        local[2 * m] = min(o0, local[2 * m])
+                        local[2 * m + 1] = min(o1, local[2 * m + 1])
                         changed = True
                         if can_board[m]:
-                            _insert(prof, prof_start, prof_len, dep_stop[m], d_rel, local[m],
-                                    key_mask, n_layers)
+                            _insert(prof, stops, np.int64(dep_stop[m]), d_rel, local[2 * m],
+                                    local[2 * m + 1], key_mask)
                 if not changed or not iterate:
                     break
             for m in range(high, low - 1, -1):
-                for layer in range(n_layers):
-                    best_trip[trip[m], layer] = local[m, layer]
+                best_trip[2 * trip[m]] = local[2 * m]
+                best_trip[2 * trip[m] + 1] = local[2 * m + 1]
         i = j
-    return prof_len, prof
+    return prof
 
 
 @njit(cache=True)
@@ -361,8 +420,9 @@ def _layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask):
 
 class SharedRows(NamedTuple):
     """The scan's shared profile rows: stop s's rows are ``prof[start[s]:start[s] + length[s]]``
-    (decreasing departures), each (departure - base, one key per layer); a key is
-    ``(served - base) << g_bits | target``, and ``key_mask`` means none."""
+    (decreasing departures), each (departure - base, one key per layer, then unused words); a
+    key is ``(served - base) << g_bits | target``, and ``key_mask`` means none. ``prof`` is
+    int32 when the network's span allows (`pack_layout`), else int64."""
 
     start: np.ndarray
     length: np.ndarray
@@ -380,20 +440,28 @@ class SharedRows(NamedTuple):
 def scan_rows(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.ndarray,
               footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: np.ndarray,
               egress: tuple[np.ndarray, np.ndarray, np.ndarray], open_s: np.ndarray,
-              close_s: np.ndarray, bound: np.ndarray) -> SharedRows:
-    """Run the scan; the shared rows of every layer (`SharedRows`).
+              close_s: np.ndarray, bound: np.ndarray, layout: StopLayout | None = None
+              ) -> SharedRows:
+    """Run the scan on one or two layers; their shared rows (`SharedRows`).
 
     ``connections``: dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight,
     sorted by departure as `TransitNetwork` keeps them. ``footpaths``: CSR offsets, to-stops
     and whole change seconds. ``egress``: per-layer CSR offsets (n_layers, n_stops + 1) into
     target indices and seconds. ``open_s``/``close_s``: (n_layers, width) hours. ``bound``:
-    `board_bounds` (n_layers, n_stops).
+    `board_bounds` (n_layers, n_stops). ``layout``: `stop_layout` of these, if already made.
+
+    The kernel reads flat 32-bit words, a stop's in one place, so that a connection touches
+    few cache lines: per stop, ``stops`` (first row, rows so far, each layer's bound, 16
+    bytes) and ``links`` (its footpaths, change seconds and each layer's egress walks, 32
+    bytes); per footpath, ``paths`` (far stop, walk + least bound there); per egress walk,
+    ``egress`` (target, seconds). A single layer runs as two identical ones.
     """
     dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight = connections
-    fp_off, fp_to, fp_total = footpaths
-    eg_off, eg_tgt, eg_sec = egress
-    width = open_s.shape[1]
-    n_stops = len(prof_start) - 1
+    fp_total = footpaths[2]
+    eg_sec = egress[2]
+    n_layers, width = open_s.shape
+    if layout is None:
+        layout = stop_layout(footpaths, change_s, egress, bound)
     if len(dep_time) == 0:
         base = latest = 0
     else:
@@ -404,23 +472,22 @@ def scan_rows(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.
         latest = max(latest, int(finite_open.max()))
     g_bits, s_bits = pack_layout(width, base, latest)
     key_mask = (1 << (g_bits + s_bits)) - 1
-    # Footpaths of each stop in ascending order of (change seconds + least bound at the end).
-    least = bound.min(axis=0)
-    fp_from = np.repeat(np.arange(n_stops), np.diff(fp_off))
-    order_bound = fp_total.astype(np.int64) + least[fp_to]
-    order = np.lexsort((order_bound, fp_from))
     clip = np.int64(-(1 << 40))
-    open_rel = np.maximum(open_s - base, clip)
-    close_rel = np.minimum(close_s - base, -clip)
+    hours = np.empty((width, 4), dtype=np.int64)
+    for layer in range(2):
+        hours[:, 2 * layer] = np.maximum(open_s[min(layer, n_layers - 1)] - base, clip)
+        hours[:, 2 * layer + 1] = np.minimum(close_s[min(layer, n_layers - 1)] - base, -clip)
     iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
-    prof_len, prof = _scan(
-        dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
-        prof_start, fp_off, np.ascontiguousarray(fp_to[order]),
-        np.ascontiguousarray(fp_total[order].astype(np.int64)),
-        np.ascontiguousarray(order_bound[order]), np.ascontiguousarray(bound.T),
-        change_s.astype(np.int64), iterate, eg_off, eg_tgt, eg_sec.astype(np.int64),
-        open_rel, close_rel, g_bits, key_mask, (0,) * int(eg_off.shape[0]))
-    return SharedRows(prof_start, prof_len, prof, base, g_bits, key_mask)
+    if prof_start[-1] >= 1 << 31:
+        raise ScenarioError(f"{prof_start[-1]} boardings: more than the scan's 2**31 rows.")
+    stops = layout.stops.copy()
+    stops[0::4] = prof_start[:-1]
+    prof = _aligned(4 * int(prof_start[-1]), np.int32 if g_bits + s_bits <= 31 else np.int64)
+    _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
+          stops, layout.links, layout.paths, layout.egress, hours.ravel(), iterate, g_bits,
+          key_mask, prof)
+    return SharedRows(prof_start, stops[1::4].copy(), prof.reshape(-1, 4), base, g_bits,
+                      key_mask)
 
 
 def scan_profiles(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.ndarray,

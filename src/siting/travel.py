@@ -50,7 +50,14 @@ from numba import njit
 from siting._errors import ScenarioError
 from siting._threads import run_blocks
 from siting.network.transit import TransitNetwork, walk_seconds
-from siting.scan import UNREACHABLE, SharedRows, board_bounds, scan_rows
+from siting.scan import (
+    UNREACHABLE,
+    SharedRows,
+    StopLayout,
+    board_bounds,
+    scan_rows,
+    stop_layout,
+)
 from siting.scenario import MEASURES
 
 __all__ = [
@@ -427,15 +434,27 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
                         max_access_minutes: float = 10.0, street: Any = None,
                         egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
                         bound: np.ndarray | None = None) -> list[Profiles]:
-    """`profile_search` for several target sets (e.g. both measures) in one connection pass.
+    """`profile_search` for several target sets (e.g. both measures), two per connection pass.
 
     ``egress``: each set's `walk_csr` from the network's stops to its targets, and ``bound``
     the scan's lower bounds (`search_bounds`), if already computed: they depend only on the
     stops, the targets, the walk and the network's least ride times, so draws share them.
     """
-    rows = _scan_shared(network, target_sets, max_access_minutes=max_access_minutes,
-                        street=street, egress=egress, bound=bound)
-    return _unpacked(rows, network, target_sets, max_access_minutes, street)
+    _check_sets(target_sets)
+    max_access_s = round(max_access_minutes * 60)
+    if egress is None:
+        egress = [walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
+                  for targets in target_sets]
+    if bound is None:
+        bound = search_bounds(network, egress)
+    out: list[Profiles] = []
+    for first in range(0, len(target_sets), 2):
+        pair = slice(first, first + 2)
+        rows = _scan_shared(network, target_sets[pair], max_access_minutes=max_access_minutes,
+                            street=street, egress=egress[pair],
+                            bound=bound[pair])
+        out.extend(_unpacked(rows, network, target_sets[pair], max_access_minutes, street))
+    return out
 
 
 def _unpacked(rows: SharedRows, network: TransitNetwork, target_sets: Sequence[Targets],
@@ -464,13 +483,14 @@ def _hours_table(target_sets: Sequence[Targets]) -> tuple[np.ndarray, np.ndarray
 def _scan_shared(network: TransitNetwork, target_sets: Sequence[Targets], *,
                  max_access_minutes: float, street: Any,
                  egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
-                 bound: np.ndarray | None) -> SharedRows:
-    """The scan of `profile_search_many`, as shared rows (one layer per target set)."""
-    if not target_sets:
-        raise ScenarioError("profile_search: no target sets given.")
-    for targets in target_sets:
-        if len(targets) == 0:
-            raise ScenarioError("profile_search: no targets. Give at least one counter.")
+                 bound: np.ndarray | None, layout: StopLayout | None = None) -> SharedRows:
+    """The scan of one or two target sets in one pass, as shared rows (one layer per set).
+
+    ``layout``: the sets' `siting.scan.stop_layout`, if already made (phase draws share it).
+    """
+    _check_sets(target_sets)
+    if len(target_sets) > 2:
+        raise ValueError("one scan takes at most two target sets (profile_search_many pairs them)")
     max_access_s = round(max_access_minutes * 60)
     if egress is None:
         egress = [walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
@@ -487,7 +507,26 @@ def _scan_shared(network: TransitNetwork, target_sets: Sequence[Targets], *,
         (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
          network.can_board, network.can_alight), len(network.run_ids), start,
         (network.fp_offsets, network.fp_to, fp_total), change_s, layers, open_s, close_s,
-        bound)
+        bound, layout)
+
+
+def _check_sets(target_sets: Sequence[Targets]) -> None:
+    """A named error for no target sets, or a set without targets."""
+    if not target_sets:
+        raise ScenarioError("profile_search: no target sets given.")
+    for targets in target_sets:
+        if len(targets) == 0:
+            raise ScenarioError("profile_search: no targets. Give at least one counter.")
+
+
+def scan_layout(network: TransitNetwork,
+                egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                bound: np.ndarray) -> StopLayout:
+    """The scan's per-stop words for one or two target sets (`siting.scan.stop_layout`),
+    made once for all the phase draws of ``network``."""
+    change_s, fp_total = change_costs(network)
+    return stop_layout((network.fp_offsets, network.fp_to, fp_total), change_s,
+                       _egress_layers(egress, network.n_stops), bound)
 
 
 def _least_egress(egress: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
