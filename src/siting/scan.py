@@ -160,6 +160,8 @@ def stop_layout(footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: 
     total = fp_total.astype(np.int64)
     if len(total) and total.max() >= _CAP:
         raise ValueError("a footpath of 2**30 s or more")
+    if max(int(fp_off[-1]), int(eg_off.max(initial=0))) >= 1 << 31:
+        raise ValueError("2**31 footpaths or egress walks or more: past the scan's 32-bit offsets")
     reach = total + least[fp_to]
     order = np.lexsort((reach, fp_from))
     paths = _aligned(2 * len(fp_to), np.int32).reshape(-1, 2)

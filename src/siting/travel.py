@@ -451,8 +451,7 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     for first in range(0, len(target_sets), 2):
         pair = slice(first, first + 2)
         rows = _scan_shared(network, target_sets[pair], max_access_minutes=max_access_minutes,
-                            street=street, egress=egress[pair],
-                            bound=bound[pair])
+                            street=street, egress=egress[pair], bound=bound[pair])
         out.extend(_unpacked(rows, network, target_sets[pair], max_access_minutes, street))
     return out
 
