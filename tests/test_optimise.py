@@ -504,7 +504,7 @@ def test_interrupted_matrix_drops_the_sites_not_started(feeds_dir: Path,
     # start (the pool is not left to work through every queued pair of sites).
     network = _newport(feeds_dir)
     window = Window(7 * 3600, 7 * 3600 + 600, 300)
-    xy = network.stop_xy[:12] + 20.0
+    xy = network.stop_xy[:24] + 20.0
     scanned = []
     real = optimise.matrix._site_columns
 
@@ -518,5 +518,5 @@ def test_interrupted_matrix_drops_the_sites_not_started(feeds_dir: Path,
     monkeypatch.setattr(optimise.matrix, "_site_columns", counted)
     with pytest.raises(KeyboardInterrupt):
         optimise.matrix._compute_columns(network, xy, xy, window, 600, 50.0, interrupt)
-    # 12 sites are 6 scans of two.
-    assert 1 <= len(scanned) <= 1 + 2 * optimise.matrix.get_num_threads() < 6
+    # 24 sites are 12 scans of two.
+    assert 1 <= len(scanned) <= 1 + 2 * optimise.matrix.get_num_threads() < 12
