@@ -196,8 +196,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
         def served(upto: int) -> tuple[TransitNetwork, SharedRows,
                                        list[tuple[np.ndarray, np.ndarray]]]:
             part = _between(drawn, window.start_s, upto)
-            rows = _scan_shared(part, sets, max_access_minutes=max_access_minutes,
-                                street=street, egress=egress, bound=bound, layout=layout)
+            rows = _scan_shared(part, sets, egress, bound, layout)
             keys = _evaluate_rows(*ordered, direct_all, n_targets, open_s, close_s,
                                   window.departures, rows.start, rows.length, rows.prof,
                                   rows.base, rows.g_bits, rows.key_mask, (0,) * len(sets))

@@ -404,7 +404,7 @@ def _layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask):
     n_stops = len(prof_len)
     length = np.zeros(n_stops, dtype=np.int64)
     dep = np.zeros(prof.shape[0], dtype=np.int32)
-    key = np.full(prof.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+    key = np.full(prof.shape[0], _INF, dtype=np.int64)
     target_mask = (np.int64(1) << g_bits) - 1
     for s in range(n_stops):
         out = prof_start[s]
@@ -413,7 +413,7 @@ def _layer_entries(prof, prof_start, prof_len, layer, base, g_bits, key_mask):
             k = prof[r, 1 + layer]
             if k < previous:
                 dep[out] = prof[r, 0] + base
-                key[out] = ((k >> g_bits) + base) * 1048576 + (k & target_mask)
+                key[out] = ((k >> g_bits) + base) * _SLOTS + (k & target_mask)
                 out += 1
                 previous = k
         length[s] = out - prof_start[s]

@@ -450,8 +450,7 @@ def profile_search_many(network: TransitNetwork, target_sets: Sequence[Targets],
     out: list[Profiles] = []
     for first in range(0, len(target_sets), 2):
         pair = slice(first, first + 2)
-        rows = _scan_shared(network, target_sets[pair], max_access_minutes=max_access_minutes,
-                            street=street, egress=egress[pair], bound=bound[pair])
+        rows = _scan_shared(network, target_sets[pair], egress[pair], bound[pair])
         out.extend(_unpacked(rows, network, target_sets[pair], max_access_minutes, street))
     return out
 
@@ -479,29 +478,23 @@ def _hours_table(target_sets: Sequence[Targets]) -> tuple[np.ndarray, np.ndarray
     return open_s, close_s
 
 
-def _scan_shared(network: TransitNetwork, target_sets: Sequence[Targets], *,
-                 max_access_minutes: float, street: Any,
-                 egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] | None,
-                 bound: np.ndarray | None, layout: StopLayout | None = None) -> SharedRows:
+def _scan_shared(network: TransitNetwork, target_sets: Sequence[Targets],
+                 egress: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], bound: np.ndarray,
+                 layout: StopLayout | None = None) -> SharedRows:
     """The scan of one or two target sets in one pass, as shared rows (one layer per set).
 
+    ``egress``: each set's `walk_csr` from the stops; ``bound``: their `search_bounds`;
     ``layout``: the sets' `siting.scan.stop_layout`, if already made (phase draws share it).
     """
     _check_sets(target_sets)
     if len(target_sets) > 2:
         raise ValueError("one scan takes at most two target sets (profile_search_many pairs them)")
-    max_access_s = round(max_access_minutes * 60)
-    if egress is None:
-        egress = [walk_csr(network, network.stop_xy, targets.xy, max_access_s, street)
-                  for targets in target_sets]
     layers = _egress_layers(egress, network.n_stops)
     open_s, close_s = _hours_table(target_sets)
     boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
     start = np.zeros(network.n_stops + 1, dtype=np.int64)
     np.cumsum(boardable, out=start[1:])
     change_s, fp_total = change_costs(network)
-    if bound is None:
-        bound = search_bounds(network, egress)
     return scan_rows(
         (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
          network.can_board, network.can_alight), len(network.run_ids), start,
