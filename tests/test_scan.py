@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from siting._errors import ScenarioError
+from siting.network._orders import ride_edges
 from siting.network.gtfs import busiest_date, read_feed
-from siting.network.transit import TransitNetwork, _ride_edges
+from siting.network.transit import TransitNetwork
 from siting.network.walk import WalkModel
 from siting.scan import UNREACHABLE, board_bounds, pack_layout, scan_profiles
 from siting.scan_reference import profile_scan_changes
@@ -61,7 +62,7 @@ def _fast(conn, n_trips, start, footpaths, change_s, egress_sets, open_s, close_
             if off[v + 1] > off[v]:
                 least[layer, v] = int(np.min(s[off[v]:off[v + 1]]))
     dep_stop, arr_stop, dep_time, arr_time, trip = conn[:5]
-    edges = _ride_edges(dep_stop, arr_stop, dep_time, arr_time, trip, n_stops)
+    edges = ride_edges(dep_stop, arr_stop, dep_time, arr_time, trip, n_stops)
     bound = board_bounds(edges, n_stops, least, change_s, *footpaths)
     found = scan_profiles(conn, n_trips, start, footpaths, change_s,
                           (eg_off, np.concatenate(tgt), np.concatenate(sec)), open_s, close_s,

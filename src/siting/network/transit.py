@@ -23,6 +23,7 @@ from pyproj import Transformer
 from siting._cache import discard, manifest_path, remove_stale_temporaries, usable, write_manifest
 from siting._crs import BNG, WGS84
 from siting._errors import FeedError
+from siting.network._orders import departure_order, ride_edges, tie_order
 from siting.network.gtfs import Feed, frequency_runs, read_feed, service_ids_on
 from siting.network.walk import WalkModel
 
@@ -200,8 +201,8 @@ class TransitNetwork:
         """
         cached = self.__dict__.get("_ride_edges_cache")
         if cached is None:
-            cached = _ride_edges(self.dep_stop, self.arr_stop, self.dep_time, self.arr_time,
-                                 self.trip, self.n_stops)
+            cached = ride_edges(self.dep_stop, self.arr_stop, self.dep_time, self.arr_time,
+                                self.trip, self.n_stops)
             object.__setattr__(self, "_ride_edges_cache", cached)
         return cached
 
@@ -210,8 +211,7 @@ class TransitNetwork:
         the order within one second, read in sequence by a draw."""
         cached = self.__dict__.get("_tie_ordered_cache")
         if cached is None:
-            positive = (self.arr_time > self.dep_time).astype(np.int8)
-            order = np.lexsort((np.arange(len(self.trip)), self.trip, positive))
+            order = tie_order(self.arr_time, self.dep_time, self.trip)
             cached = tuple(np.ascontiguousarray(a[order]) for a in (
                 self.dep_stop, self.arr_stop, self.dep_time, self.arr_time, self.trip,
                 self.can_board, self.can_alight))
@@ -254,7 +254,9 @@ class TransitNetwork:
         if end_s <= start_s:
             raise ValueError(f"end_s ({end_s}) must be after start_s ({start_s})")
         hops, run_ids, phases = _hops(feed, day, int(start_s), int(end_s))
-        used = np.unique(np.concatenate([hops["dep_stop"], hops["arr_stop"]]))
+        n_names = len(hops["stop_names"])
+        used = np.flatnonzero(np.bincount(hops["dep_stop"], minlength=n_names)
+                              + np.bincount(hops["arr_stop"], minlength=n_names))
         stop_ids = hops["stop_names"][used].astype(str)
         stop_xy = project_stops(feed, stop_ids)
         # Stops numbered along a Z-order curve: footpath neighbours and one origin's access
@@ -266,10 +268,10 @@ class TransitNetwork:
         dep_stop = number[hops["dep_stop"]]
         arr_stop = number[hops["arr_stop"]]
         trip = hops["run"]
-        dep_time = hops["dep_time"] - _allowance(feed, run_ids, boarding_allowance_s)[trip]
+        dep_time = hops["dep_time"] - _allowance(feed, hops["run_trip_ids"],
+                                                 boarding_allowance_s)[trip]
         arr_time = hops["arr_time"]
-        positive = (arr_time > dep_time).astype(np.int8)
-        order = np.lexsort((hops["position"], trip, positive, dep_time))
+        order = departure_order(dep_time, arr_time, trip, hops["position"])
         stop_change_s, overrides = _transfer_rules(feed, stop_ids, stop_xy, walk,
                                                    int(min_change_seconds))
         fp_offsets, fp_to, fp_seconds = _footpaths(stop_xy, walk, transfer_max_minutes,
@@ -392,15 +394,17 @@ class TransitNetwork:
         )
 
 
-def _allowance(feed: Feed, run_ids: np.ndarray, by_type: dict[int, int] | None) -> np.ndarray:
+def _allowance(feed: Feed, run_trip_ids: np.ndarray, by_type: dict[int, int] | None
+               ) -> np.ndarray:
     """Boarding allowance in seconds of each trip run, from its route's GTFS route_type."""
     if not by_type:
-        return np.zeros(len(run_ids), dtype=np.int64)
-    trip_of_run = pd.Series(run_ids.astype(str)).str.replace(r"(@-?\d+)?(/-1d)?$", "", regex=True)
+        return np.zeros(len(run_trip_ids), dtype=np.int64)
     route_type = (feed.trips.drop_duplicates("trip_id").set_index("trip_id")["route_id"]
                   .map(feed.routes.drop_duplicates("route_id").set_index("route_id")["route_type"]))
-    types = pd.to_numeric(route_type.reindex(trip_of_run.to_numpy()), errors="coerce")
-    return types.map(lambda t: by_type.get(int(t), 0) if pd.notna(t) else 0).to_numpy(dtype=np.int64)
+    trip_ids, run_trip = np.unique(run_trip_ids.astype(str), return_inverse=True)
+    types = pd.to_numeric(route_type.reindex(trip_ids), errors="coerce")
+    seconds = types.map(lambda t: by_type.get(int(t), 0) if pd.notna(t) else 0)
+    return seconds.to_numpy(dtype=np.int64)[run_trip]
 
 
 def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
@@ -411,7 +415,8 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
     (a frequency run's start minus the trip's first departure, and -86400 for the previous
     day). Runs of exact_times=0 entries keep the hops departing up to headway - 1 s before
     start_s too (a random phase can move them into range). Returns hop arrays (stop codes
-    index ``stop_names``; ``run`` indexes the returned sorted run labels), the run labels and
+    index ``stop_names``; ``run`` indexes the returned sorted run labels, and
+    ``run_trip_ids`` holds each of those runs' trip_id), the run labels and
     the phase arrays (run_entry, run_slack, entry_headway) of `TransitNetwork`.
     """
     st = feed.stop_times
@@ -502,35 +507,9 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
         "can_board": pickup[i] != 1,
         "can_alight": drop_off[i + 1] != 1,
         "stop_names": np.asarray(stop_names, dtype=object),
+        "run_trip_ids": trip_names[trip_ix[label_order]],
     }
     return hops, run_ids, phases
-
-
-def _least_edges(frm: np.ndarray, to: np.ndarray, seconds: np.ndarray, n_stops: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One edge per (from, to) stop pair with its least seconds."""
-    pair = frm.astype(np.int64) * n_stops + to.astype(np.int64)
-    order = np.argsort(pair, kind="stable")
-    pair = pair[order]
-    if len(pair) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    least = np.minimum.reduceat(seconds.astype(np.int64)[order], first)
-    return pair[first] // n_stops, pair[first] % n_stops, least
-
-
-def _ride_edges(dep_stop: np.ndarray, arr_stop: np.ndarray, dep_time: np.ndarray,
-                arr_time: np.ndarray, trip: np.ndarray, n_stops: int) -> tuple[np.ndarray, ...]:
-    """`TransitNetwork.ride_edges` from the connection arrays."""
-    board = _least_edges(dep_stop, arr_stop,
-                         (arr_time.astype(np.int64) - dep_time).clip(0), n_stops)
-    order = np.argsort(trip.astype(np.int64) * (1 << 32) + (arr_time.astype(np.int64) + (1 << 31)),
-                       kind="stable")
-    same = trip[order][1:] == trip[order][:-1]
-    stay = _least_edges(arr_stop[order][:-1][same], arr_stop[order][1:][same],
-                        np.diff(arr_time[order].astype(np.int64))[same].clip(0), n_stops)
-    return board + stay
 
 
 @njit(cache=True, nogil=True)
