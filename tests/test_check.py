@@ -220,7 +220,8 @@ def test_closing_a_boroughs_counter_breaks_it(london_dir: Path) -> None:
 def standin_analyse(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
-    def fake(scenario: Scenario, data_dir: Path, *, cache_dir: Path, progress: bool) -> Analysis:
+    def fake(scenario: Scenario, data_dir: Path, *, cache_dir: Path, progress: bool,
+             **_: Any) -> Analysis:
         calls.append(scenario.id)
         return standin_analysis(scenario, data_dir)
 
@@ -571,7 +572,8 @@ def test_compare_warns_once_and_not_for_recorded_wards(
     rows = [{"ward_code": "E05000405", "ward_name": "Chessington South", "nearest_site_id": "h:1",
              "nearest_name": "Tolworth Hospital", "nearest_minutes": 24.13, "limit_needed": 24.2}]
 
-    def fake(scenario: Scenario, data_dir: Path, *, cache_dir: Path, progress: bool) -> Analysis:
+    def fake(scenario: Scenario, data_dir: Path, *, cache_dir: Path, progress: bool,
+             **_: Any) -> Analysis:
         base = standin_analysis(scenario, data_dir)
         return Analysis(**{**base.__dict__, "hub_figures": {"uncovered_wards": rows}})
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import importlib
 import itertools
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ import shapely
 from siting._beside import Beside, Forked
 from siting._crs import BNG
 from siting._errors import ScenarioError
+from siting._warm import ENGINE_MODULES, load_cached_kernels
 from siting.data import (
     load_boroughs,
     load_lsoa_areas,
@@ -205,11 +207,13 @@ def analyse(
     cache_dir: Path = Path(".cache/siting"),
     progress: bool = False,
     journeys: bool = True,
+    preload: Sequence[str] = (),
 ) -> Analysis:
     """Compute a scenario's travel times (both measures) and hub plan from the data directory.
 
     ``journeys=False`` skips the journey breakdowns (their columns are then absent): a sweep's
-    samples need only the minutes.
+    samples need only the minutes. ``preload`` names modules the caller needs next (the CLI's
+    map module): they are imported while this process waits for the feed, not after.
     """
     from siting.network.scenario_network import scenario_feed
 
@@ -223,7 +227,8 @@ def analyse(
     feed_step = (Forked if modelled else Forked.inline)(scenario_feed, scenario, data_dir, cache_dir,
                                                        describe=not modelled)
     with feed_step:
-        return _analyse_with_feed(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step)
+        return _analyse_with_feed(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
+                                  tuple(preload))
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,7 @@ class _Inputs:
 
 def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool,
                        steps: _Steps, timings: dict[str, float], feed_step: Forked,
-                       ) -> Analysis:
+                       preload: tuple[str, ...] = ()) -> Analysis:
     """`analyse` once the feed step has started: the data loaded and the hub plan started."""
     from siting.network.scenario_network import scenario_walk
 
@@ -262,12 +267,12 @@ def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, jour
                       inputs.street, centres=_ward_centres(inputs.lsoas))
     with hub_plan:
         return _analyse(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
-                        hub_plan, inputs)
+                        hub_plan, inputs, preload)
 
 
 def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool, steps: _Steps,
              timings: dict[str, float], feed_step: Forked, hub_plan: Beside,
-             inputs: _Inputs) -> Analysis:
+             inputs: _Inputs, preload: tuple[str, ...] = ()) -> Analysis:
     """`analyse` once the data is loaded and the feed and hub steps started."""
     from siting.equity import ward_equity
     from siting.journeys import lsoa_journeys, ward_journeys
@@ -283,7 +288,14 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
     walk, street = inputs.walk, inputs.street
     # one read of a newly built feed serves both its service summary and its network
     with steps("building the transit network", timings, "network"), reading_once():
-        feed = feed_step.result()
+        # numba's cached kernels load on a thread while the feed is still being built
+        for name in ENGINE_MODULES:
+            importlib.import_module(name)
+        with Beside(load_cached_kernels) as warming:
+            for name in preload:
+                importlib.import_module(name)
+            feed = feed_step.result()
+            warming.result()
         log.info("the feed step took %.2f s, from the start of the run", feed_step.seconds)
         # the modelled feed's description (its files read again) is made beside the network
         describing = (Forked(feed_modes, feed) if feed.path and not feed.modes

@@ -130,8 +130,12 @@ def _analyse(scenario: Any, args: argparse.Namespace) -> Any:
     from siting.data import resolve_data_dir
     from siting.reuse import analyse_or_reuse
 
+    # a command that makes a map imports the map module while the feed is being built
+    makes_map = getattr(args, "command", "") in ("run", "map") and not getattr(args, "no_map", False)
+    maps = ("siting.maps",) if makes_map else ()
     analysis, reused = analyse_or_reuse(scenario, resolve_data_dir(args.data_dir),
-                                        cache_dir=Path(args.cache_dir), progress=not args.quiet)
+                                        cache_dir=Path(args.cache_dir), progress=not args.quiet,
+                                        preload=maps)
     if reused and not args.quiet:
         print(f"{scenario.id}: reusing the stored analysis (same scenario settings, data and "
               f"code; in {args.cache_dir})", file=sys.stderr)

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -129,8 +130,12 @@ def _load(folder: Path, scenario: Scenario) -> Analysis | None:
 
 
 def analyse_or_reuse(scenario: Scenario, data_dir: Path, *, cache_dir: Path,
-                     progress: bool = False) -> tuple[Analysis, bool]:
+                     progress: bool = False, preload: Sequence[str] = ()
+                     ) -> tuple[Analysis, bool]:
     """The scenario's Analysis, reused from cache_dir when its key matches; (analysis, reused).
+
+    ``preload`` names modules the caller needs next, imported while the feed is built (see
+    `siting.analysis.analyse`).
 
     A reused Analysis carries the current scenario object (so a new title or constraint shows),
     and the timings of the run that computed it are not kept.
@@ -141,6 +146,7 @@ def analyse_or_reuse(scenario: Scenario, data_dir: Path, *, cache_dir: Path,
         if stored is not None:
             return stored, True
     # looked up at call time, so a test's stand-in for siting.analysis.analyse is honoured
-    analysis = _analysis.analyse(scenario, data_dir, cache_dir=cache_dir, progress=progress)
+    analysis = _analysis.analyse(scenario, data_dir, cache_dir=cache_dir, progress=progress,
+                                 preload=preload)
     _save(analysis, folder)
     return analysis, False
