@@ -96,18 +96,28 @@ def _buses(data_dir: Path, a: LondonAssumptions) -> tuple[_Mode, _Mode]:
             "route_type": 4 if mode == "river" else 3,
         })
         ends = frame.groupby("route", sort=True)["name"].agg(["first", "last"])
-        routes["route_long_name"] = [f"{ends.loc[r, 'first']} - {ends.loc[r, 'last']}".title()
-                                     for r in route_codes]
+        ends = ends.reindex(route_codes)
+        routes["route_long_name"] = [f"{first} - {last}".title() for first, last in
+                                     zip(ends["first"].tolist(), ends["last"].tolist(), strict=True)]
         patterns = []
-        for trip_key, group in frame.groupby("trip", sort=True):
-            route, run = trip_key.rsplit(":", 1)
+        # one trip after another (trips in sorted order, each keeping its rows' order), read
+        # as array slices: a pandas group per trip cost 0.5 s over London's 1,400 trips
+        ordered = frame.sort_values("trip", kind="stable")
+        keys = ordered["trip"].to_numpy(dtype=object)
+        stop_ids = ordered["stop_id"].to_numpy(dtype=object)
+        offsets = ordered["t"].to_numpy(dtype=np.int64)
+        bounds = [*np.flatnonzero(keys[1:] != keys[:-1]) + 1, len(keys)] if len(keys) else []
+        first = 0
+        for last in bounds:
+            route, run = str(keys[first]).rsplit(":", 1)
             minutes = (a.river_headway_min if mode == "river"
                        else a.bus_headway_by_route.get(route, a.bus_headway_min))
-            times = tuple(int(t) for t in group["t"])
+            times = tuple(offsets[first:last].tolist())
             patterns.append(_Pattern(mode, f"{mode}:{route}", f"{mode}:{route}:r{run}",
                                      0 if int(run) % 2 == 1 else 1,
-                                     tuple(group["stop_id"]), times, times,
+                                     tuple(stop_ids[first:last].tolist()), times, times,
                                      round(minutes * 60)))
+            first = last
         return _Mode(stops, routes, patterns)
 
     bus = mode_of(seq[~seq["is_river"]], "bus")

@@ -63,6 +63,12 @@ def _transfers(stops: pd.DataFrame, a: LondonAssumptions) -> pd.DataFrame:
     return out.sort_values(["from_stop_id", "to_stop_id"]).reset_index(drop=True)
 
 
+def _clock_texts(seconds: np.ndarray) -> np.ndarray:
+    """HH:MM:SS of each time (`_hms`), formatting each distinct second once."""
+    distinct, index = np.unique(np.asarray(seconds, dtype=np.int64), return_inverse=True)
+    return np.array([_hms(v) for v in distinct.tolist()], dtype=object)[index.reshape(-1)]
+
+
 def _write(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
 
@@ -127,10 +133,11 @@ def build_london_gtfs(
         "direction_id": [r.pattern.direction for r in runs],
     })
     n = np.array([len(r.pattern.stops) for r in runs])
+    start = np.repeat([r.start_s for r in runs], n)
     stop_times = pd.DataFrame({
         "trip_id": np.repeat([r.pattern.trip_id for r in runs], n),
-        "arrival_time": [_hms(r.start_s + t) for r in runs for t in r.pattern.arrive_s],
-        "departure_time": [_hms(r.start_s + t) for r in runs for t in r.pattern.depart_s],
+        "arrival_time": _clock_texts(start + [t for r in runs for t in r.pattern.arrive_s]),
+        "departure_time": _clock_texts(start + [t for r in runs for t in r.pattern.depart_s]),
         "stop_id": [s for r in runs for s in r.pattern.stops],
         "stop_sequence": np.concatenate([np.arange(1, k + 1) for k in n]),
         "timepoint": 0,
