@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,13 +166,15 @@ def counter_targets(counters: gpd.GeoDataFrame) -> Targets:
 def lsoa_travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
     lsoas: gpd.GeoDataFrame, street: Any = None, *, profiles: dict[str, Any] | None = None,
+    on_first: Callable[[dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter.
 
     The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
     of the phases of frequency-based services (one pass if the feed has none). ``profiles``,
     if given, receives the first draw's profiles by measure (`siting.journeys.lsoa_journeys`
-    traces the median journeys on them).
+    traces the median journeys on them); ``on_first`` is called with them as soon as they are
+    made (`siting.draws.served_over_draws`).
     """
     from siting.draws import served_over_draws
     from siting.travel import Window, summarise_served
@@ -186,7 +188,7 @@ def lsoa_travel_times(
     pooled = served_over_draws(network, chosen, xy, window, draws=scenario.transit.draws,
                                seed=scenario.transit.seed,
                                max_access_minutes=scenario.walking.max_access_minutes,
-                               street=street, first=profiles)
+                               street=street, first=profiles, on_first=on_first)
     out = lsoas[["lsoa_code"]].copy()
     for measure, (served, target) in pooled.items():
         departures = np.tile(window.departures, served.shape[1] // len(window.departures))
@@ -306,30 +308,40 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
             coverage = _study_area(scenario, network, lsoas, walk, feed.label)
             feed = dataclasses.replace(feed, modes=describing.result())
 
-    with steps("travel times to the counters", timings, "travel"):
-        first_draw: dict[str, Any] = {}  # the first draw's profiles, reused by the journeys
-        times = lsoa_travel_times(scenario, network, counters, lsoas, street,
-                                  profiles=first_draw if journeys else None)
-        lsoas = lsoas.merge(times, on="lsoa_code", how="left")
-        for measure in MEASURES:
-            for t in scenario.thresholds:
-                minutes = lsoas[f"minutes_{measure}"]
-                lsoas[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
-        population = ward_population(lsoas).rename("population").reset_index()
-        wards = wards.merge(population, on="ward_code", how="left")
-        for measure in MEASURES:
-            wards = wards.merge(_ward_measures(lsoas, measure, scenario.thresholds),
-                                on="ward_code", how="left")
-            for t in scenario.thresholds:
-                minutes = wards[f"minutes_{measure}"]
-                wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
+    with contextlib.ExitStack() as beside:
+        # The journeys are traced on the first draw's profiles, on a thread started as soon
+        # as that draw is scanned, beside the other draws (their kernels release the GIL).
+        journey_steps: list[Beside] = []
 
-    if journeys:
-        with steps("journey breakdowns", timings, "journeys"):
-            lsoas = lsoas.merge(lsoa_journeys(scenario, network, feed, counter_targets(counters),
-                                              lsoas, street, profiles=first_draw),
-                                on="lsoa_code", how="left")
-            wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
+        def start_journeys(first_draw: dict[str, Any]) -> None:
+            journey_steps.append(beside.enter_context(Beside(
+                lsoa_journeys, scenario, network, feed, counter_targets(counters), inputs.lsoas,
+                street, profiles=first_draw)))
+
+        with steps("travel times to the counters", timings, "travel"):
+            times = lsoa_travel_times(scenario, network, counters, lsoas, street,
+                                      on_first=start_journeys if journeys else None)
+            lsoas = lsoas.merge(times, on="lsoa_code", how="left")
+            for measure in MEASURES:
+                for t in scenario.thresholds:
+                    minutes = lsoas[f"minutes_{measure}"]
+                    lsoas[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
+            population = ward_population(lsoas).rename("population").reset_index()
+            wards = wards.merge(population, on="ward_code", how="left")
+            for measure in MEASURES:
+                wards = wards.merge(_ward_measures(lsoas, measure, scenario.thresholds),
+                                    on="ward_code", how="left")
+                for t in scenario.thresholds:
+                    minutes = wards[f"minutes_{measure}"]
+                    wards[f"over_{t}_{measure}"] = minutes.isna() | (minutes > t)
+
+        if journeys:
+            with steps("journey breakdowns (waiting for their thread)", timings, "journeys"):
+                if not journey_steps:  # no draw was scanned: trace them here
+                    start_journeys({})
+                lsoas = lsoas.merge(journey_steps[0].result(), on="lsoa_code", how="left")
+                wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
+            log.info("journey breakdowns took %.2f s, beside the draws", journey_steps[0].seconds)
 
     with steps("siting DWO hubs (waiting for its thread)", timings, "hubs_wait"):
         hubs, assignment, hub_figures = hub_plan.result()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -148,7 +148,8 @@ def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[Tr
 def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                       origins_xy: np.ndarray, window: Window, *, draws: int, seed: int,
                       max_access_minutes: float, street: Any = None,
-                      first: dict[str, Profiles] | None = None
+                      first: dict[str, Profiles] | None = None,
+                      on_first: Callable[[dict[str, Profiles]], None] | None = None,
                       ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Served times and targets per measure, pooled over the phase draws.
 
@@ -159,7 +160,9 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     release the GIL), at most that many in memory at once; each draw writes only its own
     columns, so the result does not depend on the number of threads. ``first``, if given,
     receives draw 0's profiles by name (on the connections that draw was finally scanned on,
-    exact for every result), for tracing journeys on that draw without scanning it again.
+    exact for every result), for tracing journeys on that draw without scanning it again;
+    ``on_first``, if given, is called with them (on that draw's thread) as soon as they are
+    made, so work on them can start beside the other draws.
     """
     _check_window(network, window)
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
@@ -205,9 +208,13 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
         part, rows, got = served(cut)
         if not all(_certified(times, cut) for times, _ in got):
             part, rows, got = served(drawn.end_s + 1)
-        if index == 0 and first is not None:
-            first.update(zip(names, _unpacked(rows, part, sets, max_access_minutes, street),
-                             strict=True))
+        if index == 0 and (first is not None or on_first is not None):
+            profiles = dict(zip(names, _unpacked(rows, part, sets, max_access_minutes, street),
+                                strict=True))
+            if first is not None:
+                first.update(profiles)
+            if on_first is not None:
+                on_first(profiles)
         columns = slice(index * n_dep, (index + 1) * n_dep)
         for name, (times, target) in zip(names, got, strict=True):
             out[name][0][:, columns] = times
