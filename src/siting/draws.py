@@ -31,7 +31,6 @@ from siting.travel import (
     _check_window,
     _hours_table,
     _scan_shared,
-    _served_and_target,
     _unpacked,
     _walk_keys,
     direct_walk_seconds,
@@ -115,6 +114,22 @@ def _longest(out, o, departures):
     return longest
 
 
+@njit(cache=True, nogil=True)
+def _store_keys(keys, served, target, column):
+    """Served time (-1 if never) and target index (-1) of each engine key (origins x
+    departures), written into ``served``/``target`` from ``column`` on (`_served_and_target`
+    and the copy into a draw's columns, in one pass)."""
+    for o in range(keys.shape[0]):
+        for it in range(keys.shape[1]):
+            k = keys[o, it]
+            if k == _INF:
+                served[o, column + it] = -1
+                target[o, column + it] = -1
+            else:
+                served[o, column + it] = k // _SLOTS
+                target[o, column + it] = k % _SLOTS
+
+
 def _access_order(access: tuple[np.ndarray, np.ndarray, np.ndarray], bound: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The origins' access entries, each origin's in ascending order of walk + least bound.
@@ -196,18 +211,21 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
         # lookups, all on this worker's thread; each draw writes only its own columns.
         index, drawn = item
 
-        def served(upto: int) -> tuple[TransitNetwork, SharedRows,
-                                       list[tuple[np.ndarray, np.ndarray]]]:
+        columns = slice(index * n_dep, (index + 1) * n_dep)
+
+        def served(upto: int) -> tuple[TransitNetwork, SharedRows]:
             part = _between(drawn, window.start_s, upto)
             rows = _scan_shared(part, sets, egress, bound, layout)
             keys = _evaluate_rows(*ordered, direct_all, n_targets, open_s, close_s,
                                   window.departures, rows.start, rows.length, rows.prof,
                                   rows.base, rows.g_bits, rows.key_mask, (0,) * len(sets))
-            return part, rows, [_served_and_target(k) for k in keys]
+            for layer, name in enumerate(names):  # this draw's columns only
+                _store_keys(keys[layer], out[name][0], out[name][1], columns.start)
+            return part, rows
 
-        part, rows, got = served(cut)
-        if not all(_certified(times, cut) for times, _ in got):
-            part, rows, got = served(drawn.end_s + 1)
+        part, rows = served(cut)
+        if not all(_certified(out[name][0][:, columns], cut) for name in names):
+            part, rows = served(drawn.end_s + 1)
         if index == 0 and (first is not None or on_first is not None):
             profiles = dict(zip(names, _unpacked(rows, part, sets, max_access_minutes, street),
                                 strict=True))
@@ -215,10 +233,6 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                 first.update(profiles)
             if on_first is not None:
                 on_first(profiles)
-        columns = slice(index * n_dep, (index + 1) * n_dep)
-        for name, (times, target) in zip(names, got, strict=True):
-            out[name][0][:, columns] = times
-            out[name][1][:, columns] = target
 
     for _ in _in_order(one, enumerate(draw_networks(network, draws, seed)), workers):
         pass
