@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -193,8 +194,9 @@ def summarise_feed(feed: Feed, service_date: dt.date, *, label: str) -> FeedServ
     lon = feed.stops["stop_lon"].to_numpy(float)
     lat = feed.stops["stop_lat"].to_numpy(float)
     x, y = Transformer.from_crs(WGS84, BNG, always_xy=True).transform(lon, lat)
-    xy = tuple((round(float(a), 1), round(float(b), 1)) for a, b in zip(x, y, strict=True)
-               if np.isfinite(a) and np.isfinite(b))
+    xy = tuple((round(a, 1), round(b, 1)) for a, b in zip(np.asarray(x, float).tolist(),
+                                                          np.asarray(y, float).tolist(), strict=True)
+               if math.isfinite(a) and math.isfinite(b))
     types = _route_types(feed)
     busiest = busiest_date(feed).isoformat() if span is not None else None
     return FeedService(

@@ -458,13 +458,13 @@ def _hops(feed: Feed, day: dt.date, start_s: int, end_s: int
         keep = ((first_dep[trip_ix] + shift < end_s)
                 & (last_hop_dep[trip_ix] + shift + lead >= start_s) & (seg_len[trip_ix] > 1))
         # Labels only for kept runs: "trip_id", "trip_id@start_s", then "/-1d" if yesterday's.
-        names = trip_names[trip_ix[keep]].astype(str)
-        starts = np.r_[np.full(len(scheduled), "", dtype=object),
-                       ("@" + pd.Series(freq_start, dtype=object).astype(str)).to_numpy(object)]
-        labels = pd.Series(names, dtype=object) + pd.Series(starts[keep], dtype=object) + suffix
+        names = trip_names[trip_ix[keep]].astype(str).tolist()
+        starts = np.array([""] * len(scheduled) + [f"@{v}" for v in freq_start.tolist()],
+                          dtype=object)[keep].tolist()
+        labels = [f"{n}{at}{suffix}" for n, at in zip(names, starts, strict=True)]
         run_trip.append(trip_ix[keep])
         run_shift.append(shift[keep])
-        run_label.append(labels.to_numpy(dtype=object))
+        run_label.append(np.array(labels, dtype=object))
         run_entry.append(entry[keep])
         run_slack.append(slack[keep])
         run_headway.append(np.r_[np.zeros(len(scheduled), np.int64), headway][keep])
