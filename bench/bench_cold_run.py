@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-RUN = "import sys; from siting.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN = "from siting.cli import entry; entry()"  # what the `siting` command runs
 
 
 def cold_run(scenario: Path, folder: Path, *, serial: bool) -> dict[str, float]:

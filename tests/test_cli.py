@@ -117,3 +117,26 @@ def test_compare_baseline_to_final(
     assert "Harefield" in out
     assert "Harefield" in markdown
     assert "hayes" in markdown.lower()
+
+
+def test_the_command_exits_with_its_code_and_all_its_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`siting` (cli.entry) skips the interpreter's teardown: its output and code are main's."""
+    import subprocess
+    import sys
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from siting.cli import entry; entry()",
+                               *args], capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path)
+
+    assert main(["counters"]) == 0
+    listed = capsys.readouterr().out
+    done = command("counters")
+    assert done.returncode == 0
+    assert done.stdout == listed  # every line, flushed before the fast exit
+    assert len(listed.splitlines()) > 70
+    bad = command("validate", str(tmp_path / "missing.yaml"))
+    assert bad.returncode == 2
+    assert "not found" in bad.stderr
+    assert "Traceback" not in bad.stderr

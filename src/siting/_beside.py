@@ -103,8 +103,12 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
         outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
     except BaseException as error:  # sent to the parent, which raises it
         outcome = (False, error)
+    from siting._signals import Interrupted
+
     try:
-        conn.send(outcome)
+        conn.send(outcome)  # a large result waits here until the parent reads it
+    except Interrupted:  # the parent stopped the step meanwhile: it no longer wants the result
+        pass
     except Exception as error:  # an unpicklable value or error: say what it was
         conn.send((False, RuntimeError(f"{fn.__name__} (in a child process) ended with "
                                        f"{outcome[1]!r}, which could not be sent back: {error}")))

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import logging
+import os
+import secrets
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -184,13 +188,33 @@ def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, new_sites: Sequen
     write_index(listed, index, into=outputs, read_from={map_path: outputs.staged(map_path)})
 
 
-def _run_map_page(analysis: Any) -> str:
+def _run_map_page(analysis: Any, search: str) -> str:
     """The map page of `siting run`: the ward table travels inside it (wards.csv's text), so a
-    map shared on its own still has it."""
+    map shared on its own still has it. ``search`` stands where the search box's data goes."""
     from siting.maps import map_html
     from siting.report import ward_csv
 
-    return map_html(analysis, csv_text=ward_csv(analysis))
+    return map_html(analysis, csv_text=ward_csv(analysis), search=search)
+
+
+def _run_search(analysis: Any) -> str:
+    """The map page's search box data (`siting.maps.search_arguments`), made in its own child."""
+    from siting.maps import search_arguments
+
+    return search_arguments(analysis)
+
+
+def _search_slot() -> str:
+    """A placeholder no page holds by chance: 128 random bits (replaced before writing)."""
+    return f"/*siting-search-{secrets.token_hex(16)}*/"
+
+
+def _filled(page: str, slot: str, search: str) -> str:
+    """The page with its search placeholder replaced by the search box's data."""
+    if page.count(slot) != 1:
+        raise RuntimeError(f"the map page holds its search placeholder {page.count(slot)} "
+                           "times, not once")
+    return page.replace(slot, search)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -209,14 +233,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out_dir = Path(args.out) if args.out else analysis.scenario.out_dir
         results = evaluate(analysis)
         # Tables, report, map and index are one unit: all of them are replaced, or none.
-        # The map page is made in a forked child while this process writes the tables.
-        with OutputSet() as outputs:
-            map_step = None if args.no_map else Forked(_run_map_page, analysis)
-            with map_step or contextlib.nullcontext():
-                write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
-                if map_step is not None:
-                    _stage_map(analysis, analysis.scenario.map_path, outputs,
-                               page=map_step.result())
+        # The map page is made in a forked child, and its search box's data in another, while
+        # this process writes the tables.
+        with OutputSet() as outputs, contextlib.ExitStack() as steps:
+            slot = _search_slot()
+            map_step = None if args.no_map else steps.enter_context(
+                Forked(_run_map_page, analysis, slot))
+            search_step = None if args.no_map else steps.enter_context(
+                Forked(_run_search, analysis))
+            write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
+            if map_step is not None and search_step is not None:
+                page = _filled(map_step.result(), slot, search_step.result())
+                _stage_map(analysis, analysis.scenario.map_path, outputs, page=page)
             outputs.commit()
         map_path = analysis.scenario.map_path
         figures = summary(analysis)
@@ -597,5 +625,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
 
 
+def entry() -> None:
+    """The `siting` command: `main`, then exit without tearing the interpreter down.
+
+    By then every output is written, committed and closed. The exit handlers still run
+    (logging's flush, multiprocessing's and the thread pools' joins); what is skipped is
+    Python freeing each of the run's objects one by one, about 0.5 s after a London run (the
+    operating system frees the memory at once). With another Python thread still running, the
+    usual exit waits for it.
+    """
+    code = main()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (siting ... | head)
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -50,6 +50,7 @@ __all__ = [
     "build_sweep_map",
     "map_html",
     "render_html",
+    "search_arguments",
     "write_compare_map",
     "write_index",
     "write_map",
@@ -532,9 +533,21 @@ def _card_rows(frame: pd.DataFrame, counter_index: Mapping[str, int],
     return rows
 
 
-def _add_search(fmap: folium.Map, analysis: Analysis, wards: gpd.GeoDataFrame,
-                counters: gpd.GeoDataFrame) -> None:
-    """The "find your area" box: every ward and neighbourhood (LSOA) by name, with its card."""
+def search_arguments(analysis: Analysis) -> str:
+    """The search box's data as the page writes it (`_search_arguments` on `build_map`'s tables).
+
+    The costliest part of a map page: `siting run` makes it in a process of its own beside the
+    rest of the page (``build_map(search=...)``).
+    """
+    wards = _bng(analysis.wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
+    counters = _bng(analysis.counters).sort_values("counter_id", kind="stable").reset_index(drop=True)
+    return _search_arguments(analysis, wards, counters)
+
+
+def _search_arguments(analysis: Analysis, wards: gpd.GeoDataFrame,
+                      counters: gpd.GeoDataFrame) -> str:
+    """The "find your area" box: every ward and neighbourhood (LSOA) by name, with its card;
+    the arguments of the page's ``SitingMap.search`` call after the map."""
     counter_ids = [str(c) for c in counters["counter_id"]]
     counter_index = {c: i for i, c in enumerate(counter_ids)}
     hubs = analysis.hubs
@@ -574,11 +587,7 @@ def _add_search(fmap: folium.Map, analysis: Analysis, wards: gpd.GeoDataFrame,
         _add_district_places(places, districts, wards)
     options = {**_SEARCH_TEXT, "measures": [MEASURE_LABELS[m].capitalize() for m in MEASURES],
                "counters": [str(n) for n in counters["name"]], "hubs": hub_names}
-    data = _js(places)
-    cards = _js({"wards": ward_rows, "lsoas": lsoa_rows})
-    opts = _js(options)
-    fmap.add_child(_Block(name="Search", script=lambda m, _n: (
-        f"SitingMap.search({m}, {data}, {cards}, {opts});")))
+    return f"{_js(places)}, {_js({'wards': ward_rows, 'lsoas': lsoa_rows})}, {_js(options)}"
 
 
 def _polyline(coords: np.ndarray) -> str:
@@ -1005,7 +1014,7 @@ def _legend_counters(changed: bool = False) -> str:
 
 def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str | None = None,
               new_sites: Sequence[str] = (), grid: Any = None,
-              isochrones: gpd.GeoDataFrame | None = None) -> folium.Map:
+              isochrones: gpd.GeoDataFrame | None = None, search: str | None = None) -> folium.Map:
     """The resident's map of one scenario: travel-time bands, counters, hubs, legend, sources.
 
     Parameters
@@ -1023,6 +1032,9 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
     grid, isochrones
         A `siting.grid.Grid` drawn as an offline image in the same bands, and its isochrones
         (`siting.isochrones.isochrones`) as outlines; both optional layers, off at first.
+    search
+        The search box's data (`search_arguments`) when made elsewhere, or a placeholder
+        the caller replaces by it in the page; made here when None.
     """
     scenario = analysis.scenario
     wards = _bng(analysis.wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
@@ -1059,7 +1071,9 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
                         lambda r: _counter_popup(r, _status_text(r)))
     new_legend = _add_new_sites(fmap, counters[counters["counter_id"].isin(new)])
     grid_legend = _add_grid_layers(fmap, grid, isochrones)
-    _add_search(fmap, analysis, wards, counters)
+    arguments = _search_arguments(analysis, wards, counters) if search is None else search
+    fmap.add_child(_Block(name="Search", script=lambda m, _n: (
+        f"SitingMap.search({m}, {arguments});")))
 
     window = scenario.transit.departure_window.replace("-", "–")
     day = scenario.transit.service_date
@@ -1101,10 +1115,11 @@ def write_map(analysis: Analysis, path: Path | str, *, csv_href: str | None = No
 
 def map_html(analysis: Analysis, *, csv_href: str | None = None, csv_text: str | None = None,
              new_sites: Sequence[str] = (), grid: Any = None,
-             isochrones: gpd.GeoDataFrame | None = None) -> str:
-    """The scenario's map page as text (what `write_map` writes)."""
+             isochrones: gpd.GeoDataFrame | None = None, search: str | None = None) -> str:
+    """The scenario's map page as text (what `write_map` writes); ``search`` as `build_map`."""
     return render_html(build_map(analysis, csv_href=csv_href, csv_text=csv_text,
-                                 new_sites=new_sites, grid=grid, isochrones=isochrones))
+                                 new_sites=new_sites, grid=grid, isochrones=isochrones,
+                                 search=search))
 
 
 # ---------------------------------------------------------------------------------------------
