@@ -210,14 +210,17 @@ def analyse(
     progress: bool = False,
     journeys: bool = True,
     preload: Sequence[str] = (),
+    feed_step: Forked | None = None,
 ) -> Analysis:
     """Compute a scenario's travel times (both measures) and hub plan from the data directory.
 
     ``journeys=False`` skips the journey breakdowns (their columns are then absent): a sweep's
     samples need only the minutes. ``preload`` names modules the caller needs next (the CLI's
     map module): they are imported while this process waits for the feed, not after.
+    ``feed_step``: the scenario's feed step if the caller already started it
+    (`siting.network.feed_step.start_feed`, with the same cache directory).
     """
-    from siting.network.scenario_network import scenario_feed
+    from siting.network.feed_step import start_feed
 
     timings: dict[str, float] = {}
     cache_dir = Path(cache_dir)
@@ -225,9 +228,8 @@ def analyse(
     steps = _Steps(progress)
     # Building the modelled London feed is pandas work on one core: a forked child does it
     # while this process loads the data and starts the hub plan.
-    modelled = scenario.transit.feed == "london-modelled" and not scenario.transit.walk_only
-    feed_step = (Forked if modelled else Forked.inline)(scenario_feed, scenario, data_dir, cache_dir,
-                                                       describe=not modelled)
+    if feed_step is None:
+        feed_step = start_feed(scenario, data_dir, cache_dir)
     with feed_step:
         return _analyse_with_feed(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
                                   tuple(preload))

@@ -132,14 +132,23 @@ def _load(path: str, args: argparse.Namespace) -> Any:
 def _analyse(scenario: Any, args: argparse.Namespace) -> Any:
     """Analyse a loaded scenario, or reuse its stored Analysis."""
     from siting.data import resolve_data_dir
-    from siting.reuse import analyse_or_reuse
+    from siting.network.feed_step import start_feed
+    from siting.reuse import stored
 
-    # a command that makes a map imports the map module while the feed is being built
+    data_dir, cache_dir = resolve_data_dir(args.data_dir), Path(args.cache_dir)
+    # Unless the analysis is stored, its feed starts building now, in a child, while this
+    # process imports the rest of siting; a command that makes a map imports the map module
+    # while the feed is being built.
+    feed_step = None if stored(scenario, data_dir, cache_dir) else start_feed(scenario, data_dir,
+                                                                              cache_dir)
     makes_map = getattr(args, "command", "") in ("run", "map") and not getattr(args, "no_map", False)
     maps = ("siting.maps",) if makes_map else ()
-    analysis, reused = analyse_or_reuse(scenario, resolve_data_dir(args.data_dir),
-                                        cache_dir=Path(args.cache_dir), progress=not args.quiet,
-                                        preload=maps)
+    with feed_step or contextlib.nullcontext():
+        from siting.reuse import analyse_or_reuse
+
+        analysis, reused = analyse_or_reuse(scenario, data_dir, cache_dir=cache_dir,
+                                            progress=not args.quiet, preload=maps,
+                                            feed_step=feed_step)
     if reused and not args.quiet:
         print(f"{scenario.id}: reusing the stored analysis (same scenario settings, data and "
               f"code; in {args.cache_dir})", file=sys.stderr)
@@ -220,8 +229,6 @@ def _filled(page: str, slot: str, search: str) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     from siting._atomic import OutputSet
     from siting._beside import Forked
-    from siting.check import evaluate
-    from siting.report import summary, write_outputs
 
     scenarios = [_load(path, args) for path in args.scenarios]
     for scenario in scenarios:  # every output target, before any work starts
@@ -229,7 +236,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if not args.no_map:
             _check_map(scenario.map_path)
     for scenario in scenarios:
-        analysis = _analyse(scenario, args)
+        analysis = _analyse(scenario, args)  # first: it starts the feed before these imports
+        from siting.check import evaluate
+        from siting.report import summary, write_outputs
+
         out_dir = Path(args.out) if args.out else analysis.scenario.out_dir
         results = evaluate(analysis)
         # Tables, report, map and index are one unit: all of them are replaced, or none.

@@ -21,16 +21,15 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
-
-from siting import analysis as _analysis
-from siting.analysis import Analysis
 from siting.scenario import Scenario
 
-__all__ = ["STORE_VERSION", "analyse_or_reuse", "analysis_key"]
+if TYPE_CHECKING:  # imported when needed: `siting run` checks the store before heavy imports
+    from siting._beside import Forked
+    from siting.analysis import Analysis
+
+__all__ = ["STORE_VERSION", "analyse_or_reuse", "analysis_key", "stored"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +108,11 @@ def _save(analysis: Analysis, folder: Path) -> None:
 
 def _load(folder: Path, scenario: Scenario) -> Analysis | None:
     """The stored Analysis, or None (with a warning) when the entry is incomplete or altered."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from siting.analysis import Analysis
+
     manifest_path = folder / _MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -129,24 +133,34 @@ def _load(folder: Path, scenario: Scenario) -> Analysis | None:
     return Analysis(scenario=scenario, **frames, **extras)
 
 
+def _folder(scenario: Scenario, data_dir: Path, cache_dir: Path) -> Path:
+    return Path(cache_dir) / "analyses" / analysis_key(scenario, data_dir)
+
+
+def stored(scenario: Scenario, data_dir: Path, cache_dir: Path) -> bool:
+    """Whether the store holds an entry for the scenario (it may still prove unusable)."""
+    return (_folder(scenario, data_dir, cache_dir) / _MANIFEST).is_file()
+
+
 def analyse_or_reuse(scenario: Scenario, data_dir: Path, *, cache_dir: Path,
-                     progress: bool = False, preload: Sequence[str] = ()
-                     ) -> tuple[Analysis, bool]:
+                     progress: bool = False, preload: Sequence[str] = (),
+                     feed_step: Forked | None = None) -> tuple[Analysis, bool]:
     """The scenario's Analysis, reused from cache_dir when its key matches; (analysis, reused).
 
-    ``preload`` names modules the caller needs next, imported while the feed is built (see
-    `siting.analysis.analyse`).
+    ``preload`` and ``feed_step`` go to `siting.analysis.analyse` when it runs.
 
     A reused Analysis carries the current scenario object (so a new title or constraint shows),
     and the timings of the run that computed it are not kept.
     """
-    folder = Path(cache_dir) / "analyses" / analysis_key(scenario, data_dir)
+    from siting import analysis as _analysis
+
+    folder = _folder(scenario, data_dir, cache_dir)
     if (folder / _MANIFEST).is_file():
-        stored = _load(folder, scenario)
-        if stored is not None:
-            return stored, True
+        reused = _load(folder, scenario)
+        if reused is not None:
+            return reused, True
     # looked up at call time, so a test's stand-in for siting.analysis.analyse is honoured
     analysis = _analysis.analyse(scenario, data_dir, cache_dir=cache_dir, progress=progress,
-                                 preload=preload)
+                                 preload=preload, feed_step=feed_step)
     _save(analysis, folder)
     return analysis, False
