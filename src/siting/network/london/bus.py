@@ -22,8 +22,12 @@ _BUS_COLUMNS = ["Route", "Run", "Sequence", "Stop_Code_LBSL", "Naptan_Atco", "St
 def _clean_stop_name(names: pd.Series) -> pd.Series:
     """Drop TfL's interchange symbols (<> tube, # rail, >R< river) and tidy spaces."""
     text = names.fillna("").astype(str)
+    codes, distinct = pd.factorize(text)  # each name once: stops repeat along many routes
+    text = pd.Series(distinct, dtype=text.dtype)
     text = text.str.replace(r"<>|>R<|#", " ", regex=True).str.replace(r"\s+", " ", regex=True)
-    return text.str.strip().str.strip("/").str.strip()
+    cleaned = text.str.strip().str.strip("/").str.strip().take(codes)
+    cleaned.index = names.index
+    return cleaned
 
 
 def _buses(data_dir: Path, a: LondonAssumptions) -> tuple[_Mode, _Mode]:

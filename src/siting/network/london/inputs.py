@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,15 @@ def _read_csv(data_dir: Path, key: str, columns: Sequence[str], **kwargs: Any) -
 
 
 def _read_parquet(data_dir: Path, key: str, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    """The layer in BNG; a copy of the last read when the file is unchanged (the rail stations
+    and the tram stops both read the OSM transport points)."""
     path = _input(data_dir, key)
+    stat = path.stat()
+    return _read_bng(path, stat.st_size, stat.st_mtime_ns, tuple(columns)).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _read_bng(path: Path, _size: int, _mtime_ns: int, columns: tuple[str, ...]) -> gpd.GeoDataFrame:
     frame = gpd.read_parquet(path)
     _check(frame, columns, path)
     if frame.crs is None:
