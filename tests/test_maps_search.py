@@ -220,15 +220,15 @@ def test_card_tells_the_journey_as_text() -> None:
 
 def test_search_made_apart_gives_the_same_page() -> None:
     """`siting run` makes the search data in a child of its own and fills the page's slot."""
-    from siting.cli import _filled, _search_slot
+    from siting.map_page import filled, search_slot
     from siting.maps import map_html, search_arguments
 
     analysis = tiny_analysis()
     whole = map_html(analysis)
     assert "SitingMap.search(" in whole
-    slot = _search_slot()
-    assert slot != _search_slot()
-    apart = _filled(map_html(analysis, search=slot), slot, search_arguments(analysis))
+    slot = search_slot()
+    assert slot != search_slot()
+    apart = filled(map_html(analysis, search=slot), slot, search_arguments(analysis))
     assert apart == whole
     with pytest.raises(RuntimeError, match="0 times"):
-        _filled(whole, slot, "x")
+        filled(whole, slot, "x")

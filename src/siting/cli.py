@@ -7,7 +7,6 @@ import atexit
 import contextlib
 import logging
 import os
-import secrets
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -197,38 +196,9 @@ def _stage_map(analysis: Any, map_path: Path, outputs: Any, *, new_sites: Sequen
     write_index(listed, index, into=outputs, read_from={map_path: outputs.staged(map_path)})
 
 
-def _run_map_page(analysis: Any, search: str) -> str:
-    """The map page of `siting run`: the ward table travels inside it (wards.csv's text), so a
-    map shared on its own still has it. ``search`` stands where the search box's data goes."""
-    from siting.maps import map_html
-    from siting.report import ward_csv
-
-    return map_html(analysis, csv_text=ward_csv(analysis), search=search)
-
-
-def _run_search(analysis: Any) -> str:
-    """The map page's search box data (`siting.maps.search_arguments`), made in its own child."""
-    from siting.maps import search_arguments
-
-    return search_arguments(analysis)
-
-
-def _search_slot() -> str:
-    """A placeholder no page holds by chance: 128 random bits (replaced before writing)."""
-    return f"/*siting-search-{secrets.token_hex(16)}*/"
-
-
-def _filled(page: str, slot: str, search: str) -> str:
-    """The page with its search placeholder replaced by the search box's data."""
-    if page.count(slot) != 1:
-        raise RuntimeError(f"the map page holds its search placeholder {page.count(slot)} "
-                           "times, not once")
-    return page.replace(slot, search)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from siting._atomic import OutputSet
-    from siting._beside import Forked
+    from siting.map_page import map_page_beside
 
     scenarios = [_load(path, args) for path in args.scenarios]
     for scenario in scenarios:  # every output target, before any work starts
@@ -243,18 +213,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out_dir = Path(args.out) if args.out else analysis.scenario.out_dir
         results = evaluate(analysis)
         # Tables, report, map and index are one unit: all of them are replaced, or none.
-        # The map page is made in a forked child, and its search box's data in another, while
-        # this process writes the tables.
-        with OutputSet() as outputs, contextlib.ExitStack() as steps:
-            slot = _search_slot()
-            map_step = None if args.no_map else steps.enter_context(
-                Forked(_run_map_page, analysis, slot))
-            search_step = None if args.no_map else steps.enter_context(
-                Forked(_run_search, analysis))
+        # The map page is made in two forked children while this process writes the tables.
+        with OutputSet() as outputs, (contextlib.nullcontext() if args.no_map
+                                      else map_page_beside(analysis)) as map_page:
             write_outputs(analysis, out_dir, constraint_results=results, into=outputs)
-            if map_step is not None and search_step is not None:
-                page = _filled(map_step.result(), slot, search_step.result())
-                _stage_map(analysis, analysis.scenario.map_path, outputs, page=page)
+            if map_page is not None:
+                _stage_map(analysis, analysis.scenario.map_path, outputs, page=map_page())
             outputs.commit()
         map_path = analysis.scenario.map_path
         figures = summary(analysis)
