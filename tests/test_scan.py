@@ -298,12 +298,24 @@ def _assert_draws_equal_full_scans(network: TransitNetwork, sets: dict[str, Targ
     """served_over_draws gives, measure by measure, exactly what `_served_in_full` gives."""
     from siting.draws import served_over_draws
 
+    firsts: list = []
     got = served_over_draws(network, sets, origins, window, draws=draws, seed=seed,
-                            max_access_minutes=10.0)
+                            max_access_minutes=10.0,
+                            on_first=lambda profiles, served: firsts.append((profiles, served)))
     want = _served_in_full(network, sets, origins, window, draws, seed)
     for name in sets:
         assert np.array_equal(got[name][0], want[name][0])
         assert np.array_equal(got[name][1], want[name][1])
+    # on_first: once, with draw 0's profiles and served times, which the journeys reuse as
+    # what those profiles give (Profiles.served)
+    assert len(firsts) == 1
+    profiles, served = firsts[0]
+    n_dep = len(window.departures)
+    for name in sets:
+        again = profiles[name].served(origins, window)
+        assert np.array_equal(served[name][0], again[0])
+        assert np.array_equal(served[name][1], again[1])
+        assert np.array_equal(served[name][0], got[name][0][:, :n_dep])
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -166,15 +166,15 @@ def counter_targets(counters: gpd.GeoDataFrame) -> Targets:
 def lsoa_travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
     lsoas: gpd.GeoDataFrame, street: Any = None, *, profiles: dict[str, Any] | None = None,
-    on_first: Callable[[dict[str, Any]], None] | None = None,
+    on_first: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter.
 
     The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
     of the phases of frequency-based services (one pass if the feed has none). ``profiles``,
     if given, receives the first draw's profiles by measure (`siting.journeys.lsoa_journeys`
-    traces the median journeys on them); ``on_first`` is called with them as soon as they are
-    made (`siting.draws.served_over_draws`).
+    traces the median journeys on them); ``on_first`` is called with them and their served
+    times as soon as they are made (`siting.draws.served_over_draws`).
     """
     from siting.draws import served_over_draws
     from siting.travel import Window, summarise_served
@@ -315,10 +315,10 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         # as that draw is scanned, beside the other draws (their kernels release the GIL).
         journey_steps: list[Beside] = []
 
-        def start_journeys(first_draw: dict[str, Any]) -> None:
+        def start_journeys(first_draw: dict[str, Any], served: dict[str, Any]) -> None:
             journey_steps.append(beside.enter_context(Beside(
                 lsoa_journeys, scenario, network, feed, counter_targets(counters), inputs.lsoas,
-                street, profiles=first_draw)))
+                street, profiles=first_draw, served=served)))
 
         with steps("travel times to the counters", timings, "travel"):
             times = lsoa_travel_times(scenario, network, counters, lsoas, street,
@@ -340,7 +340,7 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         if journeys:
             with steps("journey breakdowns (waiting for their thread)", timings, "journeys"):
                 if not journey_steps:  # no draw was scanned: trace them here
-                    start_journeys({})
+                    start_journeys({}, {})
                 lsoas = lsoas.merge(journey_steps[0].result(), on="lsoa_code", how="left")
                 wards = wards.merge(ward_journeys(lsoas), on="ward_code", how="left")
             log.info("journey breakdowns took %.2f s, beside the draws", journey_steps[0].seconds)

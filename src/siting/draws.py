@@ -164,7 +164,9 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                       origins_xy: np.ndarray, window: Window, *, draws: int, seed: int,
                       max_access_minutes: float, street: Any = None,
                       first: dict[str, Profiles] | None = None,
-                      on_first: Callable[[dict[str, Profiles]], None] | None = None,
+                      on_first: Callable[[dict[str, Profiles],
+                                          dict[str, tuple[np.ndarray, np.ndarray]]], None]
+                      | None = None,
                       ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Served times and targets per measure, pooled over the phase draws.
 
@@ -176,8 +178,9 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     columns, so the result does not depend on the number of threads. ``first``, if given,
     receives draw 0's profiles by name (on the connections that draw was finally scanned on,
     exact for every result), for tracing journeys on that draw without scanning it again;
-    ``on_first``, if given, is called with them (on that draw's thread) as soon as they are
-    made, so work on them can start beside the other draws.
+    ``on_first``, if given, is called with them and that draw's (served, target) by name (on
+    that draw's thread) as soon as they are made, so work on them can start beside the other
+    draws.
     """
     _check_window(network, window)
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
@@ -232,7 +235,8 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
             if first is not None:
                 first.update(profiles)
             if on_first is not None:
-                on_first(profiles)
+                on_first(profiles, {name: (out[name][0][:, columns].copy(),
+                                           out[name][1][:, columns].copy()) for name in names})
 
     for _ in _in_order(one, enumerate(draw_networks(network, draws, seed)), workers):
         pass

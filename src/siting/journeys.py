@@ -444,7 +444,9 @@ def _clock(seconds: np.ndarray) -> np.ndarray:
 
 def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: Any,
                   lsoas: pd.DataFrame, street: Any = None,
-                  profiles: Mapping[str, Profiles] | None = None) -> pd.DataFrame:
+                  profiles: Mapping[str, Profiles] | None = None,
+                  served: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None
+                  ) -> pd.DataFrame:
     """Per LSOA and measure: the median journey's departure (HH:MM), parts, changes, first route.
 
     On the first phase draw of frequency-based services (``draw_networks(network, 1, seed)``),
@@ -453,7 +455,8 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
 
     Columns lsoa_code and, for m in ('24h', 'any'): journey_m_departure, journey_m_walk_min,
     journey_m_wait_min, journey_m_ride_min, journey_m_change_min, journey_m_changes,
-    journey_m_first_route. ``profiles`` (by measure) reuses scans already made.
+    journey_m_first_route. ``profiles`` (by measure) reuses scans already made, and ``served``
+    the (served, target) they give these LSOAs over the window (`Profiles.served`), if known.
     """
     from siting.draws import draw_networks
     from siting.travel import MEASURES, profile_search_many
@@ -484,21 +487,23 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
         strict=True)) if missing else {}
     before: tuple[np.ndarray, np.ndarray, pd.DataFrame] | None = None
     for measure, chosen in sets.items():
-        prof = (profiles or {}).get(measure) or scanned[measure]
-        served, target = prof.served(xy, window)
+        given = (profiles or {}).get(measure)
+        prof = given or scanned[measure]
+        known = (served or {}).get(measure) if given else None
+        times, target = known if known is not None else prof.served(xy, window)
         reached_ids = np.where(target >= 0, np.asarray(chosen.ids, dtype=object)[
             np.maximum(target, 0)], "")
         todo = np.ones(len(xy), dtype=bool)
         if before is not None:
             # Where every departure reaches the same counter at the same time as in the
             # previous measure, the median journey is the same: reuse it.
-            todo = ~((served == before[0]).all(axis=1) & (reached_ids == before[1]).all(axis=1))
+            todo = ~((times == before[0]).all(axis=1) & (reached_ids == before[1]).all(axis=1))
         fresh = journey_breakdown(prof, xy[todo], codes[todo], window, routes=labels,
-                                  run_allowance=allowance, served=served[todo])
+                                  run_allowance=allowance, served=times[todo])
         fresh.index = np.flatnonzero(todo)
         table = fresh if before is None else pd.concat(
             [before[2][~todo], fresh]).sort_index(kind="stable")
-        before = (served, reached_ids, table)
+        before = (times, reached_ids, table)
         prefix = f"journey_{measure}_"
         out[prefix + "departure"] = _clock(table["departure_s"].to_numpy())
         for part in BREAKDOWN_PARTS:
