@@ -8,6 +8,7 @@ placeholder: the page is byte for byte the one `siting.maps.map_html` makes in o
 from __future__ import annotations
 
 import contextlib
+import importlib
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +24,8 @@ def map_page_beside(analysis: Any) -> Iterator[Callable[[], str]]:
 
     Leaving the block stops a child still running (as `Forked` does).
     """
+    for name in ("siting.maps", "siting.report"):  # once here, inherited by both children
+        importlib.import_module(name)
     slot = search_slot()
     with Forked(_page, analysis, slot) as page, Forked(_search, analysis) as search:
         yield lambda: filled(page.result(), slot, search.result())
