@@ -165,16 +165,16 @@ def counter_targets(counters: gpd.GeoDataFrame) -> Targets:
 
 def lsoa_travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
-    lsoas: gpd.GeoDataFrame, street: Any = None, *, profiles: dict[str, Any] | None = None,
+    lsoas: gpd.GeoDataFrame, street: Any = None, *,
     on_first: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
 ) -> pd.DataFrame:
     """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter.
 
     The percentiles are over (departure minute x phase draw): ``transit.draws`` seeded draws
-    of the phases of frequency-based services (one pass if the feed has none). ``profiles``,
-    if given, receives the first draw's profiles by measure (`siting.journeys.lsoa_journeys`
-    traces the median journeys on them); ``on_first`` is called with them and their served
-    times as soon as they are made (`siting.draws.served_over_draws`).
+    of the phases of frequency-based services (one pass if the feed has none). ``on_first``,
+    if given, is called with the first draw's profiles and served times by measure as soon as
+    they are made (`siting.draws.served_over_draws`; `siting.journeys.lsoa_journeys` traces
+    the median journeys on them).
     """
     from siting.draws import served_over_draws
     from siting.travel import Window, summarise_served
@@ -188,7 +188,7 @@ def lsoa_travel_times(
     pooled = served_over_draws(network, chosen, xy, window, draws=scenario.transit.draws,
                                seed=scenario.transit.seed,
                                max_access_minutes=scenario.walking.max_access_minutes,
-                               street=street, first=profiles, on_first=on_first)
+                               street=street, on_first=on_first)
     out = lsoas[["lsoa_code"]].copy()
     for measure, (served, target) in pooled.items():
         departures = np.tile(window.departures, served.shape[1] // len(window.departures))

@@ -163,7 +163,6 @@ def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[Tr
 def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                       origins_xy: np.ndarray, window: Window, *, draws: int, seed: int,
                       max_access_minutes: float, street: Any = None,
-                      first: dict[str, Profiles] | None = None,
                       on_first: Callable[[dict[str, Profiles],
                                           dict[str, tuple[np.ndarray, np.ndarray]]], None]
                       | None = None,
@@ -175,12 +174,11 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     stops' egress walks are found once and reused by every draw and measure. Draws are
     scanned and looked up on up to ``numba.get_num_threads()`` threads at a time (the kernels
     release the GIL), at most that many in memory at once; each draw writes only its own
-    columns, so the result does not depend on the number of threads. ``first``, if given,
-    receives draw 0's profiles by name (on the connections that draw was finally scanned on,
-    exact for every result), for tracing journeys on that draw without scanning it again;
-    ``on_first``, if given, is called with them and that draw's (served, target) by name (on
-    that draw's thread) as soon as they are made, so work on them can start beside the other
-    draws.
+    columns, so the result does not depend on the number of threads. ``on_first``, if given,
+    is called (on that draw's thread, as soon as they are made) with draw 0's profiles by name
+    (on the connections that draw was finally scanned on, exact for every result) and its
+    (served, target) by name, so journeys can be traced on that draw beside the other draws
+    without scanning it again.
     """
     _check_window(network, window)
     origins_xy = np.asarray(origins_xy, dtype=float).reshape(-1, 2)
@@ -229,14 +227,11 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
         part, rows = served(cut)
         if not all(_certified(out[name][0][:, columns], cut) for name in names):
             part, rows = served(drawn.end_s + 1)
-        if index == 0 and (first is not None or on_first is not None):
+        if index == 0 and on_first is not None:
             profiles = dict(zip(names, _unpacked(rows, part, sets, max_access_minutes, street),
                                 strict=True))
-            if first is not None:
-                first.update(profiles)
-            if on_first is not None:
-                on_first(profiles, {name: (out[name][0][:, columns].copy(),
-                                           out[name][1][:, columns].copy()) for name in names})
+            on_first(profiles, {name: (out[name][0][:, columns].copy(),
+                                       out[name][1][:, columns].copy()) for name in names})
 
     for _ in _in_order(one, enumerate(draw_networks(network, draws, seed)), workers):
         pass
