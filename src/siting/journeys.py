@@ -461,9 +461,6 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
     from siting.draws import draw_networks
     from siting.travel import MEASURES, profile_search_many
 
-    # Frequency-based services get random phases (transit.draws pooled by the travel step);
-    # the journey is traced on the first phase draw (the network itself when nothing is phased).
-    network = next(draw_networks(network, 1, scenario.transit.seed))
     start_s, end_s = scenario.transit.window_seconds
     window = Window(start_s=start_s, end_s=end_s, step_s=scenario.transit.step_minutes * 60)
     xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
@@ -475,14 +472,16 @@ def lsoa_journeys(scenario: Any, network: TransitNetwork, feed: Any, targets: An
     routes_table = _read_table(Path(feed.path), "routes.txt")
     types = sorted({int(t) for t in pd.to_numeric(routes_table["route_type"], errors="coerce")
                     .dropna()}) if routes_table is not None and "route_type" in routes_table else []
-    labels, allowance = run_routes(feed.path, network.run_ids,
+    labels, allowance = run_routes(feed.path, network.run_ids,  # a draw keeps these labels
                                    boarding_allowances(scenario, types, feed.label))
     codes = out["lsoa_code"].to_numpy()
     sets = {m: targets.for_measure(m) for m in MEASURES if len(targets.for_measure(m))}
     missing = [m for m in sets if not (profiles or {}).get(m)]
-    # Both measures' profiles in one pass over the connections.
+    # Frequency-based services get random phases (transit.draws pooled by the travel step);
+    # the journey is traced on the first phase draw (the network itself when nothing is
+    # phased): profiles not given are scanned on it, both measures in one pass.
     scanned = dict(zip(missing, profile_search_many(
-        network, [sets[m] for m in missing],
+        next(draw_networks(network, 1, scenario.transit.seed)), [sets[m] for m in missing],
         max_access_minutes=scenario.walking.max_access_minutes, street=street),
         strict=True)) if missing else {}
     before: tuple[np.ndarray, np.ndarray, pd.DataFrame] | None = None
