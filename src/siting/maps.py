@@ -539,9 +539,14 @@ def search_arguments(analysis: Analysis) -> str:
     The costliest part of a map page: `siting run` makes it in a process of its own beside the
     rest of the page (``build_map(search=...)``).
     """
+    return _search_arguments(analysis, *_map_tables(analysis))
+
+
+def _map_tables(analysis: Analysis) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The wards and counters a map draws, in BNG, in id order."""
     wards = _bng(analysis.wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
     counters = _bng(analysis.counters).sort_values("counter_id", kind="stable").reset_index(drop=True)
-    return _search_arguments(analysis, wards, counters)
+    return wards, counters
 
 
 def _search_arguments(analysis: Analysis, wards: gpd.GeoDataFrame,
@@ -1037,10 +1042,9 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
         the caller replaces by it in the page; made here when None.
     """
     scenario = analysis.scenario
-    wards = _bng(analysis.wards).sort_values("ward_code", kind="stable").reset_index(drop=True)
+    wards, counters = _map_tables(analysis)
     _need(wards, ["ward_code", "ward_name", "borough", "population",
                   *[f"minutes_{m}" for m in MEASURES]], "wards")
-    counters = _bng(analysis.counters).sort_values("counter_id", kind="stable").reset_index(drop=True)
     _need(counters, ["counter_id", "name", "status"], "counters")
     thresholds = _thresholds(analysis)
     lines = _outline_styles(thresholds)

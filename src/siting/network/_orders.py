@@ -15,23 +15,6 @@ __all__ = ["least_edges", "ride_edges", "tie_order"]
 
 
 @njit(cache=True, nogil=True)
-def _bucket(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stable counting sort of ``key`` (values in [0, n_keys)): bucket starts and positions."""
-    start = np.zeros(n_keys + 1, dtype=np.int64)
-    for k in range(len(key)):
-        start[key[k] + 1] += 1
-    for b in range(n_keys):
-        start[b + 1] += start[b]
-    fill = start[:-1].copy()
-    items = np.empty(len(key), dtype=np.int64)
-    for k in range(len(key)):
-        b = key[k]
-        items[fill[b]] = k
-        fill[b] += 1
-    return start, items
-
-
-@njit(cache=True, nogil=True)
 def _starts(key: np.ndarray, n_keys: int) -> np.ndarray:
     """Where each key's bucket starts in a stable counting sort of ``key`` (n_keys + 1)."""
     start = np.zeros(n_keys + 1, dtype=np.int64)
@@ -40,6 +23,19 @@ def _starts(key: np.ndarray, n_keys: int) -> np.ndarray:
     for b in range(n_keys):
         start[b + 1] += start[b]
     return start
+
+
+@njit(cache=True, nogil=True)
+def _bucket(key: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable counting sort of ``key`` (values in [0, n_keys)): bucket starts and positions."""
+    start = _starts(key, n_keys)
+    fill = start[:-1].copy()
+    items = np.empty(len(key), dtype=np.int64)
+    for k in range(len(key)):
+        b = key[k]
+        items[fill[b]] = k
+        fill[b] += 1
+    return start, items
 
 
 @njit(cache=True, nogil=True)
