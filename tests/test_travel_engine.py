@@ -803,3 +803,23 @@ def test_layered_scan_equals_the_single_target_set_kernel(feeds_dir: Path) -> No
         part = slice(found.start[s], found.start[s] + length[s])
         assert np.array_equal(dep[part], found.dep[part])
         assert np.array_equal(key[part], found.key[part])
+
+
+def test_walk_keys_skip_only_targets_that_cannot_win() -> None:
+    # Worked by hand. Targets: 0 open 08:00-20:00, 600 s away; 1 always open, 600 s;
+    # 2 open 06:00-07:05, 300 s; 3 always open, 900 s. The best 24/7 walk is target 1
+    # (600 s), so 3 is never evaluated, while 2 (nearer) and 0 (as near, lower index) are.
+    # 06:59: 2 is reached at 07:04, before it closes -> (07:04, 2).
+    # 07:00: 2 is reached at its closing time -> shut; 0 opens at 08:00 -> 1 at 07:10.
+    # 07:59: 0 and 1 are both reached at 08:09; 0 is open and has the lower index -> (08:09, 0).
+    from siting.travel import _SLOTS, ALWAYS_CLOSE, ALWAYS_OPEN, _walk_keys
+
+    h = 3600
+    direct = np.array([600, 600, 300, 900], dtype=np.int64)
+    open_s = np.array([8 * h, ALWAYS_OPEN, 6 * h, ALWAYS_OPEN], dtype=np.int64)
+    close_s = np.array([20 * h, ALWAYS_CLOSE, 7 * h + 300, ALWAYS_CLOSE], dtype=np.int64)
+    departures = np.array([6 * h + 59 * 60, 7 * h, 7 * h + 59 * 60], dtype=np.int64)
+    out = np.zeros(3, dtype=np.int64)
+    _walk_keys(out, direct, open_s, close_s, 4, departures)
+    assert [(int(k) // _SLOTS, int(k) % _SLOTS) for k in out] == [
+        (7 * h + 4 * 60, 2), (7 * h + 10 * 60, 1), (8 * h + 9 * 60, 0)]

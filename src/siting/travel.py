@@ -191,7 +191,9 @@ def _walk_keys(out, direct, open_s, close_s, n_targets, departures):
     """``out[it]``: the key of walking all the way from one origin, per departure.
 
     The best 24/7 target on foot (least walk, ties to the lowest index) does not depend on the
-    departure; only targets with hours are evaluated per departure.
+    departure; a target with hours is evaluated per departure only if it can beat that one:
+    its key is at least (departure + its walk) * _SLOTS + its index, so one farther away (or
+    as far, with a higher index) never can.
     """
     walk_best = _INF
     walk_c = -1
@@ -200,14 +202,14 @@ def _walk_keys(out, direct, open_s, close_s, n_targets, departures):
             walk_best = direct[c]
             walk_c = c
     for it in range(len(departures)):
-        tau = departures[it]
-        best = _INF
-        if walk_c >= 0:
-            best = (tau + walk_best) * _SLOTS + walk_c
-        for c in range(n_targets):
-            if open_s[c] != ALWAYS_OPEN or close_s[c] != ALWAYS_CLOSE:
-                best = min(best, _served_key(tau + direct[c], c, open_s, close_s))
-        out[it] = best
+        out[it] = (departures[it] + walk_best) * _SLOTS + walk_c if walk_c >= 0 else _INF
+    for c in range(n_targets):
+        if open_s[c] == ALWAYS_OPEN and close_s[c] == ALWAYS_CLOSE:
+            continue
+        if direct[c] > walk_best or (direct[c] == walk_best and c > walk_c):
+            continue
+        for it in range(len(departures)):
+            out[it] = min(out[it], _served_key(departures[it] + direct[c], c, open_s, close_s))
 
 
 def _evaluate(acc_off, acc_stop, acc_sec, direct_sec, open_s, close_s, departures, prof_start,

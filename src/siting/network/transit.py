@@ -517,8 +517,10 @@ def _drawn_arrays(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_a
                   run_shift, run_valid, start_s, end_s):
     """The connection arrays of a draw in scan order, from arrays listed in tie order.
 
-    `_drawn_order` followed by the gathers and the shift, in one pass: a stable counting sort
-    on the shifted departure second, reading the tie-ordered arrays in sequence.
+    A stable counting sort on the shifted departure second, reading the tie-ordered arrays in
+    sequence. Each connection is scattered as two 64-bit words (its stops with their boarding
+    flags, its run and duration) rather than into seven arrays, a seventh of the random
+    writes; a sequential pass then unpacks them, the departure being the bucket's second.
     """
     span = end_s - start_s
     count = np.zeros(span + 1, dtype=np.int64)
@@ -531,6 +533,22 @@ def _drawn_arrays(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_a
     for t in range(span):
         count[t + 1] += count[t]
     n = count[span]
+    first = count.copy()
+    low = np.uint64(0xFFFFFFFF)
+    ends = np.empty(n, dtype=np.uint64)  # (dep_stop << 1 | board) << 32 | arr_stop << 1 | alight
+    runs = np.empty(n, dtype=np.uint64)  # run << 32 | (arr_time - dep_time) as 32 bits
+    for k in range(len(dep_time)):
+        tr = trip[k]
+        if run_valid[tr]:
+            t = dep_time[k] + run_shift[tr] - start_s
+            if 0 <= t < span:
+                pos = count[t]
+                count[t] += 1
+                a = np.uint64(np.int64(dep_stop[k]) << 1 | np.int64(can_board[k])) & low
+                b = np.uint64(np.int64(arr_stop[k]) << 1 | np.int64(can_alight[k])) & low
+                ends[pos] = a << np.uint64(32) | b
+                runs[pos] = (np.uint64(np.int64(tr)) << np.uint64(32)) | (
+                    np.uint64(np.int64(arr_time[k]) - np.int64(dep_time[k])) & low)
     o_dep_stop = np.empty(n, dtype=dep_stop.dtype)
     o_arr_stop = np.empty(n, dtype=arr_stop.dtype)
     o_dep_time = np.empty(n, dtype=dep_time.dtype)
@@ -538,21 +556,18 @@ def _drawn_arrays(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_a
     o_trip = np.empty(n, dtype=trip.dtype)
     o_board = np.empty(n, dtype=can_board.dtype)
     o_alight = np.empty(n, dtype=can_alight.dtype)
-    for k in range(len(dep_time)):
-        tr = trip[k]
-        if run_valid[tr]:
-            shift = run_shift[tr]
-            t = dep_time[k] + shift - start_s
-            if 0 <= t < span:
-                pos = count[t]
-                count[t] += 1
-                o_dep_stop[pos] = dep_stop[k]
-                o_arr_stop[pos] = arr_stop[k]
-                o_dep_time[pos] = dep_time[k] + shift
-                o_arr_time[pos] = arr_time[k] + shift
-                o_trip[pos] = tr
-                o_board[pos] = can_board[k]
-                o_alight[pos] = can_alight[k]
+    for t in range(span):
+        d = start_s + t
+        for pos in range(first[t], first[t + 1]):
+            a = np.int64(ends[pos] >> np.uint64(32))
+            b = np.int64(ends[pos] & low)
+            o_dep_stop[pos] = a >> 1
+            o_board[pos] = (a & 1) != 0
+            o_arr_stop[pos] = b >> 1
+            o_alight[pos] = (b & 1) != 0
+            o_trip[pos] = np.int64(runs[pos] >> np.uint64(32))
+            o_dep_time[pos] = d
+            o_arr_time[pos] = d + np.int64(np.int32(np.uint32(runs[pos] & low)))
     return o_dep_stop, o_arr_stop, o_dep_time, o_arr_time, o_trip, o_board, o_alight
 
 
