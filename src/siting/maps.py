@@ -217,7 +217,24 @@ def _display_geojson(geoms: gpd.GeoSeries, tolerance_m: float) -> list[dict[str,
     """Display-only GeoJSON geometries: simplified in BNG, then WGS84 rounded to ~1 m."""
     simplified = _simplified(geoms, tolerance_m)
     rounded = shapely.transform(simplified.to_numpy(), lambda xy: np.round(xy, COORD_DECIMALS))
-    return [shapely.geometry.mapping(g) for g in rounded]
+    return [_mapping(g) for g in rounded]
+
+
+def _ring(ring: Any) -> tuple[tuple[float, ...], ...]:
+    return tuple(map(tuple, shapely.get_coordinates(ring).tolist()))
+
+
+def _mapping(geom: Any) -> dict[str, Any]:
+    """``shapely.geometry.mapping`` of a geometry, the same dict, with each ring's coordinates
+    read as one array rather than point by point (polygons; others go to shapely)."""
+    if geom is not None and geom.geom_type == "Polygon" and not geom.is_empty:
+        return {"type": "Polygon", "coordinates": (
+            _ring(geom.exterior), *(_ring(hole) for hole in geom.interiors))}
+    if geom is not None and geom.geom_type == "MultiPolygon":
+        return {"type": "MultiPolygon", "coordinates": [
+            (_ring(part.exterior), *(_ring(hole) for hole in part.interiors))
+            for part in geom.geoms]}
+    return shapely.geometry.mapping(geom)
 
 
 def _need(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:

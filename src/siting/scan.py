@@ -314,7 +314,7 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
     and the row counts in ``stops``; see `scan_rows` for the flat per-stop arrays.
     """
     best_trip = np.full(2 * n_trips, key_mask, dtype=prof.dtype)
-    local = np.empty(2 * len(dep_time), dtype=np.int64)
+    local = np.empty(0, dtype=np.int64)
     i = len(dep_time) - 1
     while i >= 0:
         d = dep_time[_u(i)]
@@ -362,19 +362,23 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                 _insert(prof, stops, np.int64(dep_stop[_u(k)]), d_rel, o0, o1, key_mask)
             k -= 1
         # Zero-duration hops (trip, position descending): iterate while entries at d improve.
+        # ``local`` holds their keys, hop m at 2 * (m - low); it grows to the largest group.
         low = j + 1
         high = k
         if high >= low:
+            if 2 * (high - low + 1) > len(local):
+                local = np.empty(4 * (high - low + 1), dtype=np.int64)
             for m in range(low, high + 1):
-                local[2 * m] = key_mask
-                local[2 * m + 1] = key_mask
+                local[2 * (m - low)] = key_mask
+                local[2 * (m - low) + 1] = key_mask
             while True:
                 changed = False
                 for m in range(high, low - 1, -1):
+                    q = 2 * (m - low)
                     tr = trip[m]
                     if m < high and trip[m + 1] == tr:
-                        o0 = local[2 * m + 2]
-                        o1 = local[2 * m + 3]
+                        o0 = local[q + 2]
+                        o1 = local[q + 3]
                     else:
                         o0 = np.int64(best_trip[2 * tr])
                         o1 = np.int64(best_trip[2 * tr + 1])
@@ -382,18 +386,18 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                         o0, o1 = _alight(np.int64(arr_stop[m]), np.int64(arr_time[m]) - base,
                                          o0, o1, prof, stops, links, paths, egress, hours,
                                          g_bits)
-                    if o0 < local[2 * m] or o1 < local[2 * m + 1]:
-                        local[2 * m] = min(o0, local[2 * m])
-                        local[2 * m + 1] = min(o1, local[2 * m + 1])
+                    if o0 < local[q] or o1 < local[q + 1]:
+                        local[q] = min(o0, local[q])
+                        local[q + 1] = min(o1, local[q + 1])
                         changed = True
                         if can_board[m]:
-                            _insert(prof, stops, np.int64(dep_stop[m]), d_rel, local[2 * m],
-                                    local[2 * m + 1], key_mask)
+                            _insert(prof, stops, np.int64(dep_stop[m]), d_rel, local[q],
+                                    local[q + 1], key_mask)
                 if not changed or not iterate:
                     break
             for m in range(high, low - 1, -1):
-                best_trip[2 * trip[m]] = local[2 * m]
-                best_trip[2 * trip[m] + 1] = local[2 * m + 1]
+                best_trip[2 * trip[m]] = local[2 * (m - low)]
+                best_trip[2 * trip[m] + 1] = local[2 * (m - low) + 1]
         i = j
     return prof
 
