@@ -98,9 +98,54 @@ def test_forked_inline_runs_the_step_here_at_result() -> None:
 def test_forked_runs_inline_where_it_cannot_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     import siting._beside
 
-    monkeypatch.setattr(siting._beside, "_can_fork", lambda: False)
+    monkeypatch.setattr(siting._beside, "_can_fork", lambda *_: False)
     with Forked(_pid_and, 1) as step:
         assert step.result() == (os.getpid(), 2)
+
+
+def _forked_pid_on(thread_target: str) -> tuple[int, int]:
+    """(pid of the step, pid here) for a Forked step started on the main thread beside a
+    thread that waits ('plain', or 'proj_free' when marked as never calling PROJ), or
+    started on a thread ('on_thread')."""
+    import threading
+
+    from siting._beside import proj_free
+
+    release = threading.Event()
+    out: list[tuple[int, int]] = []
+
+    def run() -> None:
+        with Forked(_pid_and, 1) as step:
+            out.append(step.result())
+
+    if thread_target == "on_thread":
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join()
+        return out[0][0], os.getpid()
+    waiter = threading.Thread(target=release.wait, name="user thread")
+    if thread_target == "proj_free":
+        proj_free(waiter)
+    waiter.start()
+    try:
+        run()
+    finally:
+        release.set()
+        waiter.join()
+    return out[0][0], os.getpid()
+
+
+@linux_only
+def test_forked_forks_only_where_no_thread_may_hold_proj() -> None:
+    # A child frees the other threads' state; a PROJ context freed while its thread held its
+    # database lock hangs the child (two analyses on Dask threads did). So a step forks only
+    # from the main thread beside threads marked as never calling PROJ, else runs here.
+    step_pid, here = _forked_pid_on("proj_free")
+    assert step_pid != here
+    step_pid, here = _forked_pid_on("plain")
+    assert step_pid == here
+    step_pid, here = _forked_pid_on("on_thread")
+    assert step_pid == here
 
 
 @linux_only

@@ -18,16 +18,20 @@ thread or process outlives the call and the caller's error is reported.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Beside", "Forked"]
+__all__ = ["Beside", "Forked", "proj_free"]
+
+log = logging.getLogger(__name__)
 
 
 def serial() -> bool:
@@ -39,13 +43,31 @@ class Beside:
     """A step run on its own thread while the caller goes on; `result()` joins it."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._setup(fn, args, kwargs)
+        self.start()
+
+    @classmethod
+    def later(cls, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Beside:
+        """The same step, its thread started by `start()` (or run at `result()` if never)."""
+        step = cls.__new__(cls)
+        step._setup(fn, args, kwargs)
+        return step
+
+    def _setup(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.seconds = 0.0
         self._outcome: tuple[bool, Any] | None = None
         self._call = (fn, args, kwargs)
         self._thread = threading.Thread(target=self._run, args=self._call,
                                         name=f"siting-{fn.__name__.strip('_')}", daemon=True)
-        if not serial():
+
+    def start(self, *, uses_proj: bool = True) -> Beside:
+        """Start the step's thread; ``uses_proj=False`` promises it never calls PROJ, so
+        `Forked` steps may fork beside it."""
+        if not serial() and self._thread.ident is None:
+            if not uses_proj:
+                proj_free(self._thread)
             self._thread.start()
+        return self
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         start = time.perf_counter()
@@ -80,9 +102,42 @@ class Beside:
             self._thread.join()
 
 
-def _can_fork() -> bool:
-    return (not serial() and sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-            and not multiprocessing.current_process().daemon)
+_NO_PROJ: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+"""Threads known never to call PROJ (pyproj): a fork beside them is safe."""
+
+
+def proj_free(thread: threading.Thread) -> threading.Thread:
+    """Mark a thread as one that never calls PROJ, so `Forked` may fork while it runs."""
+    _NO_PROJ.add(thread)
+    return thread
+
+
+def _fork_hazard() -> str | None:
+    """Why forking now could hang the child, or None.
+
+    A forked child frees the interpreter state of the caller's other threads; a PROJ context
+    freed there closes its database, and if that thread held the database's lock at the fork,
+    the child waits for it forever (seen with two analyses on Dask threads in one process).
+    So a step forks only from the main thread, while every other thread is one known never to
+    call PROJ.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return f"it was started on thread {threading.current_thread().name!r}"
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and thread not in _NO_PROJ:
+            return f"thread {thread.name!r} is running"
+    return None
+
+
+def _can_fork(name: str = "") -> bool:
+    if (serial() or not sys.platform.startswith("linux")
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):
+        return False
+    hazard = _fork_hazard()
+    if hazard is not None:
+        log.debug("%s runs in this process, not a forked child: %s", name, hazard)
+    return hazard is None
 
 
 def _stop(signum: int, frame: Any) -> None:
@@ -124,7 +179,7 @@ class Forked:
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        self._begin(fn, args, kwargs, fork=_can_fork())
+        self._begin(fn, args, kwargs, fork=_can_fork(fn.__name__))
 
     @classmethod
     def inline(cls, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Forked:

@@ -82,7 +82,10 @@ def handling() -> Iterator[None]:
         old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
     except ValueError:
         old_fd = None
-    watcher = threading.Thread(target=_watch, args=(reader,), name="siting-signals", daemon=True)
+    from siting._beside import proj_free
+
+    watcher = proj_free(threading.Thread(target=_watch, args=(reader,), name="siting-signals",
+                                         daemon=True))
     watcher.start()
     for s in EXIT_CODES:
         signal.signal(s, _handler)

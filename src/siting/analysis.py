@@ -266,9 +266,11 @@ def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, jour
             postcode_districts=load_postcode_districts(data_dir, files))
 
     # The hub plan needs only the wards, counters and walks: it runs on a second thread beside
-    # the network and travel steps (CP-SAT releases the GIL while it solves).
-    hub_plan = Beside(_hub_plan, scenario, data_dir, inputs.wards, inputs.counters, inputs.walk,
-                      inputs.street, centres=_ward_centres(inputs.lsoas))
+    # the network and travel steps (CP-SAT releases the GIL while it solves). Its thread
+    # starts once the feed's description has been forked (`_analyse`): it uses PROJ, and a
+    # fork beside a thread inside PROJ can hang the child (`siting._beside`).
+    hub_plan = Beside.later(_hub_plan, scenario, data_dir, inputs.wards, inputs.counters,
+                            inputs.walk, inputs.street, centres=_ward_centres(inputs.lsoas))
     with hub_plan:
         return _analyse(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
                         hub_plan, inputs, preload)
@@ -295,7 +297,7 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         # numba's cached kernels load on a thread while the feed is still being built
         for name in ENGINE_MODULES:
             importlib.import_module(name)
-        with Beside(load_cached_kernels) as warming:
+        with Beside.later(load_cached_kernels).start(uses_proj=False) as warming:
             for name in preload:
                 importlib.import_module(name)
             feed = feed_step.result()
@@ -304,6 +306,7 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         # the modelled feed's description (its files read again) is made beside the network
         describing = (Forked(feed_modes, feed) if feed.path and not feed.modes
                       else Forked.inline(dict, feed.modes))
+        hub_plan.start()
         with describing:
             service = scenario_service(scenario, feed, cache_dir) if feed.path else None
             network = scenario_network(scenario, data_dir, cache_dir, feed, service)

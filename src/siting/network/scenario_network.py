@@ -185,7 +185,8 @@ def scenario_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, *,
 
         tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-p{os.getpid()}-", dir=cache_dir))
         # the rail links' kernels load from numba's cache on a thread while the buses are built
-        warming = Beside(load_cached_kernels, ["siting.network.london._links"])
+        warming = Beside.later(load_cached_kernels, ["siting.network.london._links"]).start(
+            uses_proj=False)
         try:
             with warming:
                 build_london_gtfs(Path(data_dir), tmp, assumptions, service_date=transit.service_date)
