@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siting._errors import FeedError
 from siting.network.gtfs import (
@@ -289,3 +291,16 @@ def test_error_first_stop_without_time(tmp_path: Path) -> None:
     _edit(feed_dir / "stop_times.txt", "t1,08:00:00,08:00:00,A,1", "t1,,,A,1")
     with pytest.raises(FeedError, match=r"line 2: trip 't1' has no arrival_time"):
         read_feed(feed_dir)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=30),
+       st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=30))
+def test_known_ids_are_looked_up_as_pandas_would(values, known) -> None:
+    # _check_known's Arrow lookup answers exactly as Series.isin, missing values included.
+    from siting.network.gtfs import _isin
+
+    column = pd.Series(values, dtype="str")
+    ids = pd.Series(known, dtype="str")
+    assert np.array_equal(_isin(column, ids), column.isin(ids).to_numpy())
+    assert np.array_equal(_isin(column, ids.astype(object)), column.isin(ids).to_numpy())
