@@ -823,3 +823,31 @@ def test_walk_keys_skip_only_targets_that_cannot_win() -> None:
     _walk_keys(out, direct, open_s, close_s, 4, departures)
     assert [(int(k) // _SLOTS, int(k) % _SLOTS) for k in out] == [
         (7 * h + 4 * 60, 2), (7 * h + 10 * 60, 1), (8 * h + 9 * 60, 0)]
+
+
+def test_pooled_draws_use_the_narrowest_types_that_hold_every_value() -> None:
+    # int32 served times unless the latest possible one (a draw's latest arrival, moved by up
+    # to a headway, plus an egress walk; a departure plus a direct walk; an opening time)
+    # passes 2**31 - 1; int16 target indices unless there are 32,767 targets or more.
+    from types import SimpleNamespace
+
+    from siting.draws import _narrowest
+    from siting.travel import ALWAYS_CLOSE, ALWAYS_OPEN, Window
+
+    def types(arr_max: int, headway: int, egress_max: int, direct_max: int, n_targets: int,
+              opens: int = ALWAYS_OPEN) -> tuple[type, type]:
+        network = SimpleNamespace(arr_time=np.array([0, arr_max], dtype=np.int64),
+                                  entry_headway=np.array([headway], dtype=np.int32))
+        egress = [(None, None, np.array([egress_max], dtype=np.int64))]
+        direct = np.full((1, 3, n_targets), direct_max, dtype=np.int64)
+        open_s = np.full((1, n_targets), opens, dtype=np.int64)
+        return _narrowest(network, egress, direct, open_s, Window(0, 600))
+
+    top = 2**31 - 1
+    assert types(50_000, 1_800, 900, 7_200, 77) == (np.int32, np.int16)
+    assert types(top - 1_000, 600, 399, 0, 77) == (np.int32, np.int16)
+    assert types(top - 1_000, 600, 400, 0, 77) == (np.int64, np.int16)  # reaches 2**31 - 1
+    assert types(0, 0, 0, top, 77) == (np.int64, np.int16)
+    assert types(0, 0, 0, 0, 77, opens=top) == (np.int64, np.int16)
+    assert types(0, 0, 0, 0, 40_000) == (np.int32, np.int32)
+    assert top < ALWAYS_CLOSE

@@ -18,14 +18,6 @@ from siting._errors import SitingError
 
 __all__ = ["main"]
 
-# numpy asks the kernel for 2 MB transparent huge pages for every array of 4 MB or more. On
-# the 2-core VM this project is measured on, a fresh huge page costs far more to fault in than
-# the 4 KB pages actually written (docs/travel-model.md, "Memory pages"): the London travel
-# step's system time fell from 2.9-3.7 s to 0.4 s without them. The command owns its process,
-# so it turns them off before numpy is first imported; a NUMPY_MADVISE_HUGEPAGE set by the
-# user is kept.
-os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-
 log = logging.getLogger("siting")
 
 
@@ -587,6 +579,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     130 interrupted by Ctrl-C (SIGINT); 143 stopped by SIGTERM. Interrupted runs leave the
     previous outputs as they were and no temporary files.
     """
+    # numpy asks the kernel for 2 MB transparent huge pages for every array of 4 MB or more.
+    # On the 2-core VM this project is measured on, a fresh huge page costs far more to fault
+    # in than the 4 KB pages actually written (docs/travel-model.md, "Memory pages"): the
+    # London travel step's system time fell from 2.9-3.7 s to 0.4 s without them. The command
+    # owns its process, so it turns them off before numpy is first imported (nothing above
+    # imports it); a NUMPY_MADVISE_HUGEPAGE set by the user is kept.
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     from siting._signals import Interrupted, handling
 
     parser = _parser()

@@ -249,11 +249,14 @@ def _narrowest(network: TransitNetwork, egress: Sequence[tuple[np.ndarray, ...]]
 
     The pooled arrays hold every draw at once (about 330 MB in 64 and 32 bits for London), and
     on this VM first touching memory costs more than the scan: a served time is at most the
-    latest arrival plus an egress walk, a departure plus a direct walk, or an opening time.
+    latest arrival of a draw (the network's, moved by up to a headway) plus an egress walk, a
+    departure plus a direct walk, or an opening time.
     """
     finite = open_s[(open_s > ALWAYS_OPEN) & (open_s < ALWAYS_CLOSE)]
-    latest = max(int(network.arr_time.max(initial=0)) + max(
-                     (int(e[2].max(initial=0)) for e in egress), default=0),
+    headway = network.entry_headway
+    shift = int(headway.max(initial=0)) if headway is not None else 0
+    latest = max(int(network.arr_time.max(initial=0)) + shift
+                 + max((int(e[2].max(initial=0)) for e in egress), default=0),
                  int(window.end_s) + int(direct.max(initial=0)), int(finite.max(initial=0)))
     served = np.int32 if latest < np.iinfo(np.int32).max else np.int64
     target = np.int16 if direct.shape[-1] < np.iinfo(np.int16).max else np.int32

@@ -521,6 +521,8 @@ def _drawn_arrays(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_a
     sequence. Each connection is scattered as two 64-bit words (its stops with their boarding
     flags, its run and duration) rather than into seven arrays, a seventh of the random
     writes; a sequential pass then unpacks them, the departure being the bucket's second.
+    Stops and runs are the network's int32 indices (31 bits each, so a stop and its flag
+    fit in 32).
     """
     span = end_s - start_s
     count = np.zeros(span + 1, dtype=np.int64)
