@@ -211,3 +211,17 @@ def test_siting_serial_runs_each_step_in_the_caller_at_result(monkeypatch: pytes
         assert hubs.result() == (os.getpid(), threading.current_thread().name)
         assert hubs.result() == (os.getpid(), threading.current_thread().name)  # once only
     assert ran == ["feed", "hubs"]
+
+
+@linux_only
+def test_forked_forks_beside_a_spinner() -> None:
+    # In a terminal each step of a run shows a rich spinner, whose refresh thread only draws
+    # text: the feed's description must still be forked there, as in a benchmark's pipe.
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True)
+    with console.status("working"), Forked(_pid_and, 1) as step:
+        pid, _ = step.result()
+    assert pid != os.getpid()

@@ -119,13 +119,16 @@ def _fork_hazard() -> str | None:
     freed there closes its database, and if that thread held the database's lock at the fork,
     the child waits for it forever (seen with two analyses on Dask threads in one process).
     So a step forks only from the main thread, while every other thread is one known never to
-    call PROJ.
+    call PROJ (marked with `proj_free`, or rich's refresh thread behind a spinner).
     """
     if threading.current_thread() is not threading.main_thread():
         return f"it was started on thread {threading.current_thread().name!r}"
     for thread in threading.enumerate():
-        if thread is not threading.main_thread() and thread not in _NO_PROJ:
-            return f"thread {thread.name!r} is running"
+        if thread is threading.main_thread() or thread in _NO_PROJ:
+            continue
+        if type(thread).__module__.split(".")[0] == "rich":  # a spinner's refresh: text only
+            continue
+        return f"thread {thread.name!r} is running"
     return None
 
 
