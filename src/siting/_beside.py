@@ -6,6 +6,8 @@
   modelled London feed), which a thread would only interleave with the caller. Where fork is not
   available (Windows, macOS's default), or inside a daemon process (a Dask worker: the sweep
   already keeps every core busy), it runs in the caller at `result()`.
+- `Apart` forks a step when it safely can and otherwise gives it a thread (the hub plan: pandas
+  and geometry around a CP-SAT solve).
 
 ``SITING_SERIAL=1`` in the environment runs every such step in the caller at `result()`, one
 after another (the order of a run before these steps were overlapped): the baseline of
@@ -29,7 +31,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Beside", "Forked", "proj_free"]
+__all__ = ["Apart", "Beside", "Forked", "proj_free"]
 
 log = logging.getLogger(__name__)
 
@@ -153,23 +155,28 @@ def _stop(signum: int, frame: Any) -> None:
 
 
 def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    # A signal to the child must not wake the parent's watcher (signal.set_wakeup_fd is inherited).
-    signal.set_wakeup_fd(-1)
-    for each in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(each, _stop)
-    try:
-        outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
-    except BaseException as error:  # sent to the parent, which raises it
-        outcome = (False, error)
-    from siting._signals import Interrupted
+    from siting._signals import Interrupted, handling
 
+    # A signal to the child must not wake the parent's watcher (signal.set_wakeup_fd is
+    # inherited): the child has its own, which stops a CP-SAT search in the child at once.
+    signal.set_wakeup_fd(-1)
+    start = time.perf_counter()
+    with handling():
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, _stop)
+        try:
+            outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
+        except BaseException as error:  # sent to the parent, which raises it
+            outcome = (False, error)
+    outcome = (*outcome, time.perf_counter() - start)
     try:
         conn.send(outcome)  # a large result waits here until the parent reads it
     except Interrupted:  # the parent stopped the step meanwhile: it no longer wants the result
         pass
     except Exception as error:  # an unpicklable value or error: say what it was
         conn.send((False, RuntimeError(f"{fn.__name__} (in a child process) ended with "
-                                       f"{outcome[1]!r}, which could not be sent back: {error}")))
+                                       f"{outcome[1]!r}, which could not be sent back: {error}"),
+                   outcome[2]))
     finally:
         conn.close()
 
@@ -178,7 +185,8 @@ class Forked:
     """A step run in a forked child process while the caller goes on; `result()` waits for it.
 
     The step's arguments are the caller's objects (fork copies the process), its return value
-    and any exception come back pickled.
+    and any exception come back pickled. ``seconds``: the step's own time (in the child, or
+    in the caller when it ran there).
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -196,7 +204,6 @@ class Forked:
         self.seconds = 0.0
         self._call = (fn, args, kwargs)
         self._process: Any = None
-        self._start = time.perf_counter()
         if not fork:
             return
         context = multiprocessing.get_context("fork")
@@ -218,7 +225,7 @@ class Forked:
             finally:
                 self.seconds = time.perf_counter() - start
         try:
-            ok, value = self._conn.recv()
+            ok, value, self.seconds = self._conn.recv()
         except EOFError:
             self._process.join()
             raise RuntimeError(f"{fn.__name__} (in a child process) ended without a result "
@@ -227,7 +234,6 @@ class Forked:
             self._conn.close()
         self._process.join()
         self._process = _DONE
-        self.seconds = time.perf_counter() - self._start
         if not ok:
             raise value
         return value
@@ -243,6 +249,47 @@ class Forked:
             process.terminate()  # SIGTERM: the step cleans up as an interrupted run does
         process.join()
         self._conn.close()
+
+
+class Apart:
+    """A step started by `start()`: in a forked child if one can fork then (`Forked`), else on
+    a thread (`Beside`); run in the caller at `result()` if never started.
+
+    For a step that is partly Python, partly GIL-free (the hub plan: pandas and geometry, then
+    CP-SAT): a child keeps its Python off the caller's GIL; a thread, where forking is not
+    safe, still overlaps its GIL-free part.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._call = (fn, args, kwargs)
+        self._step: Forked | Beside | None = None
+
+    def start(self) -> Apart:
+        """Start the step (once)."""
+        if self._step is None:
+            fn, args, kwargs = self._call
+            kind = Forked if _can_fork(fn.__name__) else Beside
+            self._step = kind(fn, *args, **kwargs)
+        return self
+
+    @property
+    def seconds(self) -> float:
+        """The step's own time (0 before it ran)."""
+        return self._step.seconds if self._step is not None else 0.0
+
+    def result(self) -> Any:
+        """The step's return value, or its exception raised here."""
+        if self._step is None:
+            fn, args, kwargs = self._call
+            self._step = Forked.inline(fn, *args, **kwargs)
+        return self._step.result()
+
+    def __enter__(self) -> Apart:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        if self._step is not None:
+            self._step.__exit__(kind, error, trace)
 
 
 _DONE: Any = object()

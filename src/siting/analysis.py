@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from siting._beside import Beside, Forked
+from siting._beside import Apart, Beside, Forked
 from siting._crs import BNG
 from siting._errors import ScenarioError
 from siting._warm import ENGINE_MODULES, load_cached_kernels
@@ -265,19 +265,20 @@ def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, jour
             lsoa_areas=load_lsoa_areas(data_dir, files),
             postcode_districts=load_postcode_districts(data_dir, files))
 
-    # The hub plan needs only the wards, counters and walks: it runs on a second thread beside
-    # the network and travel steps (CP-SAT releases the GIL while it solves). Its thread
-    # starts once the feed's description has been forked (`_analyse`): it uses PROJ, and a
-    # fork beside a thread inside PROJ can hang the child (`siting._beside`).
-    hub_plan = Beside.later(_hub_plan, scenario, data_dir, inputs.wards, inputs.counters,
-                            inputs.walk, inputs.street, centres=_ward_centres(inputs.lsoas))
+    # The hub plan needs only the wards, counters and walks: it runs beside the network and
+    # travel steps (`_analyse` starts it once the feed is built, so it does not slow the feed
+    # down), in a forked child (its pandas and geometry then never wait for this process's
+    # GIL) or else on a thread, started after the feed's description is forked: it uses PROJ,
+    # and a fork beside a thread inside PROJ can hang the child (`siting._beside`).
+    hub_plan = Apart(_hub_plan, scenario, data_dir, inputs.wards, inputs.counters,
+                     inputs.walk, inputs.street, centres=_ward_centres(inputs.lsoas))
     with hub_plan:
         return _analyse(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
                         hub_plan, inputs, preload)
 
 
 def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool, steps: _Steps,
-             timings: dict[str, float], feed_step: Forked, hub_plan: Beside,
+             timings: dict[str, float], feed_step: Forked, hub_plan: Apart,
              inputs: _Inputs, preload: tuple[str, ...] = ()) -> Analysis:
     """`analyse` once the data is loaded and the feed and hub steps started."""
     from siting.equity import ward_equity
@@ -300,13 +301,13 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         with Beside.later(load_cached_kernels).start(uses_proj=False) as warming:
             for name in preload:
                 importlib.import_module(name)
-            feed = feed_step.result()
             warming.result()
-        log.info("the feed step took %.2f s, from the start of the run", feed_step.seconds)
+        hub_plan.start()  # this process now only waits for the feed: the hubs take its core
+        feed = feed_step.result()
+        log.info("the feed step took %.2f s", feed_step.seconds)
         # the modelled feed's description (its files read again) is made beside the network
         describing = (Forked(feed_modes, feed) if feed.path and not feed.modes
                       else Forked.inline(dict, feed.modes))
-        hub_plan.start()
         with describing:
             service = scenario_service(scenario, feed, cache_dir) if feed.path else None
             network = scenario_network(scenario, data_dir, cache_dir, feed, service)

@@ -78,12 +78,14 @@ def _least(frm, to, seconds, n_stops):
 
 def least_edges(frm: np.ndarray, to: np.ndarray, seconds: np.ndarray, n_stops: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One edge per (from, to) stop pair with its least seconds, in (from, to) order (int64)."""
-    frm = np.ascontiguousarray(frm, dtype=np.int64)
-    to = np.ascontiguousarray(to, dtype=np.int64)
+    """One edge per (from, to) stop pair with its least seconds, in (from, to) order (int64).
+
+    The inputs are read in their own integer types (a network's are int32: no 64-bit copies).
+    """
+    frm, to, seconds = (np.ascontiguousarray(a) for a in (frm, to, seconds))
     if len(frm) and (min(frm.min(), to.min()) < 0 or max(frm.max(), to.max()) >= n_stops):
         raise ValueError(f"stop indices must lie in [0, {n_stops})")
-    return _least(frm, to, np.ascontiguousarray(seconds, dtype=np.int64), max(int(n_stops), 0))
+    return _least(frm, to, seconds, max(int(n_stops), 0))
 
 
 @njit(cache=True, nogil=True)
@@ -123,14 +125,12 @@ def _stay_hops(arr_stop, arr_time, trip, t_min, n_trips):
 def ride_edges(dep_stop: np.ndarray, arr_stop: np.ndarray, dep_time: np.ndarray,
                arr_time: np.ndarray, trip: np.ndarray, n_stops: int) -> tuple[np.ndarray, ...]:
     """Least boarding and staying-on edges (`TransitNetwork.ride_edges`), in linear time."""
-    board = least_edges(dep_stop, arr_stop,
-                        (arr_time.astype(np.int64) - dep_time).clip(0), n_stops)
+    ride = np.subtract(arr_time, dep_time, dtype=np.result_type(arr_time, dep_time))
+    board = least_edges(dep_stop, arr_stop, np.maximum(ride, 0, out=ride), n_stops)
     if len(trip) == 0:
         return board + least_edges(trip, trip, trip, n_stops)
     t_min = int(trip.min())
-    hops = _stay_hops(np.ascontiguousarray(arr_stop, dtype=np.int64),
-                      np.ascontiguousarray(arr_time, dtype=np.int64),
-                      np.ascontiguousarray(trip, dtype=np.int64), t_min,
+    hops = _stay_hops(*(np.ascontiguousarray(a) for a in (arr_stop, arr_time, trip)), t_min,
                       int(trip.max()) - t_min + 1)
     frm, to, seconds = hops
     return board + least_edges(frm, to, seconds, n_stops)
