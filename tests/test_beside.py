@@ -225,3 +225,109 @@ def test_forked_forks_beside_a_spinner() -> None:
     with console.status("working"), Forked(_pid_and, 1) as step:
         pid, _ = step.result()
     assert pid != os.getpid()
+
+
+# ---------------------------------------------------------------------------------------------
+# The hub plan: forked when it can be, else on a thread (siting._beside.Apart).
+
+
+def _pid_and_thread(value: int) -> tuple[int, str, int]:
+    import threading
+
+    return os.getpid(), threading.current_thread().name, value * 2
+
+
+@linux_only
+def test_apart_forks_a_child_when_it_can() -> None:
+    from siting._beside import Apart
+
+    with Apart(_pid_and_thread, 21) as step:
+        assert step.start() is step.start()  # once only
+        pid, _, value = step.result()
+    assert pid != os.getpid()
+    assert value == 42
+    assert step.seconds > 0.0
+
+
+def test_apart_uses_a_thread_where_forking_is_not_safe() -> None:
+    import threading
+
+    from siting._beside import Apart
+
+    out: list[tuple[int, str, int]] = []
+
+    def on_a_thread() -> None:  # a fork from a thread other than the main one is refused
+        with Apart(_pid_and_thread, 1) as step:
+            step.start()
+            out.append(step.result())
+
+    worker = threading.Thread(target=on_a_thread, name="worker")
+    worker.start()
+    worker.join(60)
+    pid, thread, value = out[0]
+    assert pid == os.getpid()
+    assert thread == "siting-pid_and_thread"
+    assert value == 2
+
+
+def test_apart_never_started_runs_in_the_caller_at_result() -> None:
+    import threading
+
+    from siting._beside import Apart
+
+    with Apart(_pid_and_thread, 2) as step:
+        assert step.seconds == 0.0
+        assert step.result() == (os.getpid(), threading.current_thread().name, 4)
+
+
+def test_apart_under_siting_serial_runs_in_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from siting._beside import Apart
+
+    monkeypatch.setenv("SITING_SERIAL", "1")
+    with Apart(_pid_and_thread, 3) as step:
+        step.start()
+        assert step.result() == (os.getpid(), threading.current_thread().name, 6)
+
+
+def _long_solve(flag: str) -> tuple[str, float]:
+    from ortools.sat.python import cp_model
+
+    from hard_cpsat import hard_model
+    from siting._signals import interruptible
+
+    model = hard_model(120, 900)  # minutes for one worker to prove
+    solver = interruptible(cp_model.CpSolver())
+    solver.parameters.max_time_in_seconds = 300
+    solver.parameters.num_workers = 1
+    Path(flag).touch()
+    status = solver.solve(model)
+    return solver.status_name(status), solver.wall_time
+
+
+@linux_only
+def test_a_forked_cp_sat_search_stops_at_once_when_the_caller_fails(tmp_path: Path) -> None:
+    """The child's own signal watcher stops its search on SIGTERM: the failed run does not wait
+    for the search to end (minutes here) at the end of the block (without the watcher the
+    child runs Python's handler only when the solve returns)."""
+    import time
+
+    from siting._beside import Apart
+
+    flag = tmp_path / "solving"
+
+    def failing_network_step() -> None:
+        with Apart(_long_solve, str(flag)) as step:
+            step.start()
+            deadline = time.monotonic() + 60
+            while not flag.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)  # inside the search
+            raise RuntimeError("network step failed")
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="network step failed"):
+        failing_network_step()
+    assert flag.exists()
+    assert time.monotonic() - started < 60
