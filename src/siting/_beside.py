@@ -264,12 +264,15 @@ class Apart:
         self._call = (fn, args, kwargs)
         self._step: Forked | Beside | None = None
 
-    def start(self) -> Apart:
-        """Start the step (once)."""
+    def start(self, *, nice: int = 0) -> Apart:
+        """Start the step (once); ``nice`` lowers a child's CPU priority by that much (see
+        ``os.nice``), for a step whose result is wanted well after the caller's next steps."""
         if self._step is None:
             fn, args, kwargs = self._call
-            kind = Forked if _can_fork(fn.__name__) else Beside
-            self._step = kind(fn, *args, **kwargs)
+            if _can_fork(fn.__name__):
+                self._step = Forked(_niced, nice, fn, *args, **kwargs)
+            else:
+                self._step = Beside(fn, *args, **kwargs)
         return self
 
     @property
@@ -290,6 +293,13 @@ class Apart:
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         if self._step is not None:
             self._step.__exit__(kind, error, trace)
+
+
+def _niced(nice: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn`` at a CPU priority lowered by ``nice`` (in a child only: it applies to a process)."""
+    if nice:
+        os.nice(nice)
+    return fn(*args, **kwargs)
 
 
 _DONE: Any = object()

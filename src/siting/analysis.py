@@ -302,7 +302,9 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
             for name in preload:
                 importlib.import_module(name)
             warming.result()
-        hub_plan.start()  # this process now only waits for the feed: the hubs take its core
+        # This process now only waits for the feed: the hubs take its core, at a lower CPU
+        # priority so that they never slow the network's steps (they are needed at the end).
+        hub_plan.start(nice=10)
         feed = feed_step.result()
         log.info("the feed step took %.2f s", feed_step.seconds)
         # the modelled feed's description (its files read again) is made beside the network

@@ -379,7 +379,9 @@ _RUN_SUFFIX = re.compile(r"(@-?\d+)?(/-1d)?$")
 def run_routes(feed_path: Path | str, run_ids: np.ndarray,
                boarding_allowance_s: Mapping[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Route label (short name, else long name, else id) and boarding allowance of each trip run."""
-    trip_ids = pd.Series(np.asarray(run_ids).astype(str)).str.replace(_RUN_SUFFIX, "", regex=True)
+    # Arrow's regex engine over the whole column (Python's re ran once per run: 0.15 s)
+    trip_ids = pd.Series(np.asarray(run_ids).astype(str), dtype="string[pyarrow]").str.replace(
+        _RUN_SUFFIX.pattern, "", regex=True)
     trips = _read_table(Path(feed_path), "trips.txt")
     routes = _read_table(Path(feed_path), "routes.txt")
     if trips is None or routes is None:

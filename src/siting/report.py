@@ -324,7 +324,9 @@ def borough_table(analysis: Analysis) -> pd.DataFrame:
         out["hubs"] = int(hub_boroughs.sum()) if code is None else int(hub_boroughs.get(code, 0))
         return out
 
-    rows = [row(code, name, lsoas[lsoas["borough_code"] == code])
+    parts = dict(tuple(lsoas.groupby("borough_code", sort=False)))  # one pass, not a mask each
+    empty = lsoas.iloc[:0]
+    rows = [row(code, name, parts.get(code, empty))
             for code, name in zip(boroughs["borough_code"], boroughs["borough"], strict=True)]
     rows.append(row(None, "London", lsoas))
     return pd.DataFrame(rows)
