@@ -90,6 +90,21 @@ def test_forked_runs_the_step_in_a_child_and_returns_its_value() -> None:
     assert step.seconds > 0.0
 
 
+def _forks_again(value: int) -> tuple[int, tuple[int, int]]:
+    with Forked(_pid_and, value) as inner:
+        return os.getpid(), inner.result()
+
+
+@linux_only
+def test_a_forked_step_can_fork_a_step_of_its_own() -> None:
+    # The feed's child builds rail and tram in a child of its own (not a daemon: a daemon
+    # process may not have children).
+    with Forked(_forks_again, 5) as step:
+        outer, (inner, value) = step.result()
+    assert len({outer, inner, os.getpid()}) == 3
+    assert value == 10
+
+
 def test_forked_inline_runs_the_step_here_at_result() -> None:
     with Forked.inline(_pid_and, 21) as step:
         assert step.result() == (os.getpid(), 42)

@@ -412,6 +412,21 @@ def test_build_is_deterministic(london_dir: Path, feed_dir: Path, tmp_path: Path
     assert _digest(again) == _digest(feed_dir)
 
 
+def test_rail_built_in_series_is_the_forked_build(london_dir: Path, feed_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rail and tram are built in a forked child beside the buses; in this process (the
+    SITING_SERIAL order) the feed is byte for byte the same."""
+    import sys
+
+    from siting._beside import _can_fork
+
+    if sys.platform.startswith("linux"):
+        assert _can_fork("rail")  # so the fixture's build forked
+    monkeypatch.setenv("SITING_SERIAL", "1")
+    again = build_london_gtfs(london_dir, tmp_path / "serial", service_date=DAY)
+    assert _digest(again) == _digest(feed_dir)
+
+
 def test_describe_modes_counts_match_the_feed(
     feed_dir: Path, tables: dict[str, pd.DataFrame]
 ) -> None:

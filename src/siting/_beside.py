@@ -210,8 +210,10 @@ class Forked:
         self._conn, child_end = context.Pipe(duplex=False)
         for stream in (sys.stdout, sys.stderr):  # else the child would write them again
             stream.flush()
+        # Not a daemon, so that a step may fork steps of its own (the feed's rail and tram);
+        # `__exit__` always ends the child, and the interpreter joins it at exit otherwise.
         self._process = context.Process(target=_child, args=(child_end, fn, args, kwargs),
-                                        name=f"siting-{fn.__name__.strip('_')}", daemon=True)
+                                        name=f"siting-{fn.__name__.strip('_')}", daemon=False)
         self._process.start()
         child_end.close()
 

@@ -179,18 +179,11 @@ def scenario_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, *,
             discard(out, why)
         # Build beside the final folder, hash it (manifest last) and rename, so a crash never
         # leaves a half-built feed and a later edit of a file is caught on load.
-        from siting._beside import Beside
-        from siting._warm import load_cached_kernels
         from siting.network.london.writer import build_london_gtfs
 
         tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-p{os.getpid()}-", dir=cache_dir))
-        # the rail links' kernels load from numba's cache on a thread while the buses are built
-        warming = Beside.later(load_cached_kernels, ["siting.network.london._links"]).start(
-            uses_proj=False)
         try:
-            with warming:
-                build_london_gtfs(Path(data_dir), tmp, assumptions, service_date=transit.service_date)
-                warming.result()
+            build_london_gtfs(Path(data_dir), tmp, assumptions, service_date=transit.service_date)
             write_manifest(tmp)
             if out.exists():
                 shutil.rmtree(out)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from siting._beside import Beside, Forked
 from siting._errors import ScenarioError
 from siting.network.london.assumptions import LondonAssumptions, _hms
 from siting.network.london.bus import _buses
@@ -86,6 +87,18 @@ def _feed_version(data_dir: Path, a: LondonAssumptions, service_date: dt.date) -
 _DEFAULT = LondonAssumptions()
 
 
+def _rail_and_tram_warmed(data_dir: Path, assumptions: LondonAssumptions) -> Any:
+    """`_rail_and_tram`, its track-search kernels loaded from numba's cache on a thread while
+    the OSM layers are read (the first kernel of a process takes about 0.5 s to load)."""
+    from siting._warm import load_cached_kernels
+
+    with Beside.later(load_cached_kernels, ["siting.network.london._links"]).start(
+            uses_proj=False) as warming:
+        out = _rail_and_tram(data_dir, assumptions)
+        warming.result()
+    return out
+
+
 def build_london_gtfs(
     data_dir: Path,
     out_dir: Path,
@@ -112,8 +125,11 @@ def build_london_gtfs(
     problem = assumptions.problem()
     if problem:
         raise ScenarioError(f"field `transit.assumptions.{problem[0]}` {problem[1]}")
-    modes = [_tube(data_dir, assumptions), *_buses(data_dir, assumptions),
-             *_rail_and_tram(data_dir, assumptions)]
+    # Rail and tram (OSM track searches) are built in a forked child while the tube and buses
+    # are built here: independent inputs, so the same modes in the same order as in series.
+    with Forked(_rail_and_tram_warmed, data_dir, assumptions) as rail_and_tram:
+        modes = [_tube(data_dir, assumptions), *_buses(data_dir, assumptions),
+                 *rail_and_tram.result()]
     stops = pd.concat([m.stops for m in modes], ignore_index=True)
     stops = stops.sort_values("stop_id").drop_duplicates("stop_id").reset_index(drop=True)
     lon, lat = _TO_WGS.transform(stops["x"].to_numpy(float), stops["y"].to_numpy(float))
