@@ -165,18 +165,18 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
         for each in (signal.SIGINT, signal.SIGTERM):
             signal.signal(each, _stop)
         try:
-            outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
+            ok, value = True, fn(*args, **kwargs)
         except BaseException as error:  # sent to the parent, which raises it
-            outcome = (False, error)
-    outcome = (*outcome, time.perf_counter() - start)
+            ok, value = False, error
+    seconds = time.perf_counter() - start
     try:
-        conn.send(outcome)  # a large result waits here until the parent reads it
+        conn.send((ok, value, seconds))  # a large result waits here until the parent reads it
     except Interrupted:  # the parent stopped the step meanwhile: it no longer wants the result
         pass
     except Exception as error:  # an unpicklable value or error: say what it was
         conn.send((False, RuntimeError(f"{fn.__name__} (in a child process) ended with "
-                                       f"{outcome[1]!r}, which could not be sent back: {error}"),
-                   outcome[2]))
+                                       f"{value!r}, which could not be sent back: {error}"),
+                   seconds))
     finally:
         conn.close()
 

@@ -130,8 +130,8 @@ def ride_edges(dep_stop: np.ndarray, arr_stop: np.ndarray, dep_time: np.ndarray,
     if len(trip) == 0:
         return board + least_edges(trip, trip, trip, n_stops)
     t_min = int(trip.min())
-    hops = _stay_hops(*(np.ascontiguousarray(a) for a in (arr_stop, arr_time, trip)), t_min,
-                      int(trip.max()) - t_min + 1)
+    hops = _stay_hops(np.ascontiguousarray(arr_stop), np.ascontiguousarray(arr_time),
+                      np.ascontiguousarray(trip), t_min, int(trip.max()) - t_min + 1)
     frm, to, seconds = hops
     return board + least_edges(frm, to, seconds, n_stops)
 
