@@ -665,3 +665,29 @@ def test_csv_names_never_run_as_formulas(tmp_path: Path) -> None:
     table = pd.read_csv(tmp_path / "wards.csv")
     assert table["ward_name"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+1", "North"]
     assert table["minutes_24h"].tolist() == [42.5, 40.0, 70.0]  # numbers untouched
+
+
+def _csv_cell_by_cell(frame: pd.DataFrame, float_digits: dict[str, int]) -> str:
+    """The CSV of `report._csv` for number columns, one Python format per cell (its spec)."""
+    import math
+
+    out = frame.copy()
+    for col, digits in float_digits.items():
+        out[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v))
+                     else f"{float(v):.{digits}f}") for v in out[col]]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(width=64), st.integers(-10**6, 10**6)),
+                min_size=1, max_size=30), st.integers(0, 6))
+def test_csv_formats_each_number_cell_as_python_does(values: list[Any], digits: int) -> None:
+    """The number columns are formatted a column at a time: the same text as a Python format
+    of each cell, empty for None or NaN, infinities and -0.0 included."""
+    from siting.report import _csv
+
+    as_objects = pd.DataFrame({"minutes_x": pd.Series(values, dtype=object), "name": "a"})
+    assert (_csv(as_objects, {"minutes_x": digits})
+            == _csv_cell_by_cell(as_objects, {"minutes_x": digits}))
+    as_floats = pd.DataFrame({"minutes_x": [np.nan if v is None else float(v) for v in values]})
+    assert (_csv(as_floats, {"minutes_x": digits})
+            == _csv_cell_by_cell(as_floats, {"minutes_x": digits}))

@@ -298,37 +298,39 @@ def _hub_boroughs(analysis: Analysis) -> pd.Series:
 def borough_table(analysis: Analysis) -> pd.DataFrame:
     """One row per borough: people, weighted median minutes and people over each threshold,
     counters by status and hubs standing in it; ends with a London row."""
-    # the columns the rows read, as a plain frame: each borough's rows are a copy of them
-    lsoas = pd.DataFrame(analysis.lsoas[["borough_code", "population",
-                                         *(f"minutes_{m}" for m in MEASURES)]])
+    lsoas = analysis.lsoas
+    population = lsoas["population"].to_numpy(dtype=float)
+    minutes = {m: lsoas[f"minutes_{m}"].to_numpy(dtype=float) for m in MEASURES}
+    # each borough's LSOA positions in one pass (in table order, as a mask per borough gave)
+    where = pd.Series(lsoas["borough_code"].to_numpy()).groupby(
+        lsoas["borough_code"].to_numpy(), sort=False).indices
     thresholds = _thresholds(analysis)
     boroughs = analysis.boroughs.sort_values("borough", kind="stable")
     hub_boroughs = _hub_boroughs(analysis).value_counts()
-    counters = analysis.counters
-    counter_codes = counter_boroughs(counters)
+    status = analysis.counters["status"].to_numpy()
+    counter_codes = counter_boroughs(analysis.counters).to_numpy()
     wards_per = analysis.wards.groupby("borough_code")["ward_code"].count()
 
-    def row(code: str | None, name: str, part: pd.DataFrame) -> dict[str, Any]:
-        pop = part["population"].to_numpy(dtype=float)
+    def row(code: str | None, name: str, rows: np.ndarray | slice) -> dict[str, Any]:
+        pop = population[rows]
         out: dict[str, Any] = {"borough_code": code or "", "borough": name,
                                "population": int(pop.sum()),
                                "wards": int(wards_per.get(code, 0)) if code else int(wards_per.sum())}
         for m in MEASURES:
-            out[f"median_minutes_{m}"] = weighted_median(part[f"minutes_{m}"], pop)
+            out[f"median_minutes_{m}"] = weighted_median(minutes[m][rows], pop)
         for m in MEASURES:
             for t in thresholds:
-                out[f"pop_over_{t}_{m}"] = int(pop[is_over(part[f"minutes_{m}"], t)].sum())
-        sel = counters if code is None else counters[(counter_codes == code).to_numpy()]
-        out["counters_24h"] = int((sel["status"] == "24h").sum())
-        out["counters_daytime"] = int((sel["status"] == "daytime").sum())
+                out[f"pop_over_{t}_{m}"] = int(pop[is_over(minutes[m][rows], t)].sum())
+        sel = status if code is None else status[counter_codes == code]
+        out["counters_24h"] = int((sel == "24h").sum())
+        out["counters_daytime"] = int((sel == "daytime").sum())
         out["hubs"] = int(hub_boroughs.sum()) if code is None else int(hub_boroughs.get(code, 0))
         return out
 
-    parts = dict(tuple(lsoas.groupby("borough_code", sort=False)))  # one pass, not a mask each
-    empty = lsoas.iloc[:0]
-    rows = [row(code, name, parts.get(code, empty))
+    none = np.zeros(0, dtype=np.int64)
+    rows = [row(code, name, where.get(code, none))
             for code, name in zip(boroughs["borough_code"], boroughs["borough"], strict=True)]
-    rows.append(row(None, "London", lsoas))
+    rows.append(row(None, "London", slice(None)))
     return pd.DataFrame(rows)
 
 
@@ -351,8 +353,10 @@ def _csv(frame: pd.DataFrame, float_digits: Mapping[str, int]) -> str:
                         for v in out[col]]
     for col, digits in float_digits.items():
         if col in out:
-            out[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v))
-                         else f"{float(v):.{digits}f}") for v in out[col]]
+            values = np.asarray(out[col].to_numpy(dtype=object, na_value=None), dtype=float)
+            texts = np.char.mod(f"%.{digits}f", values).astype(object)  # as f"{v:.{digits}f}"
+            texts[np.isnan(values)] = ""
+            out[col] = texts
     return out.to_csv(index=False, lineterminator="\n")
 
 
