@@ -249,7 +249,10 @@ def _forward(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight
     out_ride = np.zeros(n_origins, dtype=np.int64)
     out_changes = np.zeros(n_origins, dtype=np.int64)
     out_first = np.full(n_origins, -1, dtype=np.int64)
-    order = np.argsort(taus, kind="stable")  # batches of similar departure times
+    # Batches of similar departure times, and within one, of similar served times: a batch
+    # scans from its first departure to its latest bound (a quarter fewer connections for
+    # London's LSOAs than by departure alone). Each lane's journey is its own either way.
+    order = np.lexsort((bounds, taus))
     n_batches = (n_origins + _LANES - 1) // _LANES
     run_blocks(_forward_batches, n_batches, order, taus, bounds, dep_stop, arr_stop, dep_time,
                arr_time, trip, can_board, can_alight, n_trips, fp_off, fp_to, fp_sec, eg_off,
