@@ -229,3 +229,15 @@ def test_ward_journeys_by_hand():
     assert got.loc["W2", "journey_24h_first_route"] == "10"
     assert np.isnan(got.loc["W3", "journey_24h_walk_min"])
     assert got.loc["W3", "journey_24h_first_route"] == ""
+
+
+def test_a_zero_duration_arrival_feeds_a_departure_scanned_before_it() -> None:
+    """With no change time, r1 (boarded at A at 07:50) reaches C at 08:00 by a zero-duration
+    hop, and q1 leaves C at 08:00 (C -> E in no time, then E -> D by 08:10). q1's hop is
+    scanned first (runs in name order), before anything is ready at C, and no trip is newly
+    boarded at 08:00: the group must still be scanned again, as the profile engine does."""
+    net = _network("zero_relay")
+    row = _one(net, "D", _xy(net, "A") + np.array([0.0, -100.0]), "07:45:00")
+    assert row["served_s"] == hms("08:10:00")
+    assert row["changes"] == 1
+    assert row["walk_s"] == 100  # to A; D is the target stop itself

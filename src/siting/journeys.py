@@ -132,7 +132,7 @@ def _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip, ca
         while j < n and dep_time[j] == d:
             j += 1
         while True:
-            boarded_new = False
+            again = False
             for k in range(i, j):
                 tr = trip[k]
                 s0 = dep_stop[k]
@@ -151,7 +151,7 @@ def _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip, ca
                             board_any[tr] = True
                             touched_trips[n_tt] = tr
                             n_tt += 1
-                        boarded_new = True
+                        again = True
                     if not can_alight[k] or a >= alighted[v, ln]:
                         continue
                     if ready_min[v] == _INF:
@@ -173,6 +173,7 @@ def _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip, ca
                         src_walk[v, ln] = 0
                         if t < ready_min[v]:
                             ready_min[v] = t
+                        again = again or t <= d
                     for f in range(fp_off[v], fp_off[v + 1]):
                         w = fp_to[f]
                         t = a + fp_sec[f] + min_change
@@ -186,9 +187,11 @@ def _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip, ca
                             src_walk[w, ln] = fp_sec[f]
                             if t < ready_min[w]:
                                 ready_min[w] = t
+                            again = again or t <= d
             # With no change time a hop arriving at d can feed a hop departing at d that was
-            # scanned before it: scan the group again until nothing new is boarded.
-            if not boarded_new or min_change > 0:
+            # scanned before it: scan the group again while a trip is newly boarded or a stop
+            # newly ready by d (a vehicle already boarded can bring a lane there).
+            if not again or min_change > 0:
                 break
         i = j
     for ln in range(n_lanes):
