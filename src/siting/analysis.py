@@ -265,11 +265,11 @@ def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, jour
             lsoa_areas=load_lsoa_areas(data_dir, files),
             postcode_districts=load_postcode_districts(data_dir, files))
 
-    # The hub plan needs only the wards, counters and walks: it runs beside the network and
-    # travel steps (`_analyse` starts it once the feed is built, so it does not slow the feed
-    # down), in a forked child (its pandas and geometry then never wait for this process's
-    # GIL) or else on a thread, started after the feed's description is forked: it uses PROJ,
-    # and a fork beside a thread inside PROJ can hang the child (`siting._beside`).
+    # The hub plan needs only the wards, counters and walks: it runs beside the feed, network
+    # and travel steps (`_analyse` starts it once this process only waits for the feed), in a
+    # forked child (its pandas and geometry then never wait for this process's GIL), or on a
+    # thread where forking is not safe (`siting._beside`; the steps forked after it then run
+    # here too: the plan uses PROJ, and a fork beside a thread inside PROJ can hang the child).
     hub_plan = Apart(_hub_plan, scenario, data_dir, inputs.wards, inputs.counters,
                      inputs.walk, inputs.street, centres=_ward_centres(inputs.lsoas))
     with hub_plan:
