@@ -302,8 +302,7 @@ def borough_table(analysis: Analysis) -> pd.DataFrame:
     population = lsoas["population"].to_numpy(dtype=float)
     minutes = {m: lsoas[f"minutes_{m}"].to_numpy(dtype=float) for m in MEASURES}
     # each borough's LSOA positions in one pass (in table order, as a mask per borough gave)
-    where = pd.Series(lsoas["borough_code"].to_numpy()).groupby(
-        lsoas["borough_code"].to_numpy(), sort=False).indices
+    where = lsoas.groupby("borough_code", sort=False).indices
     thresholds = _thresholds(analysis)
     boroughs = analysis.boroughs.sort_values("borough", kind="stable")
     hub_boroughs = _hub_boroughs(analysis).value_counts()
