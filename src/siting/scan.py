@@ -21,10 +21,12 @@ make it fast, and neither changes an answer:
   unpruned scan computes, entry for entry (tests/test_scan.py checks this against a
   reference scan on real feeds).
 
-Two more make it faster still, changing nothing it computes. The kernel reads flat 32-bit
+Three more make it faster still, changing nothing it computes. The kernel reads flat 32-bit
 words laid out so that a connection touches few cache lines (`scan_rows`), with both layers
-in registers and unsigned indices; and it asks the CPU early for the lines a connection a few
-steps ahead will read (`siting._prefetch`). docs/travel-model.md has the measurements.
+in registers and unsigned indices; a stop's words hold its newest row, whose keys are its
+least, so a row search is skipped where even those cannot gain, and read from the words where
+the newest row answers; and it asks the CPU early for the lines a connection a few steps ahead
+will read (`siting._prefetch`). docs/travel-model.md has the measurements.
 """
 
 from __future__ import annotations
@@ -151,9 +153,9 @@ def stop_layout(footpaths: tuple[np.ndarray, np.ndarray, np.ndarray], change_s: 
         bound = np.concatenate([bound, bound])
     n_stops = len(fp_off) - 1
     capped = np.minimum(bound, _CAP).astype(np.int32)
-    stops = _aligned(4 * n_stops, np.int32).reshape(n_stops, 4)
-    stops[:, :2] = 0
-    stops[:, 2:] = capped.T
+    stops = _aligned(8 * n_stops, np.int32).reshape(n_stops, 8)
+    stops[:] = 0
+    stops[:, 2:4] = capped.T
     # Footpaths of each stop in ascending order of (change seconds + least bound at the end).
     least = capped.min(axis=0).astype(np.int64)
     fp_from = np.repeat(np.arange(n_stops), np.diff(fp_off))
@@ -198,14 +200,18 @@ def _u(i):
 
 @njit(cache=True, inline="always")
 def _find(prof, start, length, tq):
-    """Row of the least departure >= tq among the rows [start, start + length), or -1.
+    """Row of the least departure >= tq among the rows [start, start + length - 1), or -1:
+    the stop's newest row (the last) is in its words, and the caller has checked it.
 
-    Rows have decreasing departures (word 0 of each 4-word row); gallop back from the newest
-    (the answer is nearly always among the last few), then bisect.
+    Rows have decreasing departures (word 0 of each 4-word row) and the answer is nearly
+    always among the few before the newest: three are compared without a branch per row,
+    else gallop back, then bisect.
     """
     last = start + length - 1
-    if prof[_u(last << 2)] >= tq:
-        return last
+    if last - 3 >= start and prof[_u((last - 3) << 2)] >= tq:
+        c1 = np.int64(prof[_u((last - 1) << 2)] >= tq)
+        c2 = np.int64(prof[_u((last - 2) << 2)] >= tq)
+        return last - 3 + c1 + c2
     step = 1
     hi = last
     lo = last - 1
@@ -227,40 +233,45 @@ def _find(prof, start, length, tq):
 @njit(cache=True, inline="always")
 def _insert(prof, stops, u, d_rel, k0, k1, key_mask):
     """Add departure d at stop u with both layers' keys; a row keeps, per layer, the least
-    key of any departure at or after it."""
-    s = np.int64(stops[_u(u << 2)])
-    n = np.int64(stops[_u((u << 2) + 1)])
+    key of any departure at or after it. The newest row is also kept in the stop's words."""
+    su = u << 3
+    s = np.int64(stops[_u(su)])
+    n = np.int64(stops[_u(su + 1)])
     if n > 0:
-        r = (s + n - 1) << 2
-        p0 = np.int64(prof[_u(r + 1)])
-        p1 = np.int64(prof[_u(r + 2)])
-        if prof[_u(r)] == d_rel:
+        p0 = np.int64(stops[_u(su + 5)])
+        p1 = np.int64(stops[_u(su + 6)])
+        if stops[_u(su + 4)] == d_rel:
+            r = (s + n - 1) << 2
             if k0 < p0:
                 prof[_u(r + 1)] = k0
+                stops[_u(su + 5)] = k0
             if k1 < p1:
                 prof[_u(r + 2)] = k1
+                stops[_u(su + 6)] = k1
             return
         if k0 >= p0 and k1 >= p1:
             return
-        r += 4
-        prof[_u(r)] = d_rel
-        prof[_u(r + 1)] = min(k0, p0)
-        prof[_u(r + 2)] = min(k1, p1)
-    else:
-        if k0 >= key_mask and k1 >= key_mask:
-            return
-        r = s << 2
-        prof[_u(r)] = d_rel
-        prof[_u(r + 1)] = k0
-        prof[_u(r + 2)] = k1
-    stops[_u((u << 2) + 1)] = n + 1
+        k0 = min(k0, p0)
+        k1 = min(k1, p1)
+    elif k0 >= key_mask and k1 >= key_mask:
+        return
+    r = (s + n) << 2
+    prof[_u(r)] = d_rel
+    prof[_u(r + 1)] = k0
+    prof[_u(r + 2)] = k1
+    stops[_u(su + 1)] = n + 1
+    stops[_u(su + 4)] = d_rel
+    stops[_u(su + 5)] = k0
+    stops[_u(su + 6)] = k1
 
 
 @njit(cache=True, inline="always")
 def _alight(v, a, o0, o1, prof, stops, links, paths, egress, hours, g_bits):
     """Both layers' best keys (o0, o1 so far) after alighting at v at time a.
 
-    One row search serves both layers; it is made only where a layer's bound allows a gain.
+    One row search serves both layers. It is made only where a layer could gain: its bound
+    allows it and the stop's newest row, whose keys are its least, has a lower key. That row
+    is in the stop's words, so only an older answer reads the rows.
     """
     lv = v << 3
     for e in range(np.int64(links[_u(lv + 3)]), np.int64(links[_u(lv + 4)])):
@@ -274,34 +285,48 @@ def _alight(v, a, o0, o1, prof, stops, links, paths, egress, hours, g_bits):
         if t < hours[_u((tgt << 2) + 3)]:
             o1 = min(o1, (max(t, hours[_u((tgt << 2) + 2)]) << g_bits) | tgt)
     change = np.int64(links[_u(lv + 2)])
-    sv = v << 2
+    sv = v << 3
     n = np.int64(stops[_u(sv + 1)])
     if change >= 0 and n > 0:
         tq = a + change
-        if ((((tq + stops[_u(sv + 2)]) << g_bits) <= o0)
-                | (((tq + stops[_u(sv + 3)]) << g_bits) <= o1)):
-            row = _find(prof, np.int64(stops[_u(sv)]), n, tq)
-            if row >= 0:
-                o0 = min(o0, np.int64(prof[_u((row << 2) + 1)]))
-                o1 = min(o1, np.int64(prof[_u((row << 2) + 2)]))
+        nk0 = np.int64(stops[_u(sv + 5)])
+        nk1 = np.int64(stops[_u(sv + 6)])
+        if (((((tq + stops[_u(sv + 2)]) << g_bits) <= o0) & (nk0 < o0))
+                | ((((tq + stops[_u(sv + 3)]) << g_bits) <= o1) & (nk1 < o1))):
+            if stops[_u(sv + 4)] >= tq:
+                o0 = min(o0, nk0)
+                o1 = min(o1, nk1)
+            else:
+                row = _find(prof, np.int64(stops[_u(sv)]), n, tq)
+                if row >= 0:
+                    o0 = min(o0, np.int64(prof[_u((row << 2) + 1)]))
+                    o1 = min(o1, np.int64(prof[_u((row << 2) + 2)]))
     worst = max(o0, o1)
     for f in range(np.int64(links[_u(lv)]), np.int64(links[_u(lv + 1)])):
         reach = a + paths[_u((f << 1) + 1)]  # a + walk + least bound at the far end
         if (reach << g_bits) > worst:
             break  # footpaths ascend by this bound: none further can improve either layer
-        sw = np.int64(paths[_u(f << 1)]) << 2
+        sw = np.int64(paths[_u(f << 1)]) << 3
         n = np.int64(stops[_u(sw + 1)])
         if n == 0:
             continue
         b0 = np.int64(stops[_u(sw + 2)])
         b1 = np.int64(stops[_u(sw + 3)])
         t = reach - min(b0, b1)
-        if (((t + b0) << g_bits) <= o0) | (((t + b1) << g_bits) <= o1):
-            row = _find(prof, np.int64(stops[_u(sw)]), n, t)
-            if row >= 0:
-                o0 = min(o0, np.int64(prof[_u((row << 2) + 1)]))
-                o1 = min(o1, np.int64(prof[_u((row << 2) + 2)]))
+        nk0 = np.int64(stops[_u(sw + 5)])
+        nk1 = np.int64(stops[_u(sw + 6)])
+        if (((((t + b0) << g_bits) <= o0) & (nk0 < o0))
+                | ((((t + b1) << g_bits) <= o1) & (nk1 < o1))):
+            if stops[_u(sw + 4)] >= t:
+                o0 = min(o0, nk0)
+                o1 = min(o1, nk1)
                 worst = max(o0, o1)
+            else:
+                row = _find(prof, np.int64(stops[_u(sw)]), n, t)
+                if row >= 0:
+                    o0 = min(o0, np.int64(prof[_u((row << 2) + 1)]))
+                    o1 = min(o1, np.int64(prof[_u((row << 2) + 2)]))
+                    worst = max(o0, o1)
     return o0, o1
 
 
@@ -327,28 +352,26 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
         while k > j and arr_time[_u(k)] > d:
             # Prefetch hints (no result depends on them), in three steps so that each reads
             # what the one before asked for: 24 connections ahead, the stop words of both
-            # ends and the links of the alighting stop; 12 ahead, the newest rows of both
-            # ends and the first footpaths; 6 ahead, the stop words at the ends of the first
-            # two footpaths. Random over tens of MB, these are the scan's costliest loads;
-            # asked for early, their misses overlap. A stop without rows gives an address
-            # before its own, which a prefetch never reads.
+            # ends and the links of the alighting stop; 12 ahead, the row the boarding stop
+            # writes next and the first footpaths; 6 ahead, the stop words at the ends of the
+            # first two footpaths. Random over tens of MB, these are the scan's costliest
+            # loads; asked for early, their misses overlap.
             if k >= 24:
                 v = np.int64(arr_stop[_u(k - 24)])
-                prefetch(stops, v << 2)
+                prefetch(stops, v << 3)
                 prefetch(links, v << 3)
-                prefetch(stops, np.int64(dep_stop[_u(k - 24)]) << 2)
+                prefetch(stops, np.int64(dep_stop[_u(k - 24)]) << 3)
             if k >= 12:
-                su = np.int64(dep_stop[_u(k - 12)]) << 2
+                su = np.int64(dep_stop[_u(k - 12)]) << 3
                 prefetch(prof, (np.int64(stops[_u(su)]) + stops[_u(su + 1)]) << 2)
                 v = np.int64(arr_stop[_u(k - 12)])
-                prefetch(prof, (np.int64(stops[_u(v << 2)]) + stops[_u((v << 2) + 1)] - 1) << 2)
                 prefetch(paths, np.int64(links[_u(v << 3)]) << 1)
             if k >= 6:
                 v = np.int64(arr_stop[_u(k - 6)])
                 f = np.int64(links[_u(v << 3)])
                 end = min(np.int64(links[_u((v << 3) + 1)]), f + 2)
                 while f < end:
-                    prefetch(stops, np.int64(paths[_u(f << 1)]) << 2)
+                    prefetch(stops, np.int64(paths[_u(f << 1)]) << 3)
                     f += 1
             tr = np.int64(trip[_u(k)]) << 1
             o0 = np.int64(best_trip[_u(tr)])
@@ -457,8 +480,8 @@ def scan_rows(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.
     `board_bounds` (n_layers, n_stops). ``layout``: `stop_layout` of these, if already made.
 
     The kernel reads flat 32-bit words, a stop's in one place, so that a connection touches
-    few cache lines: per stop, ``stops`` (first row, rows so far, each layer's bound, 16
-    bytes) and ``links`` (its footpaths, change seconds and each layer's egress walks, 32
+    few cache lines: per stop, ``stops`` (first row, rows so far, each layer's bound, then
+    the newest row: departure and each layer's key, 32 bytes) and ``links`` (its footpaths, change seconds and each layer's egress walks, 32
     bytes); per footpath, ``paths`` (far stop, walk + least bound there); per egress walk,
     ``egress`` (target, seconds). A single layer runs as two identical ones.
     """
@@ -486,13 +509,15 @@ def scan_rows(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.
     iterate = bool((change_s == 0).any() or (fp_total <= 0).any())
     if prof_start[-1] >= 1 << 31:
         raise ScenarioError(f"{prof_start[-1]} boardings: more than the scan's 2**31 rows.")
-    stops = layout.stops.copy()
-    stops[0::4] = prof_start[:-1]
-    prof = _aligned(4 * int(prof_start[-1]), np.int32 if g_bits + s_bits <= 31 else np.int64)
+    wide = np.int32 if g_bits + s_bits <= 31 else np.int64
+    stops = _aligned(len(layout.stops), wide)
+    stops[:] = layout.stops
+    stops[0::8] = prof_start[:-1]
+    prof = _aligned(4 * int(prof_start[-1]), wide)
     _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
           stops, layout.links, layout.paths, layout.egress, hours.ravel(), iterate, g_bits,
           key_mask, prof)
-    return SharedRows(prof_start, stops[1::4].copy(), prof.reshape(-1, 4), base, g_bits,
+    return SharedRows(prof_start, stops[1::8].copy(), prof.reshape(-1, 4), base, g_bits,
                       key_mask)
 
 
