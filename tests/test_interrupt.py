@@ -50,7 +50,7 @@ DRIVER = textwrap.dedent("""\
         "data": ("siting.analysis", "load_wards"),
         "travel": ("siting.analysis", "lsoa_travel_times"),
         "after-solve": ("siting.analysis", "_attach_hubs"),
-        "staging": ("siting.maps", "render_html"),
+        "staging": ("siting.map_scenario", "render_html"),
         "commit": ("siting._atomic", "OutputSet.commit"),
     }[phase]
     module = importlib.import_module(where[0])
