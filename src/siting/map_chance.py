@@ -15,12 +15,11 @@ from siting.analysis import MEASURES
 from siting.map_geometry import _bng
 from siting.map_layers import (
     _BASE_LINE,
-    _FILL_OPACITY,
-    _HOVER,
     MEASURE_LABELS,
     _add_basemap,
     _add_boroughs,
     _add_counter_layers,
+    _add_ward_layers,
     _base_map,
     _counter_popup,
     _finish,
@@ -30,7 +29,7 @@ from siting.map_layers import (
     _swatch,
     _ward_features,
 )
-from siting.map_render import _Block, _e, _js, _JsLayer, _minutes_text, _write, render_html
+from siting.map_render import _e, _minutes_text, _write, render_html
 
 __all__ = ["CHANCE_COLOURS", "CHANCE_LABELS", "build_sweep_map", "chance_class", "write_sweep_map"]
 
@@ -72,16 +71,10 @@ def build_sweep_map(wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
     plain = [np.zeros(len(wards), dtype=np.int64)] * len(layers)
     fmap = _base_map(title, description, wards)
     tiles = _add_basemap(fmap)
-    data = _js(_ward_features(wards, tips, classes, plain))
-    store = _Block(name="WardData", script=lambda _m, n: f"var {n} = {data};")
-    fmap.add_child(store)
-    for index, (t, m) in enumerate(layers):
-        opts = _js({"fills": list(CHANCE_COLOURS), "lines": [_BASE_LINE], "fillOpacity": _FILL_OPACITY,
-                    "hover": _HOVER, "cls": f"siting-ward siting-chance-{t}-{m}"})
-        fmap.add_child(_JsLayer(
-            f"Chance of being over {t} minutes from the {MEASURE_LABELS[m]}",
-            lambda _m, i=index, o=opts: f"SitingMap.wards({store.get_name()}, {i}, {o})",  # type: ignore[misc]
-            overlay=False, show=index == 0, kind=f"chance_{t}_{m}"))
+    _add_ward_layers(fmap, _ward_features(wards, tips, classes, plain), [
+        (f"Chance of being over {t} minutes from the {MEASURE_LABELS[m]}", CHANCE_COLOURS,
+         [_BASE_LINE], f"siting-ward siting-chance-{t}-{m}", f"chance_{t}_{m}")
+        for t, m in layers])
     _add_boroughs(fmap, boroughs)
     counters = _bng(counters).sort_values("counter_id", kind="stable").reset_index(drop=True)
     _add_counter_layers(fmap, counters, lambda r: _counter_popup(r, _status_text(r)))

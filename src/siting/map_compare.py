@@ -16,14 +16,13 @@ from siting._errors import DataError
 from siting.analysis import MEASURES, Analysis, setting_differences
 from siting.map_geometry import _bng
 from siting.map_layers import (
-    _FILL_OPACITY,
-    _HOVER,
     _STATUS_TEXT,
     BAND_MINUTES,
     MEASURE_LABELS,
     _add_basemap,
     _add_boroughs,
     _add_counter_layers,
+    _add_ward_layers,
     _base_map,
     _counter_popup,
     _csv_link,
@@ -38,11 +37,8 @@ from siting.map_layers import (
     band_index,
 )
 from siting.map_render import (
-    _Block,
     _e,
     _int_text,
-    _js,
-    _JsLayer,
     _minutes_text,
     _write,
     render_html,
@@ -100,17 +96,10 @@ def build_compare_map(base: Analysis, other: Analysis, *, csv_href: str | None =
     fmap = _base_map(title, f"Travel-time bands of {other.scenario.id} against {base.scenario.id}",
                      wards)
     tiles = _add_basemap(fmap)
-    data = _js(_ward_features(wards, tips, changes, levels))
-    store = _Block(name="WardData", script=lambda _m, n: f"var {n} = {data};")
-    fmap.add_child(store)
     lines_style = [("#bdbdbd", 0.5, None), ("#252525", 1.6, None)]
-    for index, measure in enumerate(MEASURES):
-        opts = _js({"fills": list(_CHANGE_COLOURS), "lines": lines_style, "fillOpacity": _FILL_OPACITY,
-                    "hover": _HOVER, "cls": f"siting-ward siting-ward-{measure}"})
-        fmap.add_child(_JsLayer(
-            f"Change in travel time to the {MEASURE_LABELS[measure]}",
-            lambda _m, i=index, o=opts: f"SitingMap.wards({store.get_name()}, {i}, {o})",  # type: ignore[misc]
-            overlay=False, show=index == 0, kind=f"wards_{measure}"))
+    _add_ward_layers(fmap, _ward_features(wards, tips, changes, levels), [
+        (f"Change in travel time to the {MEASURE_LABELS[measure]}", _CHANGE_COLOURS, lines_style,
+         f"siting-ward siting-ward-{measure}", f"wards_{measure}") for measure in MEASURES])
     _add_boroughs(fmap, other.boroughs)
 
     base_status = dict(zip(base.counters["counter_id"], base.counters["status"], strict=True))

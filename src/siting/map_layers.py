@@ -323,6 +323,22 @@ def _ward_features(wards: gpd.GeoDataFrame, tips: Sequence[str], bands: Sequence
     return {"type": "FeatureCollection", "features": features}
 
 
+def _add_ward_layers(fmap: folium.Map, features: dict[str, Any],
+                     layers: Sequence[tuple[str, Sequence[str], Sequence[Any], str, str]]) -> None:
+    """The wards' shapes once, as a page variable, and a base layer drawing them for each
+    (title, fills, lines, class, kind), the first shown."""
+    data = _js(features)
+    store = _Block(name="WardData", script=lambda _m, n: f"var {n} = {data};")
+    fmap.add_child(store)
+    for index, (title, fills, lines, cls, kind) in enumerate(layers):
+        opts = _js({"fills": list(fills), "lines": lines, "fillOpacity": _FILL_OPACITY,
+                    "hover": _HOVER, "cls": cls})
+        fmap.add_child(_JsLayer(
+            title,
+            lambda _m, i=index, o=opts: f"SitingMap.wards({store.get_name()}, {i}, {o})",  # type: ignore[misc]
+            overlay=False, show=index == 0, kind=kind))
+
+
 def _add_boroughs(fmap: folium.Map, boroughs: gpd.GeoDataFrame) -> None:
     if boroughs is None or boroughs.empty:
         return

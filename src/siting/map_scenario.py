@@ -20,8 +20,6 @@ from siting._errors import DataError
 from siting.analysis import MEASURES, Analysis
 from siting.map_layers import (
     _BOROUGH_STYLE,
-    _FILL_OPACITY,
-    _HOVER,
     BAND_COLOURS,
     MEASURE_LABELS,
     _add_basemap,
@@ -31,6 +29,7 @@ from siting.map_layers import (
     _add_hub_layers,
     _add_lsoa_layer,
     _add_new_sites,
+    _add_ward_layers,
     _base_map,
     _counter_popup,
     _csv_link,
@@ -49,8 +48,6 @@ from siting.map_render import (
     _Block,
     _e,
     _int_text,
-    _js,
-    _JsLayer,
     _minutes_text,
     _missing,
     _write,
@@ -171,16 +168,9 @@ def build_map(analysis: Analysis, *, csv_href: str | None = None, csv_text: str 
 
     fmap = _base_map(scenario.title, scenario.description or scenario.title, wards)
     tiles = _add_basemap(fmap)
-    data = _js(_ward_features(wards, tips, bands, levels))
-    store = _Block(name="WardData", script=lambda _m, n: f"var {n} = {data};")
-    fmap.add_child(store)
-    for index, measure in enumerate(MEASURES):
-        opts = _js({"fills": list(BAND_COLOURS), "lines": lines, "fillOpacity": _FILL_OPACITY,
-                    "hover": _HOVER, "cls": f"siting-ward siting-ward-{measure}"})
-        fmap.add_child(_JsLayer(
-            f"Travel time to the {MEASURE_LABELS[measure]}",
-            lambda _m, i=index, o=opts: f"SitingMap.wards({store.get_name()}, {i}, {o})",  # type: ignore[misc]
-            overlay=False, show=index == 0, kind=f"wards_{measure}"))
+    _add_ward_layers(fmap, _ward_features(wards, tips, bands, levels), [
+        (f"Travel time to the {MEASURE_LABELS[measure]}", BAND_COLOURS, lines,
+         f"siting-ward siting-ward-{measure}", f"wards_{measure}") for measure in MEASURES])
     _add_lsoa_layer(fmap, analysis)
     _add_boroughs(fmap, analysis.boroughs)
     hub_legend = _add_hub_layers(fmap, analysis, wards)
