@@ -18,7 +18,7 @@ import pytest
 import shapely
 from rich.console import Console
 
-from siting import fetch
+from siting import fetch, fetch_derive
 from siting._errors import DataError
 from siting.fetch import FetchReport, check_content, fetch_all, load_sources, sha256_file
 
@@ -417,6 +417,6 @@ def test_lsoa_pwc_population_on_a_hand_built_sample(tmp_path: Path, london_dir: 
 def test_osmium_missing_says_how_to_get_the_pbf(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fetch.shutil, "which", lambda _: None)
+    monkeypatch.setattr(fetch_derive.shutil, "which", lambda _: None)
     with pytest.raises(DataError, match=r"osmium-tool.*--mirror URL"):
         fetch.osmium_cat({"a.osm": tmp_path / "a.osm"}, tmp_path / "a.osm.pbf", {})
