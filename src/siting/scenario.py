@@ -1,24 +1,24 @@
-"""Scenario stage: read a scenario YAML file into validated, frozen objects with clear errors."""
+"""Scenario stage: read a scenario YAML file into validated, frozen objects with clear errors.
+
+This module is the stage's public face and holds the scenario models and `load_scenario`; two
+concerns live beside it: `scenario_constraints` (the constraint models `siting check` tests) and
+`scenario_input` (reading the YAML with its limits and `extends`, and the bad-input messages).
+"""
+
+# ruff: noqa: RUF012 (the list and dict defaults below are pydantic fields, copied for each
+# object; ruff sees a pydantic model only when its base class is defined in the same file, and
+# _Strict is defined in siting.scenario_constraints, below this module)
 
 from __future__ import annotations
 
-import csv
 import difflib
 import math
-import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -26,7 +26,37 @@ from pydantic import (
     model_validator,
 )
 
-from siting._errors import ScenarioError, clip, shown
+from siting._errors import ScenarioError
+from siting.scenario_constraints import (
+    CONSTRAINT_KINDS,
+    Constraint,
+    Expect,
+    Expectation,
+    Measure,
+    Share,
+    _Strict,
+)
+from siting.scenario_constraints import CounterPerBorough as CounterPerBorough
+from siting.scenario_constraints import HubsCoverAllWards as HubsCoverAllWards
+from siting.scenario_constraints import MaxHubs as MaxHubs
+from siting.scenario_constraints import NoWardOver as NoWardOver
+from siting.scenario_constraints import PopulationOver as PopulationOver
+from siting.scenario_constraints import ShareOver as ShareOver
+from siting.scenario_constraints import ShareWithin as ShareWithin
+from siting.scenario_input import (
+    DATA_FIX,
+    _check_counters,
+    _check_files,
+    _explain,
+    _paragraph,
+    _read_yaml,
+    _suggest,
+    counter_ids,
+)
+from siting.scenario_input import YAML_MAX_ALIASES as YAML_MAX_ALIASES
+from siting.scenario_input import YAML_MAX_BYTES as YAML_MAX_BYTES
+from siting.scenario_input import YAML_MAX_DEPTH as YAML_MAX_DEPTH
+from siting.scenario_input import YAML_MAX_NODES as YAML_MAX_NODES
 
 __all__ = [
     "CONSTRAINT_KINDS",
@@ -52,7 +82,6 @@ __all__ = [
     "route_type_mode",
 ]
 
-Measure = Literal["24h", "any"]
 CandidateKind = Literal["police", "fire", "library", "hospital", "school", "worship"]
 
 _CLOCK = re.compile(r"^([0-9]{1,2}):([0-5][0-9])$")
@@ -75,19 +104,6 @@ def parse_window(text: str) -> tuple[int, int]:
     if end <= start:
         raise ValueError(f"window {text!r} ends before it starts")
     return start, end
-
-
-@cache
-def counter_ids() -> tuple[str, ...]:
-    """Counter ids of the registry typed into the project (siting/facts/counters.csv)."""
-    text = resources.files("siting").joinpath("facts/counters.csv").read_text(encoding="utf-8")
-    return tuple(row["counter_id"] for row in csv.DictReader(text.splitlines()))
-
-
-class _Strict(BaseModel):
-    """Base model: unknown keys are errors and objects are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataFiles(_Strict):
@@ -406,148 +422,6 @@ class Uncertainty(_Strict):
     walk_speed_kmh: Distribution | None = _dist("triangular", 4.0, 5.4, 4.8)
     circuity: Distribution | None = _dist("triangular", 1.195, 1.423, 1.287)
     max_access_minutes: Distribution | None = _dist("uniform", 8.0, 12.0)
-def _share(value: Any) -> Any:
-    """A share of the population from YAML: 0.97, '97%' or '2/3' (as the strategy words it)."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if text.endswith("%"):
-                return float(text[:-1]) / 100.0
-            if "/" in text:
-                top, bottom = text.split("/", 1)
-                return float(top) / float(bottom)
-            return float(text)
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(
-                f"{value!r} is not a share; write it as 0.97, '97%' or '2/3'"
-            ) from None
-    return value
-
-
-Share = Annotated[float, BeforeValidator(_share), Field(ge=0, le=1)]
-"""A share of the population, 0..1; YAML may write it '97%' or '2/3'."""
-
-Expect = Literal["met", "unmet"]
-
-
-class _ConstraintBase(_Strict):
-    name: str
-    sentence: str
-    """What the constraint asks, quoting the words it comes from."""
-    reading: str | None = None
-    """How the threshold is read from those words, where the words give no number themselves."""
-    expect: Expect = "met"
-    """'unmet' records a finding: the model says the promise is not kept (needs `because`)."""
-    because: str | None = None
-    """Why the promise is expected to be unmet; printed by `siting check`."""
-
-    @model_validator(mode="after")
-    def _because_when_unmet(self) -> _ConstraintBase:
-        if self.expect == "unmet" and not (self.because or "").strip():
-            raise ValueError(
-                f"constraint {self.name!r} has expect: unmet but no `because:`; add one sentence "
-                "saying why the promise is not met (siting check prints it)"
-            )
-        return self
-
-
-class ShareWithin(_ConstraintBase):
-    """At least `at_least` (or more than `more_than`) of the population reaches a counter
-    within `minutes`."""
-
-    kind: Literal["share_within"]
-    measure: Measure = "24h"
-    minutes: float
-    at_least: Share | None = None
-    more_than: Share | None = None
-    """A strict bound, for words such as "over two thirds" (write '2/3')."""
-
-    @model_validator(mode="after")
-    def _one_bound(self) -> ShareWithin:
-        if (self.at_least is None) == (self.more_than is None):
-            raise ValueError(
-                f"constraint {self.name!r} (share_within) needs exactly one of at_least "
-                "(\"at least 97%\") or more_than (\"over two thirds\": more_than: 2/3)"
-            )
-        return self
-
-
-class ShareOver(_ConstraintBase):
-    """At most `at_most` of the population is more than `minutes` from a counter."""
-
-    kind: Literal["share_over"]
-    measure: Measure = "24h"
-    minutes: float
-    at_most: Share
-
-
-class PopulationOver(_ConstraintBase):
-    """At most `at_most` people are more than `minutes` from a counter."""
-
-    kind: Literal["population_over"]
-    measure: Measure = "24h"
-    minutes: float
-    at_most: int = Field(ge=0)
-
-
-class NoWardOver(_ConstraintBase):
-    """No ward (apart from named exceptions) is more than `minutes` from a counter."""
-
-    kind: Literal["no_ward_over"]
-    measure: Measure = "24h"
-    minutes: float
-    exceptions: list[str] = []
-
-
-class HubsCoverAllWards(_ConstraintBase):
-    """Every ward (apart from named exceptions) has a hub within `minutes` of walking."""
-
-    kind: Literal["hubs_cover_all_wards"]
-    minutes: float | None = Field(default=None, gt=0)
-    """The walk limit the words give; None uses the scenario's hubs.walk_limit_minutes."""
-    exceptions: list[str] = []
-
-
-class MaxHubs(_ConstraintBase):
-    """The hub plan uses at most `at_most` hubs."""
-
-    kind: Literal["max_hubs"]
-    at_most: int = Field(ge=1)
-
-
-class CounterPerBorough(_ConstraintBase):
-    """Every borough keeps at least one 24/7 counter."""
-
-    kind: Literal["counter_per_borough"]
-
-
-Constraint = Annotated[
-    ShareWithin | ShareOver | PopulationOver | NoWardOver | HubsCoverAllWards | MaxHubs
-    | CounterPerBorough,
-    Field(discriminator="kind"),
-]
-CONSTRAINT_KINDS = (
-    "share_within",
-    "share_over",
-    "population_over",
-    "no_ward_over",
-    "hubs_cover_all_wards",
-    "max_hubs",
-    "counter_per_borough",
-)
-
-
-class Expectation(_Strict):
-    """A scenario's own expectation of an inherited constraint (see Scenario.expectations)."""
-
-    expect: Expect
-    because: str | None = None
-
-    @model_validator(mode="after")
-    def _because_when_unmet(self) -> Expectation:
-        if self.expect == "unmet" and not (self.because or "").strip():
-            raise ValueError("expect: unmet needs a `because:` sentence saying why")
-        return self
 
 
 class Outputs(_Strict):
@@ -622,253 +496,7 @@ class Scenario(_Strict):
 
 
 # ---------------------------------------------------------------------------------------------
-# Loading and error reporting
-
-
-def _field_path(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + clip(str(part), 40)
-    return out or "(top level)"
-
-
-def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
-    """The pydantic model class that owns the field at `loc` (used to suggest valid keys)."""
-    model: Any = Scenario
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return model
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        nxt = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        model = nxt
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _suggest(value: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-
-
-def _explain(error: Mapping[str, Any]) -> str:
-    loc = tuple(error["loc"])
-    # pydantic puts the discriminator tag into loc for unions; drop it from the shown path
-    # (only a tag right after a list index: `hubs.max_hubs` is a field, not a tag)
-    visible = tuple(p for i, p in enumerate(loc)
-                    if not (p in CONSTRAINT_KINDS and i and isinstance(loc[i - 1], int)))
-    path = _field_path(visible)
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        owner = _model_at(visible[:-1])
-        valid = sorted(owner.model_fields) if owner else []
-        valid = [v for v in valid if v != "source"]
-        return (
-            f"field `{path}`: unknown key {shown(key)}.{_suggest(key[:100], valid)} "
-            f"Valid keys here are: {', '.join(valid)}."
-        )
-    if kind == "missing":
-        return f"field `{path}` is required but missing; add it."
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        tag = str((error.get("ctx") or {}).get("tag", value))
-        return (
-            f"field `{path}`: constraint kind {shown(tag)} is not known.{_suggest(tag[:100], CONSTRAINT_KINDS)} "
-            f"Valid kinds are: {', '.join(CONSTRAINT_KINDS)}."
-        )
-    message = clip(str(error["msg"]).removeprefix("Value error, "), 300)
-    return f"field `{path}`: {message} (got {shown(value)})."
-
-
-def _check_counters(scenario: Scenario) -> list[str]:
-    known = set(counter_ids())
-    problems = []
-    for status in ("open_24h", "open_daytime", "closed"):
-        for index, cid in enumerate(getattr(scenario.counters, status)):
-            if cid not in known:
-                problems.append(
-                    f"field `counters.{status}[{index}]`: unknown counter id {shown(cid)}."
-                    f"{_suggest(cid, known)} Counter ids are listed by `siting counters` "
-                    "(from siting/facts/counters.csv)."
-                )
-    for cid in scenario.counters.hours:
-        if cid not in scenario.counters.open_daytime:
-            problems.append(
-                f"field `counters.hours.{clip(cid, 40)}`: hours are given for {shown(cid)}, which is not in "
-                "counters.open_daytime; list it there or remove the hours."
-            )
-    return problems
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-YAML_MAX_BYTES = 1_000_000
-"""Largest scenario file read (a real one is a few kilobytes)."""
-YAML_MAX_ALIASES = 100
-"""Most `*alias` references in one scenario file (anchors let files share blocks)."""
-YAML_MAX_NODES = 100_000
-"""Most values in a scenario once aliases are expanded: stops a 'billion laughs' alias bomb."""
-YAML_MAX_DEPTH = 64
-"""Deepest nesting of mappings and lists in a scenario file."""
-
-
-class _ScenarioLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that counts aliases and rejects duplicate keys (yaml keeps the last one)."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.aliases = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > YAML_MAX_ALIASES:
-                mark = self.peek_event().start_mark
-                raise _LimitError(f"more than {YAML_MAX_ALIASES} aliases (`*name`), the limit, at line "
-                             f"{mark.line + 1}; write the values out or use `extends`")
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.get(key)
-                except TypeError:
-                    continue  # an unhashable key is reported by the constructor itself
-                if first is not None:
-                    raise _LimitError(f"key {shown(key, 40)} appears twice in one mapping (lines {first} "
-                                 f"and {key_node.start_mark.line + 1}); YAML would silently keep "
-                                 "the last one. Delete one of them")
-                seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
-
-
-def _timestamp(loader: _ScenarioLoader, node: yaml.ScalarNode) -> Any:
-    """A YAML date, or a YAML error at the value's line when the date does not exist."""
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError as exc:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"{shown(node.value)} is not a real date ({exc})", node.start_mark) from None
-
-
-_ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
-
-
-class _LimitError(Exception):
-    """A scenario file breaks one of the reader's limits (message says which and the fix)."""
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """Values in the document with every alias expanded (shared nodes counted each time)."""
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node, depth: int) -> int:
-        if depth > YAML_MAX_DEPTH:
-            raise _LimitError(f"values nested more than {YAML_MAX_DEPTH} deep at line "
-                         f"{node.start_mark.line + 1}; a scenario is a few levels deep")
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            total += sum(size(child, depth + 1) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
-        total = min(total, YAML_MAX_NODES + 1)
-        sizes[id(node)] = total
-        return total
-
-    return size(root, 0)
-
-
-def _parse_yaml(text: str) -> Any:
-    """One YAML document read with the scenario limits (aliases, expanded size, depth, duplicates)."""
-    loader = _ScenarioLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        if _expanded_size(node) > YAML_MAX_NODES:
-            raise _LimitError(f"more than {YAML_MAX_NODES:,} values once aliases are expanded, the "
-                         "limit (an alias bomb?); write a plain scenario without nested aliases")
-        try:
-            return loader.construct_document(node)
-        except (ValueError, TypeError, OverflowError) as exc:
-            # e.g. a date that does not exist (2017-02-30) or a tagged value that is not one
-            raise _LimitError(f"a value cannot be read ({clip(str(exc), 120)}); check the dates "
-                              "(YYYY-MM-DD) and numbers in the file") from None
-    finally:
-        loader.dispose()
-
-
-def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if not path.is_file():
-        raise ScenarioError(
-            f"{path}: scenario file not found. Check the path; the project's scenarios are in "
-            "scenarios/*.yaml."
-        )
-    size = path.stat().st_size
-    if size > YAML_MAX_BYTES:
-        raise ScenarioError(
-            f"{path}: the file is {size:,} bytes, more than the {YAML_MAX_BYTES:,} a scenario may "
-            "have. Check you passed a scenario YAML (a real one is a few kilobytes)."
-        )
-    try:
-        raw = _parse_yaml(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(
-            f"{path}: not valid YAML{where}: {clip(problem, 200)}. Fix the indentation or quoting "
-            "there (a scenario is a YAML mapping of keys such as id, title, counters)."
-        ) from None
-    except _LimitError as exc:
-        raise ScenarioError(f"{path}: {exc}.") from None
-    except RecursionError:
-        raise ScenarioError(f"{path}: values nested too deeply to read; a scenario is a few "
-                            "levels deep. Check the brackets.") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file; save it as UTF-8 YAML.") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the scenario file ({exc.strerror}).") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(
-            f"{path}: a scenario must be a YAML mapping (keys such as id, title, counters), "
-            f"not {type(raw).__name__}."
-        )
-    parent = raw.pop("extends", None)
-    if parent is None:
-        return raw
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: field `extends` must be a file name, got {shown(parent)}.")
-    parent_path = (path.parent / parent).resolve()
-    if parent_path in chain:
-        raise ScenarioError(f"{path}: field `extends` makes a cycle through {parent_path}.")
-    try:
-        base = _read_yaml(parent_path, (*chain, path.resolve()))
-    except ScenarioError as exc:
-        raise ScenarioError(f"{path}: field `extends` = {shown(parent)}: {exc}") from None
-    return _deep_merge(base, raw)
+# Loading (the YAML reading and the bad-input messages are in siting.scenario_input)
 
 
 def load_scenario(path: str | Path, *, data_dir: Path | None = None) -> Scenario:
@@ -886,7 +514,7 @@ def load_scenario(path: str | Path, *, data_dir: Path | None = None) -> Scenario
     try:
         scenario = Scenario.model_validate({**raw, "source": path})
     except ValidationError as exc:
-        details = [_explain(err) for err in exc.errors()]
+        details = [_explain(err, Scenario) for err in exc.errors()]
         raise ScenarioError(_paragraph(path, details)) from None
     problems = _check_counters(scenario)
     missing = _check_files(scenario, data_dir) if data_dir is not None else []
@@ -894,57 +522,3 @@ def load_scenario(path: str | Path, *, data_dir: Path | None = None) -> Scenario
         fix = DATA_FIX if any("in the data directory" in m for m in missing) else ""
         raise ScenarioError(_paragraph(path, problems + missing, fix))
     return scenario
-
-
-def _paragraph(path: Path, details: list[str], fix: str = "") -> str:
-    """One problem on one line after the file name; several, one per line; a shared fix last."""
-    if len(details) == 1:
-        return f"{path}: {details[0]}" + (f" {fix}" if fix else "")
-    shown = details[:8]
-    more = f"\n  ({len(details) - 8} more problems not shown.)" if len(details) > 8 else ""
-    return (f"{path}: {len(details)} problems:\n" + "\n".join(f"  - {d}" for d in shown) + more
-            + (f"\n{fix}" if fix else ""))
-
-
-DATA_FIX = ("Fix: point SITING_DATA_DIR (or --data-dir) at the folder holding boundaries/, "
-            "transit/ and osm/ (beside this checkout: ../shared/data/london), run `siting data "
-            "fetch` to download the open data into ./data, or correct the path.")
-"""Said once after the missing data files (usually the whole data directory is the wrong one)."""
-
-
-def _check_files(scenario: Scenario, data_dir: Path) -> list[str]:
-    problems = []
-    named = {f"data.{k}": v for k, v in scenario.data.model_dump().items()
-             if k != "population" and v is not None}
-    if scenario.transit.feed not in ("london-modelled", "none"):
-        named["transit.feed"] = scenario.transit.feed
-    if scenario.walking.network:
-        named["walking.network"] = scenario.walking.network
-    root = Path(os.path.abspath(data_dir))
-    for field, rel in named.items():
-        # Judged on the text (no symlinks followed): the data owner may link folders in, but
-        # a scenario must not climb out with '..' or an absolute path.
-        target = Path(os.path.normpath(root / rel))
-        if target != root and root not in target.parents:
-            problems.append(
-                f"field `{field}`: {shown(rel)} points outside the data directory {root}. Give a "
-                "path relative to the data directory (no leading '/' and no '..'), or set "
-                "SITING_DATA_DIR to the folder that holds the file."
-            )
-        elif not (data_dir / rel).exists():
-            problems.append(f"field `{field}`: file {shown(rel)} not found in the data directory {data_dir}.")
-    if scenario.origins and scenario.source is not None:
-        origins_path = scenario.source.parent / scenario.origins
-        if not origins_path.is_file():
-            problems.append(
-                f"field `origins`: file {origins_path} not found (paths are relative to the "
-                "scenario file)."
-            )
-    if scenario.hubs.candidate_csv and scenario.source is not None:
-        csv_path = scenario.source.parent / scenario.hubs.candidate_csv
-        if not csv_path.is_file():
-            problems.append(
-                f"field `hubs.candidate_csv`: file {csv_path} not found (paths are relative to "
-                "the scenario file)."
-            )
-    return problems
