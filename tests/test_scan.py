@@ -422,3 +422,22 @@ def test_prefetch_hint_compiles_and_changes_nothing() -> None:
     assert touch(a, b) == 66 + 10
     assert a.sum() == 66
     assert b.sum() == 10
+
+
+def test_scan_loops_run_without_reference_counting() -> None:
+    # numba counted every array handed to an inlined helper up and down with atomic
+    # instructions, about nine per connection; the scan loops allocate nothing and are
+    # compiled without it. A loop that allocated would not compile this way.
+    from numba import njit
+
+    from siting import scan, scan_reference
+
+    for kernel in (scan._scan, scan_reference._scan_loop, scan_reference._alight_value):
+        assert kernel.targetoptions.get("_nrt") is False
+
+    @njit(_nrt=False)
+    def allocates(n: int) -> np.ndarray:
+        return np.zeros(n)
+
+    with pytest.raises(Exception, match="(?i)nrt|allocat|memory"):
+        allocates(3)

@@ -332,16 +332,21 @@ def _alight(v, a, o0, o1, prof, stops, links, paths, egress, hours, g_bits):
     return o0, o1
 
 
-@njit(cache=True, nogil=True)
-def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
-          stops, links, paths, egress, hours, iterate, g_bits, key_mask, prof):
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # not in the stubs
+def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, best_trip, local,
+          base, stops, links, paths, egress, hours, iterate, g_bits, key_mask, prof):
     """The backward profile scan of `siting.travel`, two layers in one pass, shared rows.
 
-    Fills ``prof`` (4 words per row: departure - base, layer 0's key, layer 1's key, unused)
-    and the row counts in ``stops``; see `scan_rows` for the flat per-stop arrays.
+    Fills ``prof`` (4 words per row: departure - base, layer 0's key, layer 1's key, unused),
+    the row counts in ``stops`` and ``best_trip`` (per trip, both layers' keys, all key_mask);
+    ``local`` is scratch for the largest group of hops sharing a departure second (two words
+    each); see `scan_rows` for the flat per-stop arrays.
+
+    Compiled without numba's reference counting (``_nrt=False``; it allocates nothing): with
+    it, every array handed to an inlined helper was counted up and down around the call with
+    locked (atomic) instructions, about nine per connection, which cost 0.85x the scan's time
+    (bench/ab_scan.py, 2026-12-01).
     """
-    best_trip = np.full(2 * n_trips, key_mask, dtype=prof.dtype)
-    local = np.empty(0, dtype=np.int64)
     i = len(dep_time) - 1
     while i >= 0:
         d = dep_time[_u(i)]
@@ -387,12 +392,10 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                 _insert(prof, stops, np.int64(dep_stop[_u(k)]), d_rel, o0, o1, key_mask)
             k -= 1
         # Zero-duration hops (trip, position descending): iterate while entries at d improve.
-        # ``local`` holds their keys, hop m at 2 * (m - low); it grows to the largest group.
+        # ``local`` holds their keys, hop m at 2 * (m - low).
         low = j + 1
         high = k
         if high >= low:
-            if 2 * (high - low + 1) > len(local):
-                local = np.empty(4 * (high - low + 1), dtype=np.int64)
             for m in range(low, high + 1):
                 local[2 * (m - low)] = key_mask
                 local[2 * (m - low) + 1] = key_mask
@@ -425,6 +428,20 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n
                 best_trip[2 * trip[m] + 1] = local[2 * (m - low) + 1]
         i = j
     return prof
+
+
+@njit(cache=True, nogil=True)
+def _largest_group(dep_time):
+    """The most connections sharing one departure second (the size of `_scan`'s scratch)."""
+    most = 0
+    i = 0
+    while i < len(dep_time):
+        j = i
+        while j < len(dep_time) and dep_time[j] == dep_time[i]:
+            j += 1
+        most = max(most, j - i)
+        i = j
+    return most
 
 
 @njit(cache=True)
@@ -516,8 +533,10 @@ def scan_rows(connections: tuple[np.ndarray, ...], n_trips: int, prof_start: np.
     stops[:] = layout.stops
     stops[0::8] = prof_start[:-1]
     prof = _aligned(4 * int(prof_start[-1]), wide)
-    _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, n_trips, base,
-          stops, layout.links, layout.paths, layout.egress, hours.ravel(), iterate, g_bits,
+    best_trip = np.full(2 * n_trips, key_mask, dtype=wide)
+    local = np.empty(2 * _largest_group(dep_time), dtype=np.int64)
+    _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, best_trip, local,
+          base, stops, layout.links, layout.paths, layout.egress, hours.ravel(), iterate, g_bits,
           key_mask, prof)
     return SharedRows(prof_start, stops[1::8].copy(), prof.reshape(-1, 4), base, g_bits,
                       key_mask)
