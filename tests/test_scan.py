@@ -441,3 +441,15 @@ def test_scan_loops_run_without_reference_counting() -> None:
 
     with pytest.raises(Exception, match="(?i)nrt|allocat|memory"):
         allocates(3)
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), max_size=40))
+def test_row_starts_count_each_stops_boardings(hops: list[tuple[int, bool]]) -> None:
+    from siting.scan import row_starts
+
+    dep_stop = np.array([h[0] for h in hops], dtype=np.int32)
+    can_board = np.array([h[1] for h in hops], dtype=np.bool_)
+    start = row_starts(dep_stop, can_board, 7)
+    expected = np.zeros(8, dtype=np.int64)
+    np.cumsum(np.bincount(dep_stop[can_board], minlength=7), out=expected[1:])
+    assert start.tolist() == expected.tolist()

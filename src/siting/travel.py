@@ -55,6 +55,7 @@ from siting.scan import (
     SharedRows,
     StopLayout,
     board_bounds,
+    row_starts,
     scan_rows,
     stop_layout,
 )
@@ -493,9 +494,7 @@ def _scan_shared(network: TransitNetwork, target_sets: Sequence[Targets],
         raise ValueError("one scan takes at most two target sets (profile_search_many pairs them)")
     layers = _egress_layers(egress, network.n_stops)
     open_s, close_s = _hours_table(target_sets)
-    boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
-    start = np.zeros(network.n_stops + 1, dtype=np.int64)
-    np.cumsum(boardable, out=start[1:])
+    start = row_starts(network.dep_stop, network.can_board, network.n_stops)
     change_s, fp_total = change_costs(network)
     return scan_rows(
         (network.dep_stop, network.arr_stop, network.dep_time, network.arr_time, network.trip,
