@@ -429,6 +429,7 @@ def test_scan_loops_run_without_reference_counting() -> None:
     # instructions, about nine per connection; the scan loops allocate nothing and are
     # compiled without it. A loop that allocated would not compile this way.
     from numba import njit
+    from numba.core.errors import TypingError
 
     from siting import scan, scan_reference
 
@@ -439,10 +440,11 @@ def test_scan_loops_run_without_reference_counting() -> None:
     def allocates(n: int) -> np.ndarray:
         return np.zeros(n)
 
-    with pytest.raises(Exception, match="(?i)nrt|allocat|memory"):
+    with pytest.raises(TypingError, match="zeros"):
         allocates(3)
 
 
+@settings(deadline=None)  # the first example compiles the kernel
 @given(st.lists(st.tuples(st.integers(0, 6), st.booleans()), max_size=40))
 def test_row_starts_count_each_stops_boardings(hops: list[tuple[int, bool]]) -> None:
     from siting.scan import row_starts

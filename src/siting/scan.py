@@ -344,8 +344,8 @@ def _scan(dep_stop, arr_stop, dep_time, arr_time, trip, can_board, can_alight, b
 
     Compiled without numba's reference counting (``_nrt=False``; it allocates nothing): with
     it, every array handed to an inlined helper was counted up and down around the call with
-    locked (atomic) instructions, about nine per connection, which cost 0.85x the scan's time
-    (bench/ab_scan.py, 2026-12-01).
+    locked (atomic) instructions, about nine times per connection; without, the scan takes
+    0.83-0.87x the time (bench/ab_scan.py, 2026-12-01).
     """
     i = len(dep_time) - 1
     while i >= 0:
