@@ -26,6 +26,7 @@ import numpy as np
 
 from siting.data import load_counters
 from siting.network.scenario_network import scenario_network
+from siting.scan import row_starts
 from siting.scenario import load_scenario
 from siting.travel import (
     Targets,
@@ -71,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                                targets(scenario.open_counters())],
              "one counter (croydon)": [targets(["croydon"])]}
     limit = round(scenario.walking.max_access_minutes * 60)
-    boardable = np.bincount(net.dep_stop[net.can_board], minlength=net.n_stops)
-    start = np.zeros(net.n_stops + 1, dtype=np.int64)
-    np.cumsum(boardable, out=start[1:])
+    start = row_starts(net.dep_stop, net.can_board, net.n_stops)
     change_s, fp_total = change_costs(net)
     connections = (net.dep_stop, net.arr_stop, net.dep_time, net.arr_time, net.trip,
                    net.can_board, net.can_alight)

@@ -34,6 +34,7 @@ from bench_travel import floor_pass
 from siting.analysis import counter_targets
 from siting.data import load_lsoas, scenario_counters
 from siting.network.scenario_network import scenario_network
+from siting.scan import row_starts
 from siting.scan_reference import profile_scan_changes
 from siting.scenario import load_scenario
 from siting.travel import (
@@ -114,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     limit = round(scenario.walking.max_access_minutes * 60)
     n = network.n_connections
     change_s, fp_total = change_costs(network)
-    boardable = np.bincount(network.dep_stop[network.can_board], minlength=network.n_stops)
-    prof_start = np.zeros(network.n_stops + 1, dtype=np.int64)
-    np.cumsum(boardable, out=prof_start[1:])
+    prof_start = row_starts(network.dep_stop, network.can_board, network.n_stops)
     egress = [walk_csr(network, network.stop_xy, t.xy, limit) for t in sets]
 
     def single(layer: int) -> tuple[np.ndarray, ...]:
