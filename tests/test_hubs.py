@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from siting._crs import BNG, WGS84
 from siting._errors import DataError, InfeasibleError, ScenarioError
 from siting.candidates import load_candidates
+from siting.hub_matrix import bng_frame
 from siting.hubs import (
     HubSiting,
     HubSolution,
     InfeasibilityReport,
-    _bng,
     nearest_sites,
     walk_matrix,
 )
@@ -471,7 +471,7 @@ def wards_in_box(
     min_share: float = 0.5,
 ) -> gpd.GeoDataFrame:
     """Wards with at least ``min_share`` of their area inside a box (lon/lat tuple, or BNG shape)."""
-    wards = _bng(wards, "wards", "ward_code")
+    wards = bng_frame(wards, "wards", "ward_code")
     area = (gpd.GeoSeries([shapely.box(*box)], crs=WGS84).to_crs(BNG).iloc[0]
             if isinstance(box, tuple) else box)
     geoms = wards.geometry.to_numpy()
@@ -500,7 +500,7 @@ def woodgreen_comparison(
     network = network or OsmWalkNetwork(Path(data_dir) / WOODGREEN_OSM)
     box = network.core_box
     local_wards = wards_in_box(wards, box, min_share=min_share)
-    sites = _bng(sites, "sites", "site_id")
+    sites = bng_frame(sites, "sites", "site_id")
     local_sites = sites[shapely.intersects(box, sites.geometry.to_numpy())].reset_index(drop=True)
     return compare_walk_models(local_wards, local_sites, network, **options)
 

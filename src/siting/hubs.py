@@ -2,8 +2,9 @@
 
 Matrix first (spopt style): `HubSiting.from_cost_matrix` takes a long table of
 (ward_code, site_id, minutes); `HubSiting.from_geodataframes` only computes that table with
-`walk_matrix` and delegates. `HubSiting.solve` runs OR-Tools CP-SAT and returns a frozen
-`HubSolution`, or raises `InfeasibleError` carrying an `InfeasibilityReport` that says why.
+`walk_matrix` (`siting.hub_matrix`) and delegates. `HubSiting.solve` runs OR-Tools CP-SAT and
+returns a frozen `HubSolution`, or raises `InfeasibleError` carrying an `InfeasibilityReport`
+that says why (`siting.hub_solution`).
 """
 
 from __future__ import annotations
@@ -12,20 +13,28 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from ortools.sat.python import cp_model
 
 from siting._cpsat import make_solver, status_name
-from siting._crs import BNG
-from siting._errors import DataError, InfeasibleError, ScenarioError, SitingError
+from siting._errors import DataError, ScenarioError, SitingError
 from siting._signals import interruptible
-from siting.network.walk import OsmWalkNetwork, WalkModel
+from siting.hub_cover import integer_costs, reduce_cover
+from siting.hub_matrix import Target, Walk, bng_frame, nearest_sites, walk_matrix
+from siting.hub_solution import (
+    UNCOVERED_COLUMNS,
+    HubSolution,
+    InfeasibilityReport,
+    hub_count,
+    infeasible_error,
+    must_open_report,
+    uncovered_report,
+)
+from siting.hub_tables import site_table, ward_table
 
 __all__ = [
     "OFFICERS_PER_WARD",
@@ -41,303 +50,11 @@ log = logging.getLogger(__name__)
 OFFICERS_PER_WARD = 3
 """Officers based at a ward's hub: at least 2 DWOs and 1 PCSO per ward (the 2017 strategy)."""
 
-Walk: TypeAlias = WalkModel | OsmWalkNetwork
-Target: TypeAlias = Literal["boundary", "centroid"]
 NearestSource: TypeAlias = pd.DataFrame | Callable[[Sequence[str]], pd.DataFrame] | None
 Uncovered: TypeAlias = Literal["report", "raise"]
 
 _MINUTE_SCALE = 100
 """Walk minutes enter the tie-break objective as whole hundredths of a minute."""
-
-_UNCOVERED_COLUMNS = ["ward_code", "ward_name", "nearest_site_id", "nearest_name",
-                      "nearest_minutes", "limit_needed"]
-
-
-# --------------------------------------------------------------------------------------------
-# Coverage matrix
-# --------------------------------------------------------------------------------------------
-
-def _bng(frame: gpd.GeoDataFrame, what: str, id_column: str) -> gpd.GeoDataFrame:
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise DataError(f"{what}: expected a GeoDataFrame, got {type(frame).__name__}.")
-    if id_column not in frame.columns:
-        raise DataError(f"{what}: missing column {id_column!r}; found {', '.join(map(str, frame.columns))}.")
-    if frame.crs is None:
-        raise DataError(f"{what}: no coordinate reference system, so distances would be meaningless. "
-                        "Use set_crs() (EPSG:27700 or EPSG:4326) first.")
-    if frame[id_column].duplicated().any():
-        dup = frame.loc[frame[id_column].duplicated(), id_column].astype(str).head(5).tolist()
-        raise DataError(f"{what}: duplicate {id_column} {', '.join(dup)}; ids must be unique.")
-    return frame.to_crs(BNG) if frame.crs != BNG else frame
-
-
-def _site_points(sites: gpd.GeoDataFrame) -> np.ndarray:
-    if len(sites) == 0:
-        return np.empty((0, 2))
-    return shapely.get_coordinates(sites.geometry.representative_point().to_numpy())
-
-
-def _targets(wards: gpd.GeoDataFrame, to: Target, centres: gpd.GeoDataFrame | None) -> np.ndarray:
-    """Ward geometries walked to: polygons ('boundary') or one point per ward ('centroid')."""
-    if to == "boundary":
-        return wards.geometry.to_numpy()
-    if to != "centroid":
-        raise ScenarioError(f"hubs.measure_to: {to!r} is not 'boundary' or 'centroid'.")
-    if centres is not None:
-        centres = _bng(centres, "centres", "ward_code")
-        points = centres.set_index("ward_code").geometry.reindex(wards["ward_code"])
-        if points.isna().any():
-            missing = wards["ward_code"][points.isna().to_numpy()].head(5).tolist()
-            raise DataError(f"centres: no population centre for ward(s) {', '.join(missing)}. "
-                            "Give one point per ward_code.")
-        return points.representative_point().to_numpy()
-    geoms = wards.geometry
-    return (geoms if (geoms.geom_type == "Point").all() else geoms.centroid).to_numpy()
-
-
-def _pairs(wards: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, walk: Walk, to: Target,
-           centres: gpd.GeoDataFrame | None, limit: float | None) -> pd.DataFrame:
-    """(i_ward, i_site, minutes) for pairs within ``limit`` (all reachable pairs when None)."""
-    targets = _targets(wards, to, centres)
-    xy_sites = _site_points(sites)
-    if isinstance(walk, OsmWalkNetwork):
-        if to == "boundary":
-            table = walk.minutes_to_areas(xy_sites, targets, max_minutes=limit)
-            table = table.rename(columns={"i_area": "i_ward", "i_from": "i_site"})
-        else:
-            table = walk.minutes_from(xy_sites, shapely.get_coordinates(targets), max_minutes=limit)
-            table = table.rename(columns={"i_from": "i_site", "i_to": "i_ward"})
-        return table.dropna(subset=["minutes"])[["i_ward", "i_site", "minutes"]]
-    if limit is None:
-        raise ValueError("crow-fly pairs need a limit; use nearest_sites for the nearest site")
-    points = shapely.points(xy_sites)
-    i_ward, i_site = shapely.STRtree(points).query(targets, predicate="dwithin",
-                                                   distance=walk.reach_m(limit))
-    metres = shapely.distance(targets[i_ward], points[i_site])
-    table = pd.DataFrame({"i_ward": i_ward, "i_site": i_site, "minutes": walk.minutes(metres)})
-    return table[table["minutes"] <= limit + 1e-9]
-
-
-def _named_pairs(wards: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "ward_code": wards["ward_code"].to_numpy()[pairs["i_ward"].to_numpy(dtype=np.int64)].astype(str),
-        "site_id": sites["site_id"].to_numpy()[pairs["i_site"].to_numpy(dtype=np.int64)].astype(str),
-        "minutes": pairs["minutes"].to_numpy(dtype=float),
-    })
-
-
-def walk_matrix(
-    wards: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    walk: Walk,
-    *,
-    limit_minutes: float = 20.0,
-    to: Target = "boundary",
-    centres: gpd.GeoDataFrame | None = None,
-) -> pd.DataFrame:
-    """Sparse coverage table (ward_code, site_id, minutes) of ward-site pairs within the limit.
-
-    ``to='boundary'``: walk from the site to the nearest point of the ward polygon (0 inside it);
-    ``to='centroid'``: to the ward's population centre, one point per ward_code in ``centres``
-    (default: the ward geometry itself if points, else its centroid). Crow-fly pairs come from
-    an STRtree ``dwithin`` query and vectorised shapely distances; network pairs from Dijkstra.
-    """
-    wards = _bng(wards, "wards", "ward_code")
-    sites = _bng(sites, "sites", "site_id")
-    table = _named_pairs(wards, sites, _pairs(wards, sites, walk, to, centres, limit_minutes))
-    return table.sort_values(["ward_code", "site_id"], kind="stable").reset_index(drop=True)
-
-
-def nearest_sites(
-    wards: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-    walk: Walk,
-    *,
-    to: Target = "boundary",
-    centres: gpd.GeoDataFrame | None = None,
-) -> pd.DataFrame:
-    """Nearest site of every ward, with no walk limit: ward_code, site_id, minutes (NaN if none)."""
-    wards = _bng(wards, "wards", "ward_code")
-    sites = _bng(sites, "sites", "site_id")
-    frame = pd.DataFrame({"ward_code": wards["ward_code"].astype(str).to_numpy()})
-    if len(sites) == 0 or len(wards) == 0:
-        return frame.assign(site_id=None, minutes=np.nan)
-    if isinstance(walk, OsmWalkNetwork):
-        pairs = _pairs(wards, sites, walk, to, centres, None)
-    else:
-        targets = gpd.GeoDataFrame({"i_ward": np.arange(len(wards))},
-                                   geometry=_targets(wards, to, centres), crs=BNG)
-        points = gpd.GeoDataFrame({"i_site": np.arange(len(sites))},
-                                  geometry=shapely.points(_site_points(sites)), crs=BNG)
-        joined = gpd.sjoin_nearest(targets, points, distance_col="metres")
-        pairs = pd.DataFrame({"i_ward": joined["i_ward"].to_numpy(), "i_site": joined["i_site"].to_numpy(),
-                              "minutes": walk.minutes(joined["metres"].to_numpy())})
-    best = (_named_pairs(wards, sites, pairs)
-            .sort_values(["ward_code", "minutes", "site_id"], kind="stable")
-            .drop_duplicates("ward_code"))
-    return frame.merge(best, on="ward_code", how="left").sort_values("ward_code", kind="stable") \
-        .reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class InfeasibilityReport:
-    """Why the hub model has no solution (or, in report mode, which wards it leaves out)."""
-
-    reason: Literal["no_candidate_within_limit", "max_hubs", "capacity", "must_open"]
-    message: str
-    limit_minutes: float
-    uncovered: pd.DataFrame = field(repr=False)
-    """Wards no candidate reaches within the limit: ward_code, ward_name, nearest_site_id,
-    nearest_name, nearest_minutes, limit_needed (empty for the other reasons)."""
-    max_hubs: int | None = None
-    min_hubs_needed: int | None = None
-    """Fewest hubs that cover every ward (with the capacities, must_open and forbidden sites),
-    ignoring max_hubs; None when that is itself infeasible."""
-    min_hubs_proven: bool = True
-    min_hubs_without_capacity: int | None = None
-    suggested_limit_minutes: float | None = None
-    """Smallest walk limit (0.1-minute steps) at which every uncovered ward has a candidate."""
-
-
-@dataclass(frozen=True)
-class HubSolution:
-    """A solved hub model: the open hubs, every ward's hub, and how good the answer is."""
-
-    status: str
-    """'OPTIMAL' when the total cost is proven minimal, else 'FEASIBLE' (see gap)."""
-    objective: float
-    """Total cost of the open hubs (sum of site costs)."""
-    best_bound: float
-    gap: float
-    """(objective - best_bound) / objective; 0 when proven optimal."""
-    solve_seconds: float
-    open_sites: pd.DataFrame = field(repr=False)
-    """site_id, name, kind, cost, capacity, wards_served, officers, max_minutes; by site_id."""
-    assignment: pd.DataFrame = field(repr=False)
-    """ward_code, site_id, minutes; sorted by ward_code."""
-    total_minutes: float
-    """Sum over wards of the walk from hub to ward (the tie-break objective)."""
-    tie_break_status: str
-    """'OPTIMAL', 'FEASIBLE' (best found; see total_minutes_bound) or 'SKIPPED'."""
-    total_minutes_bound: float
-    limit_minutes: float
-    n_hubs: int
-    workers: int
-    seed: int
-    uncovered: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_UNCOVERED_COLUMNS),
-                                    repr=False)
-    """Wards left out because no candidate reaches them (only with ``uncovered='report'``)."""
-    infeasibility: InfeasibilityReport | None = None
-    """The explanation of ``uncovered`` (None when every ward is covered)."""
-
-    @property
-    def optimal(self) -> bool:
-        """True when the total cost is proven minimal."""
-        return self.status == "OPTIMAL"
-
-    @property
-    def walk_minutes(self) -> float:
-        """Total ward-to-hub walk minutes (same as total_minutes)."""
-        return self.total_minutes
-
-    @property
-    def max_minutes(self) -> float:
-        """Longest walk from a ward to its hub."""
-        return float(self.assignment["minutes"].max()) if len(self.assignment) else 0.0
-
-    def explain_uncovered(self) -> str:
-        """Why wards were left out and what would cover them ('' when none were)."""
-        return self.infeasibility.message if self.infeasibility is not None else ""
-
-    def figures(self) -> dict[str, Any]:
-        """JSON-able solver figures for the report."""
-        kinds = (self.open_sites.groupby("kind").size().sort_index()
-                 if len(self.open_sites) and "kind" in self.open_sites else pd.Series(dtype=int))
-        return {
-            "status": self.status,
-            "objective_cost": round(self.objective, 4),
-            "best_bound": round(self.best_bound, 4),
-            "gap": round(self.gap, 6),
-            "total_walk_minutes": round(self.total_minutes, 2),
-            "tie_break_status": self.tie_break_status,
-            "hubs": self.n_hubs,
-            "hubs_by_kind": {str(k): int(v) for k, v in kinds.items()},
-            "wards_covered": len(self.assignment),
-            "wards_uncovered": self.uncovered["ward_code"].tolist(),
-            "uncovered_explained": self.explain_uncovered(),
-            "max_walk_minutes": round(self.max_minutes, 2),
-            "solve_seconds": round(self.solve_seconds, 3),
-        }
-
-
-# --------------------------------------------------------------------------------------------
-# The model
-# --------------------------------------------------------------------------------------------
-
-def _integer_costs(costs: np.ndarray) -> tuple[np.ndarray, int]:
-    """Costs as integers: times the smallest power of ten (up to 10**6) making them whole."""
-    for k in range(7):
-        scaled = costs * 10**k
-        tolerance = 1e-9 * max(1.0, float(np.abs(scaled).max(initial=0)))
-        if np.allclose(scaled, np.round(scaled), rtol=0, atol=tolerance):
-            return np.round(scaled).astype(np.int64), 10**k
-    return np.round(costs * 10**6).astype(np.int64), 10**6
-
-
-def _reduce_cover(cover: dict[int, frozenset[int]], cost: np.ndarray, keep: set[int]) -> dict[int, frozenset[int]]:
-    """Set-cover reductions that keep the minimum cost.
-
-    Drops a site whose wards another site, no dearer, also covers, and a ward whose candidate
-    set contains another ward's (covering that ward covers it). Sites in ``keep`` stay.
-    """
-    cover = dict(cover)
-    while True:
-        ward_sites: dict[int, set[int]] = {}
-        for s, ws in cover.items():
-            for w in ws:
-                ward_sites.setdefault(w, set()).add(s)
-        order = sorted(cover, key=lambda s: (cost[s], -len(cover[s]), s))
-        rank = {s: i for i, s in enumerate(order)}
-        removed: set[int] = set()
-        for s in order:
-            ws = cover[s]
-            if s in keep:
-                continue
-            if not ws:
-                removed.add(s)
-                continue
-            pivot = min(ws, key=lambda w: (len(ward_sites[w]), w))
-            for t in sorted(ward_sites[pivot]):
-                if t == s or t in removed or cost[t] > cost[s] or not ws <= cover[t]:
-                    continue
-                if cover[t] != ws or cost[t] < cost[s] or rank[t] < rank[s]:
-                    removed.add(s)
-                    break
-        for s in removed:
-            del cover[s]
-        ward_sites = {}
-        for s, ws in cover.items():
-            for w in ws:
-                ward_sites.setdefault(w, set()).add(s)
-        redundant: set[int] = set()
-        for w in sorted(ward_sites, key=lambda w: (len(ward_sites[w]), w)):
-            mine = ward_sites[w]
-            others = set().union(*(cover[s] for s in mine)) - {w}
-            for v in sorted(others):
-                if v in redundant:
-                    continue
-                theirs = ward_sites[v]
-                if theirs <= mine and (theirs != mine or v < w):
-                    redundant.add(w)
-                    break
-        if redundant:
-            cover = {s: ws - redundant for s, ws in cover.items()}
-        if not removed and not redundant:
-            return cover
 
 
 class HubSiting:
@@ -456,8 +173,8 @@ class HubSiting:
             'report': solve for the wards that can be covered and list the others in the
             solution; 'raise': raise InfeasibleError.
         """
-        site_frame = _site_table(sites)
-        ward_frame = _ward_table(wards, officers_per_ward)
+        site_frame = site_table(sites)
+        ward_frame = ward_table(wards, officers_per_ward)
         if not isinstance(matrix, pd.DataFrame) or not {"ward_code", "site_id", "minutes"} <= set(matrix.columns):
             found = ", ".join(map(str, getattr(matrix, "columns", [])))
             raise DataError(f"cost matrix: needs columns ward_code, site_id, minutes; found {found or 'none'}.")
@@ -529,8 +246,8 @@ class HubSiting:
         uncovered, ...); an uncovered ward's nearest candidate is found on demand with
         `nearest_sites` (on the same walk model, without the limit).
         """
-        wards_bng = _bng(wards, "wards", "ward_code")
-        sites_bng = _bng(sites, "sites", "site_id")
+        wards_bng = bng_frame(wards, "wards", "ward_code")
+        sites_bng = bng_frame(sites, "sites", "site_id")
         matrix = walk_matrix(wards_bng, sites_bng, walk, limit_minutes=limit_minutes, to=to, centres=centres)
         banned = {str(s) for s in options.get("forbidden", ())}
 
@@ -566,7 +283,7 @@ class HubSiting:
         """Wards with no allowed candidate within the limit, with their nearest candidate."""
         codes = sorted(set(self.wards["ward_code"]) - set(self.matrix["ward_code"]))
         if not codes:
-            return pd.DataFrame(columns=_UNCOVERED_COLUMNS)
+            return pd.DataFrame(columns=UNCOVERED_COLUMNS)
         names = self.wards.set_index("ward_code")["ward_name"] if "ward_name" in self.wards else None
         site_names = self.sites.set_index("site_id")["name"] if "name" in self.sites else None
         near = self._nearest_table(codes).set_index("ward_code")
@@ -582,50 +299,14 @@ class HubSiting:
                 "nearest_minutes": minutes,
                 "limit_needed": math.ceil(minutes * 10 - 1e-9) / 10 if math.isfinite(minutes) else math.nan,
             })
-        return pd.DataFrame(rows, columns=_UNCOVERED_COLUMNS)
+        return pd.DataFrame(rows, columns=UNCOVERED_COLUMNS)
 
     def diagnose(self) -> InfeasibilityReport | None:
         """Infeasibility visible without solving: wards out of reach, too many must_open sites."""
         uncovered = self.uncovered_wards()
         if len(uncovered):
-            return self._uncovered_report(uncovered)
-        return self._must_open_report(uncovered)
-
-    def _must_open_report(self, empty: pd.DataFrame) -> InfeasibilityReport | None:
-        if self.max_hubs is not None and len(self.must_open) > self.max_hubs:
-            return InfeasibilityReport(
-                reason="must_open", limit_minutes=self.limit_minutes, uncovered=empty.iloc[:0],
-                max_hubs=self.max_hubs,
-                message=(f"Hub siting is infeasible: hubs.must_open lists {len(self.must_open)} sites "
-                         f"but hubs.max_hubs allows only {self.max_hubs}. Raise max_hubs to at least "
-                         f"{len(self.must_open)} or shorten must_open."),
-            )
-        return None
-
-    def _uncovered_report(self, uncovered: pd.DataFrame) -> InfeasibilityReport:
-        lines = []
-        for row in uncovered.itertuples(index=False):
-            if row.nearest_site_id is None:
-                lines.append(f"  - {row.ward_name} ({row.ward_code}): no candidate site can be walked to")
-            else:
-                lines.append(
-                    f"  - {row.ward_name} ({row.ward_code}): nearest candidate {row.nearest_name} "
-                    f"({row.nearest_site_id}) is {row.nearest_minutes:.2f} min away; a limit of "
-                    f"{row.limit_needed:.1f} min would cover it"
-                )
-        n = len(uncovered)
-        suggest = float(uncovered["limit_needed"].max()) if uncovered["limit_needed"].notna().all() else None
-        raise_limit = f"raise hubs.walk_limit_minutes to {suggest:.1f}, " if suggest is not None else ""
-        message = (
-            f"Hub siting is infeasible: {n} ward{'s' if n != 1 else ''} "
-            f"{'have' if n != 1 else 'has'} no candidate site within a {self.limit_minutes:g}-minute walk"
-            f"{' (forbidden sites excluded)' if self.forbidden else ''}:\n" + "\n".join(lines) + "\n"
-            f"Fix: add a candidate site in or near {'these wards' if n != 1 else 'this ward'} "
-            f"(hubs.candidate_csv), {raise_limit}or leave {'them' if n != 1 else 'it'} out (hubs.wards)."
-        )
-        return InfeasibilityReport(reason="no_candidate_within_limit", message=message,
-                                   limit_minutes=self.limit_minutes, uncovered=uncovered,
-                                   max_hubs=self.max_hubs, suggested_limit_minutes=suggest)
+            return uncovered_report(uncovered, self.limit_minutes, self.forbidden, self.max_hubs)
+        return must_open_report(self.must_open, self.max_hubs, self.limit_minutes, uncovered)
 
     # ---------------------------------------------------------------- solving
 
@@ -636,7 +317,7 @@ class HubSiting:
         s_index = {s: i for i, s in enumerate(site_ids)}
         w_index = {w: i for i, w in enumerate(ward_codes)}
         sites = self.sites.set_index("site_id").loc[site_ids]
-        cost, scale = _integer_costs(sites["cost"].to_numpy(dtype=float))
+        cost, scale = integer_costs(sites["cost"].to_numpy(dtype=float))
         officers = self.wards.set_index("ward_code").loc[ward_codes, "officers"].to_numpy(dtype=np.int64)
         return {
             "site_ids": site_ids, "w_codes": ward_codes, "cost": cost, "scale": scale,
@@ -688,7 +369,7 @@ class HubSiting:
                 cover[int(s)] = frozenset(int(w) for w in group)
             # Dominance keeps the optimum with max_hubs too: swapping a site for one that covers
             # more at no more cost never adds a hub.
-            reduced = _reduce_cover(cover, cost, set(a["must"]))
+            reduced = reduce_cover(cover, cost, set(a["must"]))
             for s in range(n_sites):
                 if s not in reduced:
                     model.add(y[s] == 0)
@@ -761,7 +442,7 @@ class HubSiting:
         with_cap, cap_proven = (self._min_hubs(a, capacity=True, time_limit_s=budget, workers=workers, seed=seed)
                                 if capacitated else (plain, plain_proven))
         at_least = "" if cap_proven else "at least "
-        empty = pd.DataFrame(columns=_UNCOVERED_COLUMNS)
+        empty = pd.DataFrame(columns=UNCOVERED_COLUMNS)
         if with_cap is None:
             limits = []
             caps = a["capacity"]
@@ -775,7 +456,7 @@ class HubSiting:
             message = (
                 "Hub siting is infeasible because of hub capacity: even with every candidate open, "
                 f"the hubs within a {self.limit_minutes:g}-minute walk cannot take every ward's "
-                f"officers ({'; '.join(limits)}).{detail} Without capacities {_hubs(plain)} would do. "
+                f"officers ({'; '.join(limits)}).{detail} Without capacities {hub_count(plain)} would do. "
                 "Fix: raise the capacities (hubs.capacity_wards or the candidate CSV's capacity "
                 "column), add candidate sites, or raise the walk limit."
             )
@@ -784,10 +465,10 @@ class HubSiting:
                                        min_hubs_proven=cap_proven, min_hubs_without_capacity=plain)
         if self.max_hubs is not None and with_cap > self.max_hubs:
             note = f" with the capacities ({plain} without them)" if capacitated and plain != with_cap else ""
-            allows = _hubs(self.max_hubs)
+            allows = hub_count(self.max_hubs)
             message = (
                 f"Hub siting is infeasible: hubs.max_hubs allows {allows}, but covering every ward "
-                f"within a {self.limit_minutes:g}-minute walk needs {at_least}{_hubs(with_cap)}{note}. "
+                f"within a {self.limit_minutes:g}-minute walk needs {at_least}{hub_count(with_cap)}{note}. "
                 f"Fix: raise max_hubs to {with_cap}, raise the walk limit, or add "
                 "candidate sites that cover more wards."
             )
@@ -797,7 +478,7 @@ class HubSiting:
         message = (
             f"Hub siting is infeasible: the must_open sites with max_hubs={self.max_hubs} and the "
             f"capacities leave no way to serve every ward (covering all wards needs {at_least}"
-            f"{_hubs(with_cap)} on its own). Fix: shorten hubs.must_open or raise max_hubs."
+            f"{hub_count(with_cap)} on its own). Fix: shorten hubs.must_open or raise max_hubs."
         )
         return InfeasibilityReport(reason="must_open", message=message, limit_minutes=self.limit_minutes,
                                    uncovered=empty, max_hubs=self.max_hubs, min_hubs_needed=with_cap,
@@ -826,16 +507,16 @@ class HubSiting:
         uncovered = self.uncovered_wards()
         coverage: InfeasibilityReport | None = None
         if len(uncovered):
-            coverage = self._uncovered_report(uncovered)
+            coverage = uncovered_report(uncovered, self.limit_minutes, self.forbidden, self.max_hubs)
             if self.uncovered_mode == "raise":
-                raise _infeasible(coverage)
+                raise infeasible_error(coverage)
             # Logged at info: the CLI warns once per command (siting.check.uncovered_warning),
             # and not for wards the scenario records as exceptions or an expected finding.
             log.info("%s", coverage.message.replace(
                 "Hub siting is infeasible:", "Hubs are planned for the other wards, but", 1))
-        report = self._must_open_report(uncovered)
+        report = must_open_report(self.must_open, self.max_hubs, self.limit_minutes, uncovered)
         if report is not None:
-            raise _infeasible(report)
+            raise infeasible_error(report)
         covered = sorted(set(self.wards["ward_code"]) - set(uncovered["ward_code"]))
         a = self._arrays(covered)
         capacity = self._capacitated(a)
@@ -843,7 +524,7 @@ class HubSiting:
         solver = self._solver(time_limit_s, workers, seed)
         status = solver.solve(model)
         if status == cp_model.INFEASIBLE:
-            raise _infeasible(self._infeasible_report(a, time_limit_s, workers, seed))
+            raise infeasible_error(self._infeasible_report(a, time_limit_s, workers, seed))
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise SitingError(
                 f"Hub siting found no solution within {time_limit_s:g} s (CP-SAT status "
@@ -926,59 +607,3 @@ class HubSiting:
         return (table.fillna({"wards_served": 0, "officers": 0})
                 .astype({"wards_served": np.int64, "officers": np.int64})
                 .sort_values("site_id", kind="stable").reset_index(drop=True))
-
-
-def _hubs(n: int | None) -> str:
-    return f"{n} hub" if n == 1 else f"{n} hubs"
-
-
-def _infeasible(report: InfeasibilityReport) -> InfeasibleError:
-    error = InfeasibleError(report.message)
-    error.report = report  # type: ignore[attr-defined]
-    return error
-
-
-def _id_table(rows: pd.DataFrame | Sequence[str], what: str, column: str) -> pd.DataFrame:
-    """A frame with a unique string id column, from a frame or a list of ids (DataError if not)."""
-    frame = pd.DataFrame(rows) if isinstance(rows, pd.DataFrame) else pd.DataFrame({column: list(rows)})
-    if column not in frame.columns:
-        raise DataError(f"{what}: missing column '{column}'; found {', '.join(map(str, frame.columns))}.")
-    frame = frame.assign(**{column: frame[column].astype(str)})
-    if frame[column].duplicated().any():
-        dup = frame.loc[frame[column].duplicated(), column].head(5).tolist()
-        raise DataError(f"{what}: duplicate {column} {', '.join(dup)}; ids must be unique.")
-    return frame
-
-
-def _site_table(sites: pd.DataFrame | Sequence[str]) -> pd.DataFrame:
-    """site_id, cost, capacity (+ name, kind when given), validated."""
-    frame = _id_table(sites, "sites", "site_id")
-    cost = (pd.to_numeric(frame["cost"], errors="coerce") if "cost" in frame
-            else pd.Series(1.0, index=frame.index)).to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(cost) | (cost < 0))
-    if len(bad):
-        i = int(bad[0])
-        raise DataError(f"sites: site {frame['site_id'].iloc[i]} has cost {frame['cost'].iloc[i]}; "
-                        "costs must be numbers >= 0.")
-    capacity = (pd.to_numeric(frame["capacity"], errors="coerce") if "capacity" in frame
-                else pd.Series(np.nan, index=frame.index)).to_numpy(dtype=float)
-    if (capacity < 0).any():
-        i = int(np.flatnonzero(capacity < 0)[0])
-        raise DataError(f"sites: site {frame['site_id'].iloc[i]} has a negative capacity; use >= 0 "
-                        "officers, or leave it empty for no limit.")
-    out = frame.assign(cost=cost, capacity=capacity)
-    keep = [c for c in ("site_id", "name", "kind", "cost", "capacity") if c in out.columns]
-    return out[keep].sort_values("site_id", kind="stable").reset_index(drop=True)
-
-
-def _ward_table(wards: pd.DataFrame | Sequence[str], officers_per_ward: int) -> pd.DataFrame:
-    """ward_code, officers (+ ward_name when given), validated."""
-    frame = _id_table(wards, "wards", "ward_code")
-    officers = (pd.to_numeric(frame["officers"], errors="coerce") if "officers" in frame
-                else pd.Series(float(officers_per_ward), index=frame.index)).to_numpy(dtype=float)
-    if not np.isfinite(officers).all() or (officers < 0).any() or not np.allclose(officers, np.round(officers)):
-        raise DataError("wards: the officers column must hold whole numbers >= 0 "
-                        "(2 DWOs + 1 PCSO = 3 per ward).")
-    out = frame.assign(officers=np.round(officers).astype(np.int64))
-    keep = [c for c in ("ward_code", "ward_name", "officers") if c in out.columns]
-    return out[keep].sort_values("ward_code", kind="stable").reset_index(drop=True)

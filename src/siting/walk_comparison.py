@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from siting._errors import InfeasibleError
-from siting.hubs import HubSiting, HubSolution, InfeasibilityReport, Target, _bng, walk_matrix
+from siting.hub_matrix import Target, bng_frame, walk_matrix
+from siting.hubs import HubSiting, HubSolution, InfeasibilityReport
 from siting.network.walk import OsmWalkNetwork, WalkModel
 
 __all__ = ["WalkComparison", "compare_walk_models"]
@@ -85,8 +86,8 @@ def compare_walk_models(
     model's answer is a `HubSolution`, or the `InfeasibilityReport` when it has none.
     """
     crowfly = crowfly or WalkModel(speed_kmh=network.speed_kmh)
-    wards = _bng(wards, "wards", "ward_code").sort_values("ward_code", kind="stable").reset_index(drop=True)
-    sites = _bng(sites, "sites", "site_id").sort_values("site_id", kind="stable").reset_index(drop=True)
+    wards = bng_frame(wards, "wards", "ward_code").sort_values("ward_code", kind="stable").reset_index(drop=True)
+    sites = bng_frame(sites, "sites", "site_id").sort_values("site_id", kind="stable").reset_index(drop=True)
     options.setdefault("uncovered", "raise")
     results: dict[str, HubSolution | InfeasibilityReport] = {}
     for label, walk in (("network", network), ("crowfly", crowfly)):
