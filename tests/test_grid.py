@@ -1,4 +1,4 @@
-"""Grids and origins: cells by hand, chunked summaries equal to travel.summarise, isochrones."""
+"""Grids and origins: cells by hand, chunked summaries equal to summaries.summarise, isochrones."""
 
 from __future__ import annotations
 

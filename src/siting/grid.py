@@ -4,7 +4,7 @@ The per-stop profiles of one backward scan (`siting.travel.Profiles`) are read f
 origins at a time (`Profiles.served`, origins x departures), and each chunk is summarised at
 once into percentiles and the most frequent counter, so no long table is ever built and memory
 stays bounded by the chunk size, whatever the number of origins. The summary follows
-`siting.travel.summarise` exactly: unreachable departures count as infinitely long, percentiles
+`siting.summaries.summarise` exactly: unreachable departures count as infinitely long, percentiles
 are linearly interpolated over the sorted departures, and the nearest counter is the mode over
 reachable departures, ties to the lowest counter index (targets are sorted by id).
 """
@@ -110,7 +110,7 @@ def summarise_chunk(served: np.ndarray, target: np.ndarray, departures: np.ndarr
                     ) -> tuple[dict[float, np.ndarray], np.ndarray]:
     """Percentile minutes (NaN if unreachable) and modal target index (-1) per origin row.
 
-    Same arithmetic as `siting.travel.summarise` on the long table of these rows.
+    Same arithmetic as `siting.summaries.summarise` on the long table of these rows.
     """
     n, d = served.shape
     minutes = np.where(served >= 0, (served - departures[None, :]) / 60.0, np.inf)

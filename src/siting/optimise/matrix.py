@@ -86,7 +86,7 @@ def _percentile_of_keys(keys, departures, p, out):
 
     ``keys``: the engine's best key per origin and departure (`siting.travel._evaluate_block`;
     walking all the way is always an option, so every one is finite). Matches
-    `siting.travel.summarise` (linear interpolation of the minutes).
+    `siting.summaries.summarise` (linear interpolation of the minutes).
     """
     n_origins, n_dep = keys.shape
     seconds = np.empty(n_dep, dtype=np.int64)
