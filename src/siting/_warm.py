@@ -24,7 +24,7 @@ __all__ = ["ENGINE_MODULES", "load_cached_kernels"]
 
 ENGINE_MODULES = (
     "siting.network._gtfs_times", "siting.network._orders", "siting.network.transit",
-    "siting.scan", "siting.travel", "siting.draws", "siting.journeys",
+    "siting.scan", "siting.travel", "siting.summaries", "siting.draws", "siting.journeys",
 )
 """The modules whose kernels a run of the travel model calls."""
 
