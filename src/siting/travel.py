@@ -15,7 +15,7 @@ Semantics (all integer seconds; a walk leg lasts ``walk_seconds`` = ceil(walk mi
   >= t + change(v), or walk a footpath v->w and board at w at >= t + change(v->w). change(v)
   is transfers.txt's time for v->v, else the network's ``min_change_seconds`` (a feed may
   forbid changing at v); change(v->w) is transfers.txt's time for v->w, else the crow-fly
-  walk + ``min_change_seconds`` (see `siting.network.transit._transfer_rules`).
+  walk + ``min_change_seconds`` (see `siting.network.stops.transfer_rules`).
   At most one footpath between two vehicles; no footpath right after access or before egress.
 * Frequency-based services (frequencies.txt, exact_times=0) have no timetable, only a headway:
   each draw of `TransitNetwork.draw` gives every frequency entry a random phase, and
