@@ -49,7 +49,7 @@ DRIVER = textwrap.dedent("""\
     where = {
         "data": ("siting.analysis", "load_wards"),
         "travel": ("siting.analysis", "lsoa_travel_times"),
-        "after-solve": ("siting.analysis", "_attach_hubs"),
+        "after-solve": ("siting.analysis", "attach_hubs"),
         "staging": ("siting.map_scenario", "render_html"),
         "commit": ("siting._atomic", "OutputSet.commit"),
     }[phase]

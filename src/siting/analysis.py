@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import importlib
 import itertools
 import logging
@@ -23,7 +22,6 @@ import shapely
 
 from siting._beside import Apart, Beside, Forked
 from siting._crs import BNG
-from siting._errors import ScenarioError
 from siting._warm import ENGINE_MODULES, load_cached_kernels
 from siting.data import (
     load_boroughs,
@@ -35,10 +33,11 @@ from siting.data import (
     scenario_counters,
     ward_population,
 )
+from siting.hub_plan import attach_hubs, plan_hubs, ward_centres
+from siting.network.walk import street_network
 from siting.scenario import MEASURES, DataFiles, Scenario
 
 if TYPE_CHECKING:
-    from siting.hubs import HubSolution
     from siting.network.transit import TransitNetwork
     from siting.network.walk import WalkModel
     from siting.travel import Targets
@@ -46,8 +45,7 @@ if TYPE_CHECKING:
 # The computing stages (network, travel, journeys, hubs, equity) are imported where they are
 # used: reading a stored Analysis, checking it, reporting and mapping it need none of them.
 
-__all__ = ["MEASURES", "Analysis", "analyse", "check_hub_inputs", "counter_targets",
-           "lsoa_travel_times", "setting_differences"]
+__all__ = ["MEASURES", "Analysis", "analyse", "counter_targets", "lsoa_travel_times"]
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +258,7 @@ def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, jour
         inputs = _Inputs(
             wards=load_wards(data_dir, files), lsoas=load_lsoas(data_dir, files),
             boroughs=load_boroughs(data_dir, files), counters=scenario_counters(scenario),
-            walk=scenario_walk(scenario), street=_street_network(scenario, data_dir),
+            walk=scenario_walk(scenario), street=street_network(scenario, data_dir),
             # only the map and reports use these; loaded here, while the feed is being built
             lsoa_areas=load_lsoa_areas(data_dir, files),
             postcode_districts=load_postcode_districts(data_dir, files))
@@ -270,8 +268,8 @@ def _analyse_with_feed(scenario: Scenario, data_dir: Path, cache_dir: Path, jour
     # forked child (its pandas and geometry then never wait for this process's GIL), or on a
     # thread where forking is not safe (`siting._beside`; the steps forked after it then run
     # here too: the plan uses PROJ, and a fork beside a thread inside PROJ can hang the child).
-    hub_plan = Apart(_hub_plan, scenario, data_dir, inputs.wards, inputs.counters,
-                     inputs.walk, inputs.street, centres=_ward_centres(inputs.lsoas))
+    hub_plan = Apart(plan_hubs, scenario, data_dir, inputs.wards, inputs.counters,
+                     inputs.walk, inputs.street, centres=ward_centres(inputs.lsoas))
     with hub_plan:
         return _analyse(scenario, data_dir, cache_dir, journeys, steps, timings, feed_step,
                         hub_plan, inputs, preload)
@@ -353,7 +351,7 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
 
     with steps("siting DWO hubs (waiting for its thread)", timings, "hubs_wait"):
         hubs, assignment, hub_figures = hub_plan.result()
-        wards = _attach_hubs(wards, hubs, assignment)
+        wards = attach_hubs(wards, hubs, assignment)
     timings["hubs"] = hub_plan.seconds
     log.info("siting DWO hubs took %.2f s, beside the steps above", hub_plan.seconds)
 
@@ -452,229 +450,3 @@ class _Steps:
             yield
         timings[key] = round(time.perf_counter() - start, 3)
         log.info("%s took %.2f s", label, timings[key])
-
-
-def _police_sites(counters: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Police buildings that can host a hub: open counters, and closed ones whose building stays."""
-    kept = (counters["status"] != "closed") | (counters["building_disposed_final"] == 0)
-    sites = counters.loc[kept, ["counter_id", "name", "geometry"]]
-    return gpd.GeoDataFrame(
-        {"site_id": "police:" + sites["counter_id"], "name": sites["name"] + " police station"},
-        geometry=sites.geometry.to_numpy(), crs=BNG,
-    )
-
-
-def _ward_centres(lsoas: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Each ward's population centre: the population-weighted mean of its LSOA centroids."""
-    weights = lsoas["population"].clip(lower=1).to_numpy(dtype=float)
-    frame = pd.DataFrame({"ward_code": lsoas["ward_code"], "w": weights,
-                          "x": lsoas.geometry.x * weights, "y": lsoas.geometry.y * weights})
-    sums = frame.groupby("ward_code", sort=True)[["w", "x", "y"]].sum()
-    return gpd.GeoDataFrame({"ward_code": sums.index.to_numpy()},
-                            geometry=gpd.points_from_xy(sums["x"] / sums["w"], sums["y"] / sums["w"]),
-                            crs=BNG)
-
-
-def _street_network(scenario: Scenario, data_dir: Path) -> Any:
-    """The real OSM walk network the scenario names, or None: walks stay crow-fly.
-
-    Travel times use it for access, egress and all-the-way walks with both ends inside the
-    extract's complete core; the hub model walks on it for the wards it plans.
-    """
-    if not scenario.walking.network:
-        return None
-    from siting.network.walk import OsmWalkNetwork
-
-    return OsmWalkNetwork(data_dir / scenario.walking.network, speed_kmh=scenario.walking.speed_kmh)
-
-
-def _hub_plan(
-    scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame, counters: gpd.GeoDataFrame,
-    walk: WalkModel, street: Any = None, *, centres: gpd.GeoDataFrame | None = None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
-    """Choose DWO hubs with CP-SAT; wards no candidate can reach are reported, not fatal."""
-    from siting.hubs import HubSiting
-    from siting.walk_comparison import compare_walk_models
-
-    hubs_cfg = scenario.hubs
-    empty_hubs = gpd.GeoDataFrame(
-        {c: [] for c in ("site_id", "name", "kind", "cost", "wards_served", "officers")},
-        geometry=[], crs=BNG)
-    empty_assignment = pd.DataFrame({"ward_code": pd.Series(dtype=str), "site_id": pd.Series(dtype=str),
-                                     "minutes": pd.Series(dtype=float)})
-    if not hubs_cfg.enabled:
-        return empty_hubs, empty_assignment, {"enabled": False}
-    candidates = _candidates(scenario, data_dir, wards, counters)
-    scope = wards if hubs_cfg.wards is None else _ward_scope(scenario, wards)
-    options = {"centres": centres, "max_hubs": hubs_cfg.max_hubs, "must_open": hubs_cfg.must_open,
-               "forbidden": hubs_cfg.forbidden, "capacity_wards": hubs_cfg.capacity_wards}
-    sites = candidates.sites
-    comparison: dict[str, Any] = {}
-    if street is not None:
-        # On a street extract only sites inside its complete core can be walked to.
-        sites = sites[sites.geometry.within(street.core_box)].reset_index(drop=True)
-        compared = compare_walk_models(scope, sites, street, crowfly=walk,
-                                       limit_minutes=hubs_cfg.walk_limit_minutes,
-                                       to=hubs_cfg.measure_to, time_limit_s=hubs_cfg.time_limit_s,
-                                       **options)
-        comparison = {"streets_vs_crowfly": compared.summary()}
-    model = HubSiting.from_geodataframes(
-        scope, sites, street or walk,
-        limit_minutes=hubs_cfg.walk_limit_minutes, to=hubs_cfg.measure_to, **options,
-    )
-    solution = model.solve(time_limit_s=hubs_cfg.time_limit_s)
-    hubs, assignment, figures = _hub_outputs(solution, sites, candidates.dropped)
-    figures["walk_model"] = (f"OSM street network {scenario.walking.network}" if street is not None
-                             else f"crow-fly x {walk.circuity} at {walk.speed_kmh} km/h")
-    return hubs, assignment, {**figures, **comparison}
-
-
-def _london_area(wards: gpd.GeoDataFrame) -> Any:
-    """The union of the ward polygons, by a coverage union (25x faster than union_all).
-
-    Wards tile London without overlaps, which is what a coverage union assumes; should they not
-    (the union's area short of the summed areas), fall back to the general union.
-    """
-    geoms = wards.geometry.to_numpy()
-    area = shapely.coverage_union_all(geoms)
-    total = float(shapely.area(geoms).sum())
-    if abs(area.area - total) > 1e-9 * max(total, 1.0) or not area.is_valid:
-        area = shapely.union_all(geoms)
-    return area
-
-
-def _candidates(scenario: Scenario, data_dir: Path, wards: gpd.GeoDataFrame,
-                counters: gpd.GeoDataFrame) -> Any:
-    """The candidate hub sites of the scenario's kinds (and its candidate CSV) in the wards."""
-    from siting.candidates import load_candidates
-
-    hubs_cfg = scenario.hubs
-    kinds: dict[str, float] = {k: hubs_cfg.costs.get(k, 1.0) for k in hubs_cfg.candidates}
-    extra = None
-    if hubs_cfg.candidate_csv:
-        base = scenario.source.parent if scenario.source else Path()
-        extra = base / hubs_cfg.candidate_csv
-        kinds.setdefault("user", hubs_cfg.costs.get("user", 3.0))
-    return load_candidates(data_dir, kinds=kinds, area=_london_area(wards),
-                           police_sites=_police_sites(counters), extra_csv=extra)
-
-
-def check_hub_inputs(scenario: Scenario, data_dir: Path) -> dict[str, Any]:
-    """The hub model's checks that need no travel computation (`siting validate`): the ward
-    codes of hubs.wards, the candidate sites (and candidate CSV) load, and every site id in
-    hubs.must_open and hubs.forbidden is a candidate. Returns the candidate count."""
-    if not scenario.hubs.enabled:
-        return {"enabled": False}
-    wards = load_wards(data_dir, scenario.data)
-    _ward_scope(scenario, wards)
-    candidates = _candidates(scenario, data_dir, wards, scenario_counters(scenario))
-    known = sorted(candidates.sites["site_id"].astype(str))
-    for label in ("must_open", "forbidden"):
-        for index, site in enumerate(getattr(scenario.hubs, label)):
-            if site not in known:
-                close = difflib.get_close_matches(site, known, n=3, cutoff=0.6)
-                hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-                raise ScenarioError(
-                    f"{scenario.source}: field `hubs.{label}[{index}]`: unknown site id {site!r}."
-                    f"{hint} Use ids of the candidate sites (e.g. 'police:colindale', 'fire:12'), "
-                    "as in hubs.csv of a run."
-                )
-    return {"enabled": True, "candidates": len(known)}
-
-
-def _ward_scope(scenario: Scenario, wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The wards named by hubs.wards; an unknown code is a scenario error naming the closest."""
-    known = set(wards["ward_code"])
-    for index, code in enumerate(scenario.hubs.wards or []):
-        if code not in known:
-            close = difflib.get_close_matches(code, sorted(known), n=3, cutoff=0.6)
-            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise ScenarioError(
-                f"{scenario.source}: field `hubs.wards[{index}]`: unknown ward code {code!r}.{hint} "
-                "Use 2014 ward GSS codes (E05...), as in wards.csv of a run."
-            )
-    return wards[wards["ward_code"].isin(scenario.hubs.wards or [])]
-
-
-def _hub_outputs(
-    solution: HubSolution, candidates: gpd.GeoDataFrame, dropped: dict[str, int]
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, Any]]:
-    """Open hubs (with wards served and officers) as points, the assignment, and solver figures."""
-    where = candidates.set_index("site_id").geometry
-    hubs = solution.open_sites.loc[:, ["site_id", "name", "kind", "cost", "wards_served", "officers"]]
-    hubs = gpd.GeoDataFrame(hubs, geometry=where.reindex(hubs["site_id"]).to_numpy(), crs=BNG)
-    figures = {
-        **solution.figures(),
-        "candidates": len(candidates),
-        "candidates_by_kind": {str(k): int(v) for k, v in candidates.groupby("kind").size().items()},
-        "candidates_dropped": dict(sorted(dropped.items())),
-        # each ward no candidate reaches, with its nearest candidate (named in report.md)
-        "uncovered_wards": [
-            {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-            for row in solution.uncovered.to_dict("records")],
-    }
-    return hubs, solution.assignment, figures
-
-
-def _attach_hubs(wards: gpd.GeoDataFrame, hubs: gpd.GeoDataFrame, assignment: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Add hub_site_id, hub_name and hub_walk_minutes to the wards (empty where uncovered)."""
-    names = hubs.set_index("site_id")["name"] if len(hubs) else pd.Series(dtype=str)
-    joined = wards.merge(
-        assignment.rename(columns={"site_id": "hub_site_id", "minutes": "hub_walk_minutes"}),
-        on="ward_code", how="left",
-    )
-    joined["hub_site_id"] = joined["hub_site_id"].astype(object).fillna("").astype(str)
-    joined["hub_name"] = joined["hub_site_id"].map(names).astype(object).fillna("").astype(str)
-    joined["hub_walk_minutes"] = joined["hub_walk_minutes"].astype(float)
-    return joined
-
-
-_NOT_SETTINGS = ("id", "title", "description", "constraints", "expectations", "outputs", "source",
-                 "uncertainty")
-"""Scenario keys that name or check a scenario but do not change its computed figures."""
-
-
-def _flatten(value: Any, prefix: str) -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key in sorted(value, key=str):
-            out.update(_flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: value}
-
-
-def setting_differences(before: Analysis, after: Analysis) -> pd.DataFrame:
-    """Every setting that differs between two analyses and can change their figures.
-
-    Covers the scenario (feed, service date, departure window, percentiles, walking, hubs,
-    thresholds, data files, counter hours; not which counters open, compared counter by
-    counter elsewhere) and the modelled
-    network's resolved assumptions. Columns setting, before, after (text; '-' where a side lacks
-    the setting), sorted by setting.
-    """
-    def settings(analysis: Analysis) -> dict[str, Any]:
-        dumped = analysis.scenario.model_dump(mode="json", exclude=set(_NOT_SETTINGS))
-        flat = _flatten(dumped, "")
-        network = analysis.assumptions.get("london_network") if analysis.assumptions else None
-        if network:
-            flat.update(_flatten(network, "london_network"))
-        return flat
-
-    a, b = settings(before), settings(after)
-    rows = []
-    for key in sorted(set(a) | set(b)):
-        if key.startswith("counters.open_"):
-            continue  # which counters open is compared counter by counter
-        left, right = a.get(key, "-"), b.get(key, "-")
-        if left != right:
-            rows.append({"setting": key, "before": _setting_text(left),
-                         "after": _setting_text(right)})
-    return pd.DataFrame(rows, columns=["setting", "before", "after"])
-
-
-def _setting_text(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(map(str, value)) if value else "(none)"
-    if value is None:
-        return "(not set)"
-    return str(value)

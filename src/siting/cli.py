@@ -32,7 +32,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         _read_inputs(scenario, data_dir, full=True, seen=seen)
         served = ""
         if data_dir is not None:
-            from siting.analysis import check_hub_inputs
+            from siting.hub_plan import check_hub_inputs
             from siting.network.scenario_network import check_service
 
             facts = check_service(scenario, data_dir, Path(args.cache_dir))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from siting._errors import ScenarioError
 from siting._format import md_code, md_text, minutes_pair, plain
-from siting.analysis import MEASURES, Analysis, setting_differences
+from siting.analysis import MEASURES, Analysis
 from siting.check import is_over
 
 __all__ = ["COUNTER_CHANGES", "Comparison", "compare"]
@@ -277,3 +277,54 @@ def compare(a: Analysis, b: Analysis) -> Comparison:
         boroughs=_borough_moves(a, b, thresholds),
         settings=setting_differences(a, b),
     )
+
+
+_NOT_SETTINGS = ("id", "title", "description", "constraints", "expectations", "outputs", "source",
+                 "uncertainty")
+"""Scenario keys that name or check a scenario but do not change its computed figures."""
+
+
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(value, key=str):
+            out.update(_flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def setting_differences(before: Analysis, after: Analysis) -> pd.DataFrame:
+    """Every setting that differs between two analyses and can change their figures.
+
+    Covers the scenario (feed, service date, departure window, percentiles, walking, hubs,
+    thresholds, data files, counter hours; not which counters open, compared counter by
+    counter elsewhere) and the modelled
+    network's resolved assumptions. Columns setting, before, after (text; '-' where a side lacks
+    the setting), sorted by setting.
+    """
+    def settings(analysis: Analysis) -> dict[str, Any]:
+        dumped = analysis.scenario.model_dump(mode="json", exclude=set(_NOT_SETTINGS))
+        flat = _flatten(dumped, "")
+        network = analysis.assumptions.get("london_network") if analysis.assumptions else None
+        if network:
+            flat.update(_flatten(network, "london_network"))
+        return flat
+
+    a, b = settings(before), settings(after)
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        if key.startswith("counters.open_"):
+            continue  # which counters open is compared counter by counter
+        left, right = a.get(key, "-"), b.get(key, "-")
+        if left != right:
+            rows.append({"setting": key, "before": _setting_text(left),
+                         "after": _setting_text(right)})
+    return pd.DataFrame(rows, columns=["setting", "before", "after"])
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) if value else "(none)"
+    if value is None:
+        return "(not set)"
+    return str(value)

@@ -218,10 +218,11 @@ def scenario_grid(
     ``counters`` restricts the targets to these counter ids (e.g. one counter, for its own
     isochrones); the measures are then computed over that subset.
     """
-    from siting.analysis import _street_network, counter_targets
+    from siting.analysis import counter_targets
     from siting.data import load_wards, scenario_counters
     from siting.draws import draw_networks
     from siting.network.scenario_network import scenario_feed, scenario_network
+    from siting.network.walk import street_network
     from siting.travel import profile_search_many
 
     timings: dict[str, float] = {}
@@ -252,7 +253,7 @@ def scenario_grid(
     # itself when nothing is phased): 180 departures per cell, as PTAL-style grids use.
     network = next(draw_networks(scenario_network(scenario, data_dir, cache_dir, feed), 1,
                                  scenario.transit.seed))
-    street = _street_network(scenario, data_dir)
+    street = street_network(scenario, data_dir)
     timings["network"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -13,7 +13,8 @@ import pandas as pd
 
 from siting._crs import BNG
 from siting._errors import DataError
-from siting.analysis import MEASURES, Analysis, setting_differences
+from siting.analysis import MEASURES, Analysis
+from siting.compare import setting_differences
 from siting.map_geometry import _bng
 from siting.map_layers import (
     _STATUS_TEXT,

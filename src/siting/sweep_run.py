@@ -121,11 +121,12 @@ def _hub_section(scenario: Scenario, data_dir: Path, design: pd.DataFrame, lsoas
 def _coverage_table(scenario: Scenario, data_dir: Path, lsoas: Any, wards: Any,
                     min_factor: float) -> tuple[pd.DataFrame, pd.Series]:
     """(ward, site, minutes) at the scenario's walking, out to the reach the samples need."""
-    from siting.analysis import _police_sites, _street_network, _ward_centres, _ward_scope
     from siting.candidates import load_candidates
     from siting.data import scenario_counters
+    from siting.hub_plan import police_sites, ward_centres, ward_scope
     from siting.hubs import walk_matrix
     from siting.network.scenario_network import scenario_walk
+    from siting.network.walk import street_network
 
     cfg = scenario.hubs
     kinds: dict[str, float] = {k: cfg.costs.get(k, 1.0) for k in cfg.candidates}
@@ -134,16 +135,16 @@ def _coverage_table(scenario: Scenario, data_dir: Path, lsoas: Any, wards: Any,
         extra = (scenario.source.parent if scenario.source else Path()) / cfg.candidate_csv
         kinds.setdefault("user", cfg.costs.get("user", 3.0))
     candidates = load_candidates(data_dir, kinds=kinds, area=wards.geometry.union_all(),
-                                 police_sites=_police_sites(scenario_counters(scenario)),
+                                 police_sites=police_sites(scenario_counters(scenario)),
                                  extra_csv=extra)
     sites = candidates.sites[~candidates.sites["site_id"].isin(set(cfg.forbidden))]
-    street = _street_network(scenario, data_dir)
+    street = street_network(scenario, data_dir)
     if street is not None:
         sites = sites[sites.geometry.within(street.core_box)].reset_index(drop=True)
-    scope = wards if cfg.wards is None else _ward_scope(scenario, wards)
+    scope = wards if cfg.wards is None else ward_scope(scenario, wards)
     reach = cfg.walk_limit_minutes / min(min_factor, 1.0)
     table = walk_matrix(scope, sites, street or scenario_walk(scenario), limit_minutes=reach,
-                        to=cfg.measure_to, centres=_ward_centres(lsoas))
+                        to=cfg.measure_to, centres=ward_centres(lsoas))
     return table, sites.set_index("site_id")["cost"]
 
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,12 +23,16 @@ from pyproj import Transformer
 from siting._crs import BNG
 from siting._errors import DataError
 
+if TYPE_CHECKING:
+    from siting.scenario import Scenario
+
 __all__ = [
     "DEFAULT_CIRCUITY",
     "CircuityCalibration",
     "OsmWalkNetwork",
     "WalkModel",
     "calibrate_circuity",
+    "street_network",
     "walkable_edge",
 ]
 
@@ -582,3 +586,14 @@ def calibrate_circuity(
             "scipy Dijkstra network metres / straight-line metres, both in EPSG:27700"
         ),
     )
+
+
+def street_network(scenario: Scenario, data_dir: Path) -> OsmWalkNetwork | None:
+    """The real OSM walk network the scenario names, or None: walks stay crow-fly.
+
+    Travel times use it for access, egress and all-the-way walks with both ends inside the
+    extract's complete core; the hub model walks on it for the wards it plans.
+    """
+    if not scenario.walking.network:
+        return None
+    return OsmWalkNetwork(data_dir / scenario.walking.network, speed_kmh=scenario.walking.speed_kmh)
