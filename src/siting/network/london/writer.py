@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 
 from siting._beside import Beside, Forked
 from siting._errors import ScenarioError
+from siting.network.gtfs_calendar import WEEKDAYS
 from siting.network.london.assumptions import LondonAssumptions, _hms
 from siting.network.london.bus import _buses
 from siting.network.london.inputs import _TO_WGS, NOTES_FILE, london_inputs
@@ -30,7 +31,6 @@ from siting.network.london.tube import _tube
 from siting.network.walk import DEFAULT_CIRCUITY, WalkModel
 
 _TIMEZONE = "Europe/London"
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 _AGENCIES = pd.DataFrame({
@@ -170,7 +170,7 @@ def build_london_gtfs(
     first = (service_date - dt.timedelta(days=1)).strftime("%Y%m%d")
     day = service_date.strftime("%Y%m%d")
     calendar = pd.DataFrame([
-        {"service_id": sid, **{w: int(i in on) for i, w in enumerate(_WEEKDAYS)},
+        {"service_id": sid, **{w: int(i in on) for i, w in enumerate(WEEKDAYS)},
          "start_date": first, "end_date": day}
         for sid, on in sorted(CALENDAR.items())])
     feed_info = pd.DataFrame([{
