@@ -121,22 +121,14 @@ def _hub_section(scenario: Scenario, data_dir: Path, design: pd.DataFrame, lsoas
 def _coverage_table(scenario: Scenario, data_dir: Path, lsoas: Any, wards: Any,
                     min_factor: float) -> tuple[pd.DataFrame, pd.Series]:
     """(ward, site, minutes) at the scenario's walking, out to the reach the samples need."""
-    from siting.candidates import load_candidates
     from siting.data import scenario_counters
-    from siting.hub_plan import police_sites, ward_centres, ward_scope
-    from siting.hubs import walk_matrix
+    from siting.hub_matrix import walk_matrix
+    from siting.hub_plan import scenario_candidates, ward_centres, ward_scope
     from siting.network.scenario_network import scenario_walk
     from siting.network.walk import street_network
 
     cfg = scenario.hubs
-    kinds: dict[str, float] = {k: cfg.costs.get(k, 1.0) for k in cfg.candidates}
-    extra = None
-    if cfg.candidate_csv:
-        extra = (scenario.source.parent if scenario.source else Path()) / cfg.candidate_csv
-        kinds.setdefault("user", cfg.costs.get("user", 3.0))
-    candidates = load_candidates(data_dir, kinds=kinds, area=wards.geometry.union_all(),
-                                 police_sites=police_sites(scenario_counters(scenario)),
-                                 extra_csv=extra)
+    candidates = scenario_candidates(scenario, data_dir, wards, scenario_counters(scenario))
     sites = candidates.sites[~candidates.sites["site_id"].isin(set(cfg.forbidden))]
     street = street_network(scenario, data_dir)
     if street is not None:
