@@ -1,8 +1,9 @@
 """A hub siting's answer, and why there is none: `HubSolution` and `InfeasibilityReport`.
 
-The report builders here write the explanations a planner reads: which wards no site
-reaches and the walk limit that would reach them, or which setting (max_hubs, must_open)
-rules every hub set out, each with its fix.
+The two report builders here need no solver: which wards no site reaches (with each one's
+nearest site and the walk limit that would reach it), and must_open listing more sites than
+max_hubs allows, each with its fix. The reports that need a solve (max_hubs or capacity too
+tight) are built by `siting.hubs.HubSiting`.
 """
 
 from __future__ import annotations
