@@ -40,6 +40,7 @@ def bng_frame(frame: gpd.GeoDataFrame, what: str, id_column: str) -> gpd.GeoData
 
 
 def _site_points(sites: gpd.GeoDataFrame) -> np.ndarray:
+    """One point per site (a polygon's representative point), as (n, 2) coordinates."""
     if len(sites) == 0:
         return np.empty((0, 2))
     return shapely.get_coordinates(sites.geometry.representative_point().to_numpy())
@@ -87,6 +88,7 @@ def _pairs(wards: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, walk: Walk, to: Tar
 
 
 def _named_pairs(wards: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The (i_ward, i_site, minutes) pairs with ward codes and site ids for the indices."""
     return pd.DataFrame({
         "ward_code": wards["ward_code"].to_numpy()[pairs["i_ward"].to_numpy(dtype=np.int64)].astype(str),
         "site_id": sites["site_id"].to_numpy()[pairs["i_site"].to_numpy(dtype=np.int64)].astype(str),

@@ -25,6 +25,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 def _as_date(date: dt.date | str) -> dt.date:
+    """A date from a date or a "YYYYMMDD" / "YYYY-MM-DD" string."""
     if isinstance(date, str):
         return dt.datetime.strptime(date.replace("-", ""), "%Y%m%d").date()
     return date
