@@ -401,6 +401,49 @@ def test_london_optimum_beats_the_final_strategy(london_dir: Path, quick_final: 
 
 
 @pytest.mark.london
+def test_london_exact_figures_are_the_runs(london_dir: Path, quick_final: tuple) -> None:
+    """The optimiser's exact minutes for a plan are `siting run`'s 24/7 minutes for it (the
+    same phase draws and pooling), whichever plan shares the pass."""
+    from siting.analysis import lsoa_travel_times
+    from siting.data import scenario_counters
+    from siting.optimise.counters import _exact_over
+
+    scenario, cache = quick_final
+    network = optimise.scenario_network(scenario, london_dir, cache)
+    lsoas = load_lsoas(london_dir, scenario.data)
+    final = tuple(sorted(strategy_choices()["final"]))
+    baseline = tuple(sorted(strategy_choices()["baseline"]))
+    got = _exact_over(network, [baseline, final, final], load_counters(), lsoas, scenario)
+    assert set(got) == {baseline, final}
+    run = lsoa_travel_times(scenario, network, scenario_counters(scenario), lsoas)
+    assert network.n_phased_entries > 0  # pooled over phase draws
+    assert scenario.transit.draws > 1
+    np.testing.assert_array_equal(got[final], run["minutes_24h"].to_numpy())
+    alone = _exact_over(network, [final], load_counters(), lsoas, scenario)
+    np.testing.assert_array_equal(alone[final], got[final])
+    assert not np.array_equal(got[baseline], got[final])
+    # The command's exact columns are these minutes: totals and the swaps' deltas.
+    registry = load_counters()
+    borough_of = dict(zip(registry["counter_id"], registry["borough_gss"], strict=True))
+    candidates = sorted({c for c in final if borough_of[c] not in FEW_BOROUGHS}
+                        | {c for c in registry["counter_id"] if borough_of[c] in FEW_BOROUGHS})
+    plan = optimise_counters(scenario, london_dir, cache_dir=cache, candidates=candidates,
+                             references={"final": final, "baseline": baseline}, exact=True)
+    population = lsoas["population"].to_numpy()
+
+    def over(minutes: np.ndarray, t: int) -> int:
+        return int(population[np.isnan(minutes) | (minutes > t)].sum())
+
+    totals = plan.totals.set_index("plan")
+    assert totals.loc["final", "exact_pop_over_45"] == over(run["minutes_24h"].to_numpy(), 45)
+    assert totals.loc["baseline", "exact_pop_over_60"] == over(got[baseline], 60)
+    hayes = tuple(sorted("hayes" if c == "uxbridge" else c for c in baseline))
+    swapped = _exact_over(network, [hayes], registry, lsoas, scenario)[hayes]
+    row = plan.swaps.set_index("from_id").loc["uxbridge"]
+    assert row["exact_delta_over_45_vs_baseline"] == over(swapped, 45) - over(got[baseline], 45)
+
+
+@pytest.mark.london
 def test_london_per_counter_times(london_dir: Path, quick_final: tuple) -> None:
     scenario, cache = quick_final
     ids = ["hayes", "uxbridge"]

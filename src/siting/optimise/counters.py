@@ -14,7 +14,9 @@ import pandas as pd
 
 from siting._errors import InfeasibleError
 from siting.data import load_boroughs, load_counters
+from siting.draws import served_over_draws
 from siting.network.transit import TransitNetwork
+from siting.network.walk import street_network
 from siting.optimise.matrix import _check_ids, _counter_matrix, _plan_columns, _window
 from siting.optimise.models import (
     _mean_minutes,
@@ -24,7 +26,8 @@ from siting.optimise.models import (
 )
 from siting.optimise.outputs import _md_table, _people, _signed, _stage
 from siting.scenario import Scenario
-from siting.travel import Targets, profile_search, summarise
+from siting.summaries import summarise_served
+from siting.travel import Targets
 
 __all__ = ["BASELINE_24H", "DEFAULT_CANDIDATE_RULE", "NAMED_ONLY_IN_FINAL", "STRATEGY_SWAPS",
            "CounterPlan", "Objective", "default_candidates", "optimise_counters", "strategy_choices"]
@@ -86,7 +89,8 @@ class CounterPlan:
     totals
         One row per plan: plan, counters, pop_over_T (matrix), mean_minutes (population-weighted
         mean of the nearest median minutes, capped at max_trip_minutes), and exact_pop_over_T /
-        exact_mean_minutes from one profile search to the plan's counters (as `siting run`).
+        exact_mean_minutes from the plan's counters searched together on the scenario's phase
+        draws, as `siting run` computes its 24/7 measure.
     swaps
         The draft's five swaps: borough, from_id, to_id, kept_in_final, and for each T
         ``delta_over_T_vs_baseline`` (people over T with only this swap made to the 2016
@@ -145,9 +149,12 @@ class CounterPlan:
         lines += [
             "",
             "The first columns use the per-counter matrix (each LSOA's median minutes to each "
-            "counter, the least over the plan's counters); the *exact* columns run one profile "
-            "search to the plan's counters and take the median of the per-departure minimum, "
-            "as `siting run` does (never more, and usually slightly less).",
+            "counter, the least over the plan's counters, on the frequency services' exact "
+            "timetable); the *exact* columns search the plan's counters together on the "
+            "scenario's phase draws and take the median over departure minute x draw of the "
+            "per-departure minimum, as `siting run` does, so the final plan's match its 24/7 "
+            "figures. The two can differ either way: the matrix takes the least of medians, "
+            "and the timetable is not the draws.",
             "",
             "## Borough by borough",
             "",
@@ -196,25 +203,46 @@ class CounterPlan:
             "People over T minutes after the swap minus before (positive: the swap puts more "
             "people over T). *vs baseline*: the 2016 24/7 counters with only this swap made; "
             "*vs final*: the final strategy with this swap made, against the final strategy with "
-            "it undone. Per-counter matrix figures, and (exact) from one profile search to "
-            "each plan's counters.",
+            "it undone. Per-counter matrix figures, and (exact) as `siting run` computes them, "
+            "on the phase draws.",
             "",
         ]
         return "\n".join(lines)
 
 
-def _exact_over(network: TransitNetwork, ids: Sequence[str], registry: gpd.GeoDataFrame,
-                lsoas: gpd.GeoDataFrame, scenario: Scenario) -> np.ndarray:
-    """Median minutes to the nearest of the given counters, by one profile search (exact)."""
-    rows = registry.set_index("counter_id").loc[sorted(ids)]
-    targets = Targets.from_arrays(np.asarray(sorted(ids)),
-                                  np.column_stack([rows.geometry.x, rows.geometry.y]))
-    profiles = profile_search(network, targets,
-                              max_access_minutes=scenario.walking.max_access_minutes)
-    table = profiles.evaluate(np.column_stack([lsoas.geometry.x, lsoas.geometry.y]),
-                              lsoas["lsoa_code"].to_numpy(), _window(scenario))
-    summary = summarise(table, (50,)).set_index("origin_id")
-    return summary["minutes_p50"].reindex(lsoas["lsoa_code"]).to_numpy(dtype=float)
+def _exact_over(network: TransitNetwork, plans: Iterable[tuple[str, ...]],
+                registry: gpd.GeoDataFrame, lsoas: gpd.GeoDataFrame, scenario: Scenario,
+                street: Any = None) -> dict[tuple[str, ...], np.ndarray]:
+    """Each plan's median minutes to its nearest counter, as `siting run` computes them.
+
+    The plan's counters are searched as always open (the run's 24/7 measure) on the
+    scenario's phase draws, the median taken over departure minute x draw of the
+    per-departure minimum, with the scenario's walking (its street network if it names one);
+    two plans share each pass over the connections.
+    """
+    window = _window(scenario)
+    xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
+    codes = lsoas["lsoa_code"].to_numpy()
+    where = registry.set_index("counter_id")
+    keys = sorted({tuple(sorted(ids)) for ids in plans})
+    out: dict[tuple[str, ...], np.ndarray] = {}
+    for first in range(0, len(keys), 2):
+        pair = keys[first:first + 2]
+        targets = {str(j): Targets.from_arrays(
+            np.asarray(ids), np.column_stack([where.loc[list(ids)].geometry.x,
+                                              where.loc[list(ids)].geometry.y]))
+            for j, ids in enumerate(pair)}
+        pooled = served_over_draws(network, targets, xy, window, draws=scenario.transit.draws,
+                                   seed=scenario.transit.seed,
+                                   max_access_minutes=scenario.walking.max_access_minutes,
+                                   street=street)
+        for j, ids in enumerate(pair):
+            served, target = pooled[str(j)]
+            departures = np.tile(window.departures, served.shape[1] // len(window.departures))
+            summary = summarise_served(served, target, departures, codes, targets[str(j)].ids)
+            out[ids] = (summary.set_index("origin_id")["minutes_p50"].reindex(codes)
+                        .to_numpy(dtype=float))
+    return out
 
 
 DEFAULT_CANDIDATE_RULE = "the scenario's open counters and the 73 open in 2017"
@@ -255,7 +283,9 @@ def optimise_counters(
         baseline). The scenario's own 24/7 set is added as ``scenario`` when it differs. The
         five swaps are costed when both 'baseline' and 'final' are given.
     exact
-        Also evaluate every plan with one profile search to its counters (a few seconds each).
+        Also evaluate every plan (and each swap's counter sets) as `siting run` does: the
+        plan's counters together, on the scenario's phase draws (two sets per pass over the
+        connections).
     progress
         Show a progress bar while the per-counter matrix is computed (on a terminal only).
     """
@@ -320,13 +350,17 @@ def optimise_counters(
     clock = time.perf_counter()
     nearest = {p: nearest_minutes(matrix.minutes, _plan_columns(ids, index))
                for p, ids in plans.items()}
-    exact_cache: dict[tuple[str, ...], np.ndarray] = {}
+    base = list(plans.get("baseline", ()))
+    fin = list(plans.get("final", ()))
+    # every counter set the exact figures need (the plans', then each swap's), in one batch
+    wanted = [*plans.values(), *(ids for a, b, _ in (STRATEGY_SWAPS if with_swaps else ())
+                                 for pair in _swap_pairs(a, b, base, fin).values()
+                                 for ids in pair)]
+    exact_cache = (_exact_over(network, wanted, registry, lsoas, scenario,
+                               street_network(scenario, data_dir)) if exact else {})
 
     def exact_of(ids: Iterable[str]) -> np.ndarray:
-        key = tuple(sorted(ids))
-        if key not in exact_cache:
-            exact_cache[key] = _exact_over(network, key, registry, lsoas, scenario)
-        return exact_cache[key]
+        return exact_cache[tuple(sorted(ids))]
 
     exact_nearest = {p: exact_of(ids) for p, ids in plans.items()} if exact else {}
     ts = tuple(scenario.thresholds)
@@ -375,14 +409,10 @@ def optimise_counters(
     table = pd.DataFrame(rows)
 
     swaps = []
-    base = list(plans.get("baseline", ()))
-    fin = list(plans.get("final", ()))
     for a, b, kept in STRATEGY_SWAPS if with_swaps else ():
         row = {"borough": borough_name.get(borough_of[a], borough_of[a]), "from_id": a,
                "to_id": b, "kept_in_final": kept}
-        pairs = {"baseline": (base, [b if c == a else c for c in base]),
-                 "final": ([a if c == b else c for c in fin], [b if c == a else c for c in fin])}
-        for ref, (before, after) in pairs.items():
+        for ref, (before, after) in _swap_pairs(a, b, base, fin).items():
             for t in ts:
                 row[f"delta_over_{t}_vs_{ref}"] = (
                     over(nearest_minutes(matrix.minutes, _plan_columns(after, index)), t)
@@ -407,3 +437,12 @@ def optimise_counters(
         plans=plans, table=table, totals=pd.DataFrame(totals),
         swaps=pd.DataFrame(swaps, columns=swap_columns),
         figures=figures, names=names, timings={k: round(v, 3) for k, v in timings.items()})
+
+
+def _swap_pairs(a: str, b: str, baseline: list[str], final: list[str]
+                ) -> dict[str, tuple[list[str], list[str]]]:
+    """The counter sets before and after swapping ``a`` for ``b``, against the baseline and
+    against the final plan (the final with the swap undone, and as it is)."""
+    return {"baseline": (baseline, [b if c == a else c for c in baseline]),
+            "final": ([a if c == b else c for c in final], [b if c == a else c for c in final])}
+
