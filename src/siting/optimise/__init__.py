@@ -33,8 +33,9 @@ plan is judged on ``m[i] = min over chosen c of t[i, c]``.
 
 Caveat: the median over departures of the minimum over counters is at most the minimum of the
 per-counter medians, so ``m[i]`` slightly overstates the trip a resident makes when two counters
-compete. The plans are therefore also re-evaluated exactly (one profile search to the chosen set,
-as `siting run` does) and both figures are reported.
+compete, and the matrix is made on the frequency services' exact timetable. The plans are
+therefore also re-evaluated as `siting run` computes its 24/7 measure (the chosen set together,
+on the scenario's phase draws) and both figures are reported.
 
 Low-cost alternatives (maximal covering location problem, Church & ReVelle 1974). Given the
 scenario's 24/7 counters, origins already within T are covered; binary ``x[s]`` per candidate
