@@ -228,10 +228,9 @@ def _exact_over(network: TransitNetwork, plans: Iterable[tuple[str, ...]],
     out: dict[tuple[str, ...], np.ndarray] = {}
     for first in range(0, len(keys), 2):
         pair = keys[first:first + 2]
-        targets = {str(j): Targets.from_arrays(
-            np.asarray(ids), np.column_stack([where.loc[list(ids)].geometry.x,
-                                              where.loc[list(ids)].geometry.y]))
-            for j, ids in enumerate(pair)}
+        points = [where.loc[list(ids)].geometry for ids in pair]
+        targets = {str(j): Targets.from_arrays(np.asarray(ids), np.column_stack([at.x, at.y]))
+                   for j, (ids, at) in enumerate(zip(pair, points, strict=True))}
         pooled = served_over_draws(network, targets, xy, window, draws=scenario.transit.draws,
                                    seed=scenario.transit.seed,
                                    max_access_minutes=scenario.walking.max_access_minutes,
@@ -356,11 +355,11 @@ def optimise_counters(
     wanted = [*plans.values(), *(ids for a, b, _ in (STRATEGY_SWAPS if with_swaps else ())
                                  for pair in _swap_pairs(a, b, base, fin).values()
                                  for ids in pair)]
-    exact_cache = (_exact_over(network, wanted, registry, lsoas, scenario,
-                               street_network(scenario, data_dir)) if exact else {})
+    exact_minutes = (_exact_over(network, wanted, registry, lsoas, scenario,
+                                 street_network(scenario, data_dir)) if exact else {})
 
     def exact_of(ids: Iterable[str]) -> np.ndarray:
-        return exact_cache[tuple(sorted(ids))]
+        return exact_minutes[tuple(sorted(ids))]
 
     exact_nearest = {p: exact_of(ids) for p, ids in plans.items()} if exact else {}
     ts = tuple(scenario.thresholds)
