@@ -1,8 +1,11 @@
-"""Time a cold `siting run` of a scenario: its steps overlapped, against the same steps in series.
+"""Time a cold and a warm `siting run` of a scenario: steps overlapped, against them in series.
 
-Every run starts from an empty network cache, so it builds the modelled London feed and network
+A cold run starts from an empty network cache, so it builds the modelled London feed and network
 from the data, then runs the travel model, journeys, hub model, report and map (numba's kernels
-are compiled once by an untimed first run). Runs alternate, pair by pair:
+are compiled once by an untimed first run). A warm run starts from that first run's cache less
+its stored analyses (`siting.reuse`): the feed and network are read from the cache, and every
+step after them (phase draws, journeys, hub model, report, map) is computed again, as when a
+planner edits a scenario's counters. Runs alternate, pair by pair:
 
 - this code as it runs by default: the feed built in a forked child beside the data loading, the
   hub model on a thread beside the network and travel steps, the map page made in a child while
@@ -14,8 +17,8 @@ Wall time by the clock; CPU time (user + system, the run's child processes inclu
 memory (its largest process) from ``os.wait4``. Both runs' outputs (tables, report, map) are
 compared byte for byte.
 
-Run: python bench/bench_cold_run.py [--pairs 3] [--scenario scenarios/london-2017-final.yaml]
-     [--json FILE]
+Run: python bench/bench_cold_run.py [--pairs 3] [--warm-pairs 3]
+     [--scenario scenarios/london-2017-final.yaml] [--json FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import filecmp
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,9 +40,13 @@ REPO = Path(__file__).resolve().parents[1]
 RUN = "from siting.cli import entry; entry()"  # what the `siting` command runs
 
 
-def cold_run(scenario: Path, folder: Path, *, serial: bool) -> dict[str, float]:
-    """One `siting -q run` into an empty cache and output folder under ``folder``."""
+def cold_run(scenario: Path, folder: Path, *, serial: bool,
+             cache: Path | None = None) -> dict[str, float]:
+    """One `siting -q run` into an empty output folder under ``folder``, and an empty cache or
+    a copy of ``cache`` without its stored analyses (a warm run)."""
     folder.mkdir(parents=True)
+    if cache is not None:
+        shutil.copytree(cache, folder / "cache", ignore=shutil.ignore_patterns("analyses"))
     env = {**os.environ, "SITING_SERIAL": "1" if serial else "0"}
     args = [sys.executable, "-c", RUN, "-q", "run", str(scenario), "--cache-dir",
             str(folder / "cache"), "--out", str(folder / "out")]
@@ -79,40 +87,54 @@ def summary(runs: list[dict[str, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "london-2017-final.yaml")
-    parser.add_argument("--pairs", type=int, default=3, help="pairs of runs, alternating (default 3)")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="pairs of cold runs, alternating (default 3)")
+    parser.add_argument("--warm-pairs", type=int, default=3,
+                        help="pairs of warm runs, alternating (default 3)")
     parser.add_argument("--json", type=Path, help="write README table rows here")
     args = parser.parse_args(argv)
     if "SITING_DATA_DIR" not in os.environ:
         raise SystemExit("set SITING_DATA_DIR to the London data folder (see README)")
     scenario = args.scenario.resolve()
-    runs: dict[str, list[dict[str, float]]] = {"overlapped": [], "serial": []}
+    runs: dict[str, list[dict[str, float]]] = {}
     identical = True
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         root = Path(tmp)
         cold_run(scenario, root / "warm-up", serial=False)  # numba compiles here, untimed
-        for pair in range(args.pairs):
-            # alternate which goes first, so a drift in the machine's speed falls on both
-            order = ("overlapped", "serial") if pair % 2 == 0 else ("serial", "overlapped")
-            for how in order:
-                got = cold_run(scenario, root / f"{how}-{pair}", serial=how == "serial")
-                runs[how].append(got)
-                print(f"pair {pair + 1} {how:>10}: {got['wall_s']:.1f} s wall, "
-                      f"{got['cpu_s']:.1f} CPU-s, {got['peak_gb']:.2f} GB", flush=True)
-            identical &= same_outputs(root / f"overlapped-{pair}", root / f"serial-{pair}")
-    speedup = (statistics.median(r["wall_s"] for r in runs["serial"])
-               / statistics.median(r["wall_s"] for r in runs["overlapped"]))
-    print(f"\noverlapped: {summary(runs['overlapped'])}\nserial:     {summary(runs['serial'])}\n"
-          f"serial / overlapped (median wall): {speedup:.2f}x; identical outputs: {identical}")
-    if args.json:
-        rows: list[dict[str, Any]] = [{
+        for kind, pairs in (("cold", args.pairs), ("warm", args.warm_pairs)):
+            cache = root / "warm-up" / "cache" if kind == "warm" else None
+            for pair in range(pairs):
+                # alternate which goes first, so a drift in the machine's speed falls on both
+                order = ("overlapped", "serial") if pair % 2 == 0 else ("serial", "overlapped")
+                for how in order:
+                    got = cold_run(scenario, root / f"{kind}-{how}-{pair}",
+                                   serial=how == "serial", cache=cache)
+                    runs.setdefault(f"{kind} {how}", []).append(got)
+                    print(f"{kind} pair {pair + 1} {how:>10}: {got['wall_s']:.1f} s wall, "
+                          f"{got['cpu_s']:.1f} CPU-s, {got['peak_gb']:.2f} GB", flush=True)
+                identical &= same_outputs(root / f"{kind}-overlapped-{pair}",
+                                          root / f"{kind}-serial-{pair}")
+                identical &= same_outputs(root / f"{kind}-overlapped-{pair}",
+                                          root / "warm-up")
+    rows: list[dict[str, Any]] = []
+    for kind, what in (("cold", "empty cache: London feed and network built, phase draws, "
+                                "journeys, hub model, report, map"),
+                       ("warm", "network cached, stored analyses removed: phase draws, "
+                                "journeys, hub model, report and map computed again")):
+        if f"{kind} overlapped" not in runs:
+            continue
+        fast, slow = runs[f"{kind} overlapped"], runs[f"{kind} serial"]
+        speedup = (statistics.median(r["wall_s"] for r in slow)
+                   / statistics.median(r["wall_s"] for r in fast))
+        print(f"\n{kind} overlapped: {summary(fast)}\n{kind} serial:     {summary(slow)}\n"
+              f"serial / overlapped (median wall): {speedup:.2f}x; identical outputs: {identical}")
+        rows.append({
             "bench": "bench/bench_cold_run.py",
-            "workload": (f"cold `siting run` of {scenario.stem} (empty cache: London feed and "
-                         f"network built, phase draws, journeys, hub model, report, map), "
-                         f"{args.pairs} alternating pairs"),
-            "figure": (f"steps overlapped: {summary(runs['overlapped'])}; {speedup:.2f}x; "
-                       f"identical outputs: {identical}"),
-            "baseline": f"the same steps in series (SITING_SERIAL=1): {summary(runs['serial'])}",
-        }]
+            "workload": f"{kind} `siting run` of {scenario.stem} ({what}), {len(fast)} alternating pairs",
+            "figure": f"steps overlapped: {summary(fast)}; {speedup:.2f}x; identical outputs: {identical}",
+            "baseline": f"the same steps in series (SITING_SERIAL=1): {summary(slow)}",
+        })
+    if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 0 if identical else 1
 
