@@ -153,13 +153,20 @@ def draw_networks(network: TransitNetwork, draws: int, seed: int) -> Iterator[Tr
     A feed without exact_times=0 frequencies is an exact timetable, so one pass is exact.
     Each draw is built when the iteration reaches it, so memory does not grow with draws.
     """
+    for index in range(_rounds(network, draws)):
+        yield _drawn(network, seed, index)
+
+
+def _rounds(network: TransitNetwork, draws: int) -> int:
+    """How many networks `draw_networks` gives: ``draws``, or 1 if nothing is phased."""
     if draws < 1:
         raise ScenarioError(f"transit.draws is {draws}. Use at least 1 Monte Carlo draw.")
-    if network.n_phased_entries == 0:
-        yield network
-        return
-    for index in range(draws):
-        yield network.draw(seed, index)
+    return draws if network.n_phased_entries else 1
+
+
+def _drawn(network: TransitNetwork, seed: int, index: int) -> TransitNetwork:
+    """Draw ``index`` of the network's phases, or the network itself if nothing is phased."""
+    return network.draw(seed, index) if network.n_phased_entries else network
 
 
 def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
@@ -189,7 +196,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     names = list(targets)
     egress = [walk_csr(network, network.stop_xy, targets[n].xy, max_access_s, street)
               for n in names]
-    network.ride_edges()  # computed once, before the threads share it
+    network.prepare_draws()  # computed once, before the threads share it
 
     sets = [targets[n] for n in names]
     cut = window.end_s + _FIRST_HORIZON_S
@@ -202,7 +209,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     for layer, t in enumerate(sets):
         direct_all[layer, :, :len(t)] = direct_walk_seconds(network, origins_xy, t.xy, street)
     n_dep = len(window.departures)
-    rounds = max(1, draws) if network.n_phased_entries else 1
+    rounds = _rounds(network, draws)
     served_type, target_type = _narrowest(network, egress, direct_all, open_s, window)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {
         name: (np.empty((len(origins_xy), rounds * n_dep), dtype=served_type),
@@ -211,11 +218,12 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
 
     workers = get_num_threads()
 
-    def one(item: tuple[int, TransitNetwork]) -> None:
-        # Both measures (all target sets) in one pass over the drawn connections departing
-        # in the window or before the cut (`_certified` says when that is exact), then the
-        # lookups, all on this worker's thread; each draw writes only its own columns.
-        index, drawn = item
+    def one(index: int) -> None:
+        # The draw is made on this worker's thread (so at most one draw per worker is in
+        # memory), then both measures (all target sets) in one pass over its connections
+        # departing in the window or before the cut (`_certified` says when that is exact),
+        # then the lookups; each draw writes only its own columns.
+        drawn = _drawn(network, seed, index)
 
         columns = slice(index * n_dep, (index + 1) * n_dep)
 
@@ -238,7 +246,7 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
             on_first(profiles, {name: (out[name][0][:, columns].copy(),
                                        out[name][1][:, columns].copy()) for name in names})
 
-    for _ in _in_order(one, enumerate(draw_networks(network, draws, seed)), workers):
+    for _ in _in_order(one, iter(range(rounds)), workers):
         pass
     return out
 

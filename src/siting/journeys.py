@@ -67,6 +67,10 @@ __all__ = [
 BREAKDOWN_PARTS = ("walk", "wait", "ride", "change")
 """The parts of a journey's minutes, in the order they are shown."""
 
+_NONE32 = np.int32(np.iinfo(np.int32).max)
+"""Not yet reached, in the per-lane scratch: times, connection indices and walk seconds are
+held in 32 bits there (half the memory of 64; the network's times and indices are int32)."""
+
 # The engine's served-time key and its constants: one definition, shared with travel.py.
 
 
@@ -228,8 +232,8 @@ def _batch(lanes, taus, bounds, dep_stop, arr_stop, dep_time, arr_time, trip, ca
         s = touched_stops[m]
         ready_min[s] = _INF
         for ln in range(n_lanes):
-            ready[s, ln] = _INF
-            alighted[s, ln] = _INF
+            ready[s, ln] = _NONE32
+            alighted[s, ln] = _NONE32
     for m in range(n_tt):
         tr = touched_trips[m]
         board_any[tr] = False
@@ -273,13 +277,13 @@ def _forward_batches(start, stop, order, taus, bounds, dep_stop, arr_stop, dep_t
     """`_forward` for batches start..stop-1, with one set of working arrays."""
     n_origins = len(taus)
     n_stops = len(eg_off) - 1
-    ready = np.full((n_stops, _LANES), _INF, dtype=np.int64)
-    alighted = np.full((n_stops, _LANES), _INF, dtype=np.int64)
+    ready = np.full((n_stops, _LANES), _NONE32, dtype=np.int32)
+    alighted = np.full((n_stops, _LANES), _NONE32, dtype=np.int32)
     ready_min = np.full(n_stops, _INF, dtype=np.int64)
     src_kind = np.zeros((n_stops, _LANES), dtype=np.int8)
-    src_conn = np.full((n_stops, _LANES), -1, dtype=np.int64)
-    src_walk = np.zeros((n_stops, _LANES), dtype=np.int64)
-    board = np.full((n_trips, _LANES), -1, dtype=np.int64)
+    src_conn = np.full((n_stops, _LANES), -1, dtype=np.int32)
+    src_walk = np.zeros((n_stops, _LANES), dtype=np.int32)
+    board = np.full((n_trips, _LANES), -1, dtype=np.int32)
     board_any = np.zeros(n_trips, dtype=np.bool_)
     touched_stops = np.empty(n_stops, dtype=np.int64)
     touched_trips = np.empty(n_trips, dtype=np.int64)

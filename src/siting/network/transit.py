@@ -179,6 +179,13 @@ class TransitNetwork:
         object.__setattr__(drawn, "_ride_edges_cache", self.ride_edges())
         return drawn
 
+    def prepare_draws(self) -> None:
+        """Compute once what every draw of this network shares (its tie order and least ride
+        times), so that threads drawing at once do not each compute it."""
+        if self.n_phased_entries:
+            self._tie_ordered()
+        self.ride_edges()
+
     def ride_edges(self) -> tuple[np.ndarray, ...]:
         """Least boarding and staying-on times between stops (lower bounds for the scan).
 
