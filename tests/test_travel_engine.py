@@ -670,6 +670,25 @@ def test_draws_are_seeded_and_independent_of_order(tmp_path: Path) -> None:
     assert np.array_equal(again, _mean_trip_seconds(_phase_feed(tmp_path, 0), draws=7, seed=3))
 
 
+def test_a_draw_until_a_second_is_the_draw_cut_there(tmp_path: Path) -> None:
+    # What the travel step scans first: the draw's connections departing before the cut, the
+    # same arrays, in the same order, as the whole draw's first part.
+    feed = read_feed(_phase_feed(tmp_path, 0))
+    net = TransitNetwork.build(feed, "2024-01-03", hms("07:00:00"), hms("10:00:00"),
+                               SECOND_WALK, transfer_max_minutes=5.0)
+    whole = net.draw(5, 2)
+    for cut in (hms("07:00:00"), hms("08:17:30"), hms("09:59:59"), hms("10:00:00"),
+                hms("23:00:00")):
+        part = net.draw(5, 2, until=cut)
+        keep = whole.dep_time < cut
+        assert part.end_s == min(cut, net.end_s)
+        assert (part.cache_key == whole.cache_key) == (part.end_s == net.end_s)
+        for name in ("dep_stop", "arr_stop", "dep_time", "arr_time", "trip", "can_board",
+                     "can_alight"):
+            assert np.array_equal(getattr(part, name), getattr(whole, name)[keep]), (cut, name)
+    assert 0 < np.count_nonzero(whole.dep_time < hms("08:17:30")) < whole.n_connections
+
+
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_a_draw_equals_the_feed_with_its_phases_written_in(tmp_path: Path, index: int) -> None:
     # The "frequency" fixture: f1 every 900 s 07:00-08:00 (exact_times=0) and every 1800 s
@@ -828,7 +847,8 @@ def test_walk_keys_skip_only_targets_that_cannot_win() -> None:
 def test_pooled_draws_use_the_narrowest_types_that_hold_every_value() -> None:
     # int32 served times unless the latest possible one (a draw's latest arrival, moved by up
     # to a headway, plus an egress walk; a departure plus a direct walk; an opening time)
-    # passes 2**31 - 1; int16 target indices unless there are 32,767 targets or more.
+    # passes 2**31 - 1; int8 target indices up to 126 targets (indices 0-125, -1 for none),
+    # int16 up to 32,766, else int32.
     from types import SimpleNamespace
 
     from siting.draws import _narrowest
@@ -844,10 +864,14 @@ def test_pooled_draws_use_the_narrowest_types_that_hold_every_value() -> None:
         return _narrowest(network, egress, direct, open_s, Window(0, 600))
 
     top = 2**31 - 1
-    assert types(50_000, 1_800, 900, 7_200, 77) == (np.int32, np.int16)
-    assert types(top - 1_000, 600, 399, 0, 77) == (np.int32, np.int16)
-    assert types(top - 1_000, 600, 400, 0, 77) == (np.int64, np.int16)  # reaches 2**31 - 1
-    assert types(0, 0, 0, top, 77) == (np.int64, np.int16)
-    assert types(0, 0, 0, 0, 77, opens=top) == (np.int64, np.int16)
+    assert types(50_000, 1_800, 900, 7_200, 77) == (np.int32, np.int8)
+    assert types(top - 1_000, 600, 399, 0, 77) == (np.int32, np.int8)
+    assert types(top - 1_000, 600, 400, 0, 77) == (np.int64, np.int8)  # reaches 2**31 - 1
+    assert types(0, 0, 0, top, 77) == (np.int64, np.int8)
+    assert types(0, 0, 0, 0, 77, opens=top) == (np.int64, np.int8)
+    assert types(0, 0, 0, 0, 126) == (np.int32, np.int8)
+    assert types(0, 0, 0, 0, 127) == (np.int32, np.int16)
+    assert types(0, 0, 0, 0, 32_766) == (np.int32, np.int16)
+    assert types(0, 0, 0, 0, 32_767) == (np.int32, np.int32)
     assert types(0, 0, 0, 0, 40_000) == (np.int32, np.int32)
     assert top < ALWAYS_CLOSE

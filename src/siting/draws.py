@@ -164,9 +164,11 @@ def _rounds(network: TransitNetwork, draws: int) -> int:
     return draws if network.n_phased_entries else 1
 
 
-def _drawn(network: TransitNetwork, seed: int, index: int) -> TransitNetwork:
-    """Draw ``index`` of the network's phases, or the network itself if nothing is phased."""
-    return network.draw(seed, index) if network.n_phased_entries else network
+def _drawn(network: TransitNetwork, seed: int, index: int,
+           until: int | None = None) -> TransitNetwork:
+    """Draw ``index`` of the network's phases (only its connections departing before
+    ``until``, if given), or the network itself if nothing is phased."""
+    return network.draw(seed, index, until) if network.n_phased_entries else network
 
 
 def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
@@ -219,15 +221,13 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
     workers = get_num_threads()
 
     def one(index: int) -> None:
-        # The draw is made on this worker's thread (so at most one draw per worker is in
-        # memory), then both measures (all target sets) in one pass over its connections
-        # departing in the window or before the cut (`_certified` says when that is exact),
-        # then the lookups; each draw writes only its own columns.
-        drawn = _drawn(network, seed, index)
-
+        # The draw's connections departing before the cut are made on this worker's thread
+        # (so at most one draw per worker is in memory), then both measures (all target sets)
+        # in one pass over those departing in the window or before the cut (`_certified` says
+        # when that is exact), then the lookups; each draw writes only its own columns.
         columns = slice(index * n_dep, (index + 1) * n_dep)
 
-        def served(upto: int) -> tuple[TransitNetwork, SharedRows]:
+        def served(drawn: TransitNetwork, upto: int) -> tuple[TransitNetwork, SharedRows]:
             part = _between(drawn, window.start_s, upto)
             rows = _scan_shared(part, sets, egress, bound, layout)
             keys = _evaluate_rows(*ordered, direct_all, n_targets, open_s, close_s,
@@ -237,9 +237,10 @@ def served_over_draws(network: TransitNetwork, targets: dict[str, Targets],
                 _store_keys(keys[layer], out[name][0], out[name][1], columns.start)
             return part, rows
 
-        part, rows = served(cut)
+        part, rows = served(_drawn(network, seed, index, until=cut), cut)
         if not all(_certified(out[name][0][:, columns], cut) for name in names):
-            part, rows = served(drawn.end_s + 1)
+            whole = _drawn(network, seed, index)  # made again, whole, only when needed
+            part, rows = served(whole, whole.end_s + 1)
         if index == 0 and on_first is not None:
             profiles = dict(zip(names, _unpacked(rows, part, sets, max_access_minutes, street),
                                 strict=True))
@@ -255,10 +256,10 @@ def _narrowest(network: TransitNetwork, egress: Sequence[tuple[np.ndarray, ...]]
                direct: np.ndarray, open_s: np.ndarray, window: Window) -> tuple[type, type]:
     """The narrowest integer types that hold every served time and target index.
 
-    The pooled arrays hold every draw at once (about 330 MB in 64 and 32 bits for London), and
-    on this VM first touching memory costs more than the scan: a served time is at most the
-    latest arrival of a draw (the network's, moved by up to a headway) plus an egress walk, a
-    departure plus a direct walk, or an opening time.
+    The pooled arrays hold every draw at once (for London about 330 MB in 64 and 32 bits, 139 MB
+    in 32 and 8), and on this VM first touching memory costs more than the scan: a served time
+    is at most the latest arrival of a draw (the network's, moved by up to a headway) plus an
+    egress walk, a departure plus a direct walk, or an opening time.
     """
     finite = open_s[(open_s > ALWAYS_OPEN) & (open_s < ALWAYS_CLOSE)]
     headway = network.entry_headway
@@ -267,7 +268,8 @@ def _narrowest(network: TransitNetwork, egress: Sequence[tuple[np.ndarray, ...]]
                  + max((int(e[2].max(initial=0)) for e in egress), default=0),
                  int(window.end_s) + int(direct.max(initial=0)), int(finite.max(initial=0)))
     served = np.int32 if latest < np.iinfo(np.int32).max else np.int64
-    target = np.int16 if direct.shape[-1] < np.iinfo(np.int16).max else np.int32
+    width = direct.shape[-1]  # target indices run to width - 1; -1 is "none"
+    target = next(t for t in (np.int8, np.int16, np.int32) if width < np.iinfo(t).max)
     return served, target
 
 

@@ -143,8 +143,9 @@ class TransitNetwork:
         """Number of frequency entries (exact_times=0) whose phase a draw randomises."""
         return len(self.entry_headway)
 
-    def draw(self, seed: int, index: int) -> TransitNetwork:
-        """The network with draw ``index`` of random phases (seeded by (seed, index)).
+    def draw(self, seed: int, index: int, until: int | None = None) -> TransitNetwork:
+        """The network with draw ``index`` of random phases (seeded by (seed, index)); with
+        ``until``, only its connections departing before that second.
 
         Every phased frequency entry e gets a phase uniform on the integers [0, headway_e),
         as R5 does (conveyal/r5 ``FrequencyRandomOffsets.randomize``: ``mt.nextInt(headway)``
@@ -164,15 +165,18 @@ class TransitNetwork:
         run_shift[has_entry] = phase[self.run_entry[has_entry]]
         run_valid = run_shift < self.run_slack
         tied = self._tie_ordered()
-        arrays = _drawn_arrays(*tied, run_shift, run_valid, int(self.start_s), int(self.end_s))
+        end_s = int(self.end_s) if until is None else max(int(self.start_s),
+                                                          min(int(self.end_s), int(until)))
+        arrays = _drawn_arrays(*tied, run_shift, run_valid, int(self.start_s), end_s)
         drawn = dataclasses.replace(
-            self,
+            self, end_s=end_s,
             dep_stop=arrays[0], arr_stop=arrays[1], dep_time=arrays[2], arr_time=arrays[3],
             trip=arrays[4], can_board=arrays[5], can_alight=arrays[6],
             run_entry=np.full(len(self.run_ids), _NO_ENTRY, dtype=np.int32),
             run_slack=np.where(run_valid, self.run_slack - run_shift, 0).astype(np.int32),
             entry_headway=np.zeros(0, dtype=np.int32),
-            cache_key=f"{self.cache_key}/draw:{int(seed)}:{int(index)}",
+            cache_key=f"{self.cache_key}/draw:{int(seed)}:{int(index)}"
+                      + ("" if end_s == self.end_s else f":until:{end_s}"),
         )
         # A draw moves whole runs and keeps a subset of them: the undrawn network's least
         # ride times bound every draw's, so they are computed once and shared.
