@@ -459,6 +459,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # owns its process, so it turns them off before numpy is first imported (nothing above
     # imports it); a NUMPY_MADVISE_HUGEPAGE set by the user is kept.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    # Freed memory is kept for the next phase draw instead of being faulted in again
+    # (`siting._malloc`).
+    from siting._malloc import keep_freed_memory
+
+    keep_freed_memory()
     from siting._signals import Interrupted, handling
 
     parser = build_parser({
