@@ -3,11 +3,11 @@ pages in again.
 
 A draw's arrays (about 30 MB) are freed when its worker finishes and the next draw's are
 made at once. With glibc's default, adaptive settings the freed top of the heap is handed
-back to the kernel and the next draw faults the same pages in again: about 16,000 minor
-page faults and 0.03 s of system time per draw on one thread, on this VM (docs/travel-model.md,
+back to the kernel and the next draw faults the same pages in again: about 16,000 minor page
+faults and 0.03 s of system time per draw on one thread, on this VM (docs/travel-model.md,
 "Warm runs measured"). A fixed mmap threshold of 32 MB (the adaptive one's ceiling on 64-bit
-glibc) and a trim threshold of 512 MB keep the pages mapped for the next draw. `siting.cli` calls this for the process it
-owns; the library leaves an analyst's process alone.
+glibc) and a trim threshold of 512 MB keep the pages mapped for the next draw. `siting.cli`
+calls this for the process it owns; the library leaves an analyst's process alone.
 """
 
 from __future__ import annotations
