@@ -717,6 +717,26 @@ def test_a_draw_equals_the_feed_with_its_phases_written_in(tmp_path: Path, index
     assert np.all(np.diff(drawn.dep_time) >= 0)
 
 
+def test_phases_given_by_hand_move_the_frequency_runs(tmp_path: Path) -> None:
+    # The "frequency" fixture's f1 runs every 900 s from 07:00 until 08:00 (exact_times=0),
+    # then every 1800 s from 08:00 (exact). Phase 840 s moves the phased runs to 07:14, 07:29,
+    # 07:44 and 07:59 (a fifth, 08:14, would start after the entry's end): the first hop of
+    # each run departs then, and the exact runs stay at 08:00 and 08:30.
+    net = TransitNetwork.build(read_feed(FIXTURES / "frequency"), "2024-01-03",
+                               hms("07:00:00"), hms("12:00:00"), SECOND_WALK,
+                               transfer_max_minutes=5.0)
+    moved = net.with_phases(np.array([840]), "by-hand")
+    first_stop = net.dep_stop[np.argmin(net.dep_time)]
+    starts = sorted(int(t) for s, t in zip(moved.dep_stop, moved.dep_time, strict=True)
+                    if s == first_stop)
+    assert starts == [hms(t) for t in ("07:14:00", "07:29:00", "07:44:00", "07:59:00",
+                                       "08:00:00", "08:30:00")]
+    assert moved.cache_key.endswith("/by-hand")
+    for bad in (np.array([900]), np.array([-1]), np.array([0, 0]), np.array([])):
+        with pytest.raises(ValueError, match="one phase in"):
+            net.with_phases(bad, "bad")
+
+
 # --------------------------------------------------------------------------- transfers.txt
 
 

@@ -160,6 +160,17 @@ class TransitNetwork:
         rng = np.random.default_rng([int(seed), int(index)])
         headway = self.entry_headway.astype(np.int64)
         phase = rng.integers(0, headway) if len(headway) else np.zeros(0, dtype=np.int64)
+        return self.with_phases(phase, f"draw:{int(seed)}:{int(index)}", until)
+
+    def with_phases(self, phase: np.ndarray, label: str,
+                    until: int | None = None) -> TransitNetwork:
+        """The network with each phased frequency entry's runs moved by ``phase`` seconds
+        (each in [0, its headway)); ``label`` names them in the cache key (`draw` explains)."""
+        phase = np.asarray(phase, dtype=np.int64)
+        if phase.shape != (self.n_phased_entries,) or (
+                len(phase) and ((phase < 0).any() or (phase >= self.entry_headway).any())):
+            raise ValueError(f"one phase in [0, headway) per phased entry "
+                             f"({self.n_phased_entries}) is needed")
         has_entry = self.run_entry >= 0
         run_shift = np.zeros(len(self.run_ids), dtype=np.int32)
         run_shift[has_entry] = phase[self.run_entry[has_entry]]
@@ -175,7 +186,7 @@ class TransitNetwork:
             run_entry=np.full(len(self.run_ids), _NO_ENTRY, dtype=np.int32),
             run_slack=np.where(run_valid, self.run_slack - run_shift, 0).astype(np.int32),
             entry_headway=np.zeros(0, dtype=np.int32),
-            cache_key=f"{self.cache_key}/draw:{int(seed)}:{int(index)}"
+            cache_key=f"{self.cache_key}/{label}"
                       + ("" if end_s == self.end_s else f":until:{end_s}"),
         )
         # A draw moves whole runs and keeps a subset of them: the undrawn network's least
