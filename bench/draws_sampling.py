@@ -14,7 +14,9 @@ departure minutes) and prints how much the figures move with the seed:
 - each LSOA's median and 80th-percentile minutes: their standard deviation over the seeds,
   averaged over LSOAs, and its 95th percentile over LSOAs.
 The independent draws of a seed are those `siting run` makes (`TransitNetwork.draw`), N = 4
-and 8 the first of the 16; stratified draws are made anew for each N.
+and 8 the first of the 16; stratified draws are made anew for each N. Last, for the largest N
+of independent draws, it sets the spread each run reports of itself (`siting.draw_spread`:
+balanced half-samples of the run's own draws) beside the spread over the seeds it estimates.
 
 Run: SITING_DATA_DIR=/path/to/data/london python bench/draws_sampling.py
      [--sizes 4 8 16] [--seeds 0 1 2 3 4 5] [--cache-dir .cache/siting]
@@ -31,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.analysis import counter_targets
+from siting.analysis import counter_targets, draw_spread_of
 from siting.check import is_over
 from siting.data import load_lsoas, scenario_counters
 from siting.draws import served_over_draws
@@ -101,10 +103,14 @@ def main(argv: list[str] | None = None) -> int:
                                  max_access_minutes=access)
 
     began = time.perf_counter()
-    rows, p50s, p80s = [], {}, {}
+    rows, p50s, p80s, in_run = [], {}, {}, []
     largest = max(args.sizes)
     for seed in args.seeds:
         independent = [one(net) for net in drawn(network, "independent", largest, seed)]
+        pooled = np.concatenate([p["24h"][0] for p in independent], axis=1)
+        own = draw_spread_of(pooled, window.departures, THRESHOLDS, population)
+        in_run.append({"seed": seed, **{f"over{t} estimate": own[str(t)]["sd"]
+                                        for t in THRESHOLDS}})
         for n in args.sizes:
             for sampling in ("independent", "stratified"):
                 parts = (independent[:n] if sampling == "independent"
@@ -135,6 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         summary.append(line)
     print("\nHow much each figure moves with the seed (sd in minutes, over LSOAs):")
     print(pd.DataFrame(summary).sort_values(["N", "sampling"]).to_string(index=False))
+    estimates = pd.DataFrame(in_run)
+    print(f"\nEach run's own estimate of its spread (independent, N = {largest}; balanced "
+          "half-samples), per seed:")
+    print(estimates.to_string(index=False))
+    last = table[(table["sampling"] == "independent") & (table["N"] == largest)]
+    for t in THRESHOLDS:
+        column = estimates[f"over{t} estimate"]
+        print(f"over {t}: estimates {column.min():,}-{column.max():,} (mean {column.mean():,.0f}) "
+              f"against the seeds' sd {last[f'over{t}'].std(ddof=1):,.0f}")
     print(f"\n{time.perf_counter() - began:.0f} s in all")
     return 0
 

@@ -21,7 +21,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "data": ("data", "candidates", "fetch", "fetch_derive", "fetch_download", "fetch_sources",
              "geofiles"),
     "network": ("network",),
-    "travel": ("scan", "scan_reference", "summaries", "travel", "draws", "journeys",
+    "travel": ("scan", "scan_reference", "summaries", "travel", "draws", "draw_spread", "journeys",
                "journey_words", "isochrones"),
     "hubs": ("hubs", "hub_cover", "hub_matrix", "hub_plan", "hub_solution", "hub_tables",
              "walk_comparison"),

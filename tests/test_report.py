@@ -390,6 +390,15 @@ def test_summary_real_london(london_final: Analysis) -> None:
             assert over["population"] == wards[f"pop_over_{t}_{m}"].sum()
             assert [w["ward_code"] for w in over["ward_list"]] == sorted(
                 wards.loc[wards[f"over_{t}_{m}"], "ward_code"])
+            # the draws' spread: 16 draws in 8 pairs take 16 half-samples (Hadamard order 16);
+            # it is zero exactly when no LSOA's flag depends on the half-sample
+            draws = over["draws"]
+            assert (draws["draws"], draws["half_samples"]) == (16, 16)
+            assert draws["half_sample_min"] <= draws["half_sample_max"]
+            assert 0 <= draws["population_that_flips"] <= 8_173_941
+            assert (draws["sd"] == 0) == (draws["lsoas_that_flip"] == 0)
+            if draws["lsoas_that_flip"] == 0:
+                assert draws["half_sample_min"] == draws["half_sample_max"] == over["population"]
     # more counters open on arrival can only bring people closer
     assert facts["measures"]["any"]["share_within"]["45"] >= facts["measures"]["24h"]["share_within"]["45"]
 
@@ -426,6 +435,10 @@ def test_outputs_byte_identical_real_london(london_final: Analysis, tmp_path: Pa
     assert "| **London** | 8,173,941 |" in report
     assert "## Known gaps in the data" in report
     assert "timings" not in (tmp_path / "a" / "summary.json").read_text()
+    # the headline's draw spread, as summary.json gives it
+    spread = london_final.draw_spread["24h"]["45"]
+    assert (f"Estimated from 16 balanced half-samples of this run's 16 draws, that moves the "
+            f"people over 45 minutes by about ±{spread['sd']:,} (24/7)") in report
 
 
 def test_independent_analyses_write_identical_bytes(london_dir: Path, tmp_path: Path) -> None:

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 # The computing stages (network, travel, journeys, hubs, equity) are imported where they are
 # used: reading a stored Analysis, checking it, reporting and mapping it need none of them.
 
-__all__ = ["MEASURES", "Analysis", "analyse", "counter_targets", "lsoa_travel_times"]
+__all__ = ["MEASURES", "Analysis", "analyse", "counter_targets", "draw_spread_of",
+           "lsoa_travel_times"]
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,9 @@ class Analysis:
     """Solver figures: status, objective, best bound, gap, solve seconds, hubs by kind."""
     validation: dict[str, Any] = field(default_factory=dict)
     """Checks of the travel times against independent data (e.g. Spearman rho with TfL PTAI)."""
+    draw_spread: dict[str, Any] = field(default_factory=dict)
+    """Per measure and threshold, how far the phase draws move the people over it
+    (`draw_spread_of`); empty for one draw or an exact timetable."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
     equity: dict[str, Any] = field(default_factory=dict)
@@ -165,6 +169,7 @@ def lsoa_travel_times(
     scenario: Scenario, network: TransitNetwork, counters: gpd.GeoDataFrame,
     lsoas: gpd.GeoDataFrame, street: Any = None, *,
     on_first: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+    spread: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Per LSOA, for both measures: median (and other percentiles) minutes and nearest counter.
 
@@ -172,7 +177,8 @@ def lsoa_travel_times(
     of the phases of frequency-based services (one pass if the feed has none). ``on_first``,
     if given, is called with the first draw's profiles and served times by measure as soon as
     they are made (`siting.draws.served_over_draws`; `siting.journeys.lsoa_journeys` traces
-    the median journeys on them).
+    the median journeys on them). ``spread``, if given, is filled with `draw_spread_of` the
+    pooled draws (how far the draws move the people over each threshold).
     """
     from siting.draws import served_over_draws
     from siting.travel import Window, summarise_served
@@ -188,6 +194,10 @@ def lsoa_travel_times(
                                max_access_minutes=scenario.walking.max_access_minutes,
                                street=street, on_first=on_first)
     out = lsoas[["lsoa_code"]].copy()
+    if spread is not None:
+        population = lsoas["population"].to_numpy(dtype=float)
+        spread.update({m: draw_spread_of(served, window.departures, scenario.thresholds,
+                                         population) for m, (served, _) in pooled.items()})
     for measure, (served, target) in pooled.items():
         departures = np.tile(window.departures, served.shape[1] // len(window.departures))
         summary = summarise_served(served, target, departures, lsoas["lsoa_code"].to_numpy(),
@@ -198,6 +208,29 @@ def lsoa_travel_times(
                                           for p in percentiles if p != 50})
         out = out.merge(summary, on="lsoa_code", how="left")
     return out
+
+
+def draw_spread_of(served: np.ndarray, departures: np.ndarray, thresholds: Sequence[int],
+                   population: np.ndarray) -> dict[str, Any]:
+    """How far the phase draws move the people over each threshold (`siting.draw_spread`).
+
+    ``served``: one measure's pooled served times (origins x draws * departures). Keyed by
+    threshold; empty with fewer than two draws (an exact timetable needs one pass, and then
+    the draws move nothing).
+    """
+    from siting.draw_spread import half_samples, over_in_half_samples, spread_of, tallies
+
+    limits = np.asarray(thresholds, dtype=np.float64)
+    count, below, above = tallies(served, departures, limits)
+    n_draws = count.shape[1]
+    keep = half_samples(n_draws)
+    if not len(keep):
+        return {}
+    every = np.ones((1, n_draws), dtype=bool)
+    full = over_in_half_samples(count, below, above, every, len(departures), limits)[0]
+    halves = over_in_half_samples(count, below, above, keep, len(departures), limits)
+    return {str(t): item for t, item in
+            zip(thresholds, spread_of(full, halves, population, n_draws), strict=True)}
 
 
 def analyse(
@@ -325,8 +358,10 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
                 street, profiles=first_draw, served=served)))
 
         with steps("travel times to the counters", timings, "travel"):
+            spread: dict[str, Any] = {}
             times = lsoa_travel_times(scenario, network, counters, lsoas, street,
-                                      on_first=start_journeys if journeys else None)
+                                      on_first=start_journeys if journeys else None,
+                                      spread=spread)
             lsoas = lsoas.merge(times, on="lsoa_code", how="left")
             for measure in MEASURES:
                 for t in scenario.thresholds:
@@ -379,6 +414,7 @@ def _analyse(scenario: Scenario, data_dir: Path, cache_dir: Path, journeys: bool
         assumptions=assumptions,
         modes=feed.modes,
         hub_figures=hub_figures,
+        draw_spread=spread,
         timings=timings,
         equity=ward_equity(data_dir, wards, scenario.thresholds),
         lsoa_areas=inputs.lsoa_areas,

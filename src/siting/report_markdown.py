@@ -296,6 +296,26 @@ def _constraint_section(results: Sequence[ConstraintResult] | None) -> list[str]
     return lines
 
 
+def _draw_spread(facts: Mapping[str, Any], thresholds: Sequence[int]) -> list[str]:
+    """The headline's Monte Carlo spread: how far the phase draws move the people over."""
+    over = {m: facts["measures"][m]["over"] for m in MEASURES}
+    first = over["24h"][str(thresholds[0])].get("draws")
+    if first is None:
+        return []
+    moves = " and ".join(
+        f"over {t} minutes by about ±{over['24h'][str(t)]['draws']['sd']:,} (24/7) / "
+        f"±{over['any'][str(t)]['draws']['sd']:,} (open on arrival)" for t in thresholds)
+    flips = [(t, over["24h"][str(t)]["draws"]) for t in thresholds]
+    borderline = "; ".join(
+        f"{d['lsoas_that_flip']:,} LSOAs ({d['population_that_flips']:,} people) are over {t} "
+        f"minutes in some half-samples and not in others" if d["lsoas_that_flip"] else
+        f"none at {t} minutes" for t, d in flips)
+    return ["", f"**Phase draws.** Another seed gives the frequency-based services other phases. "
+            f"Estimated from {first['half_samples']} balanced half-samples of this run's "
+            f"{first['draws']} draws, that moves the people {moves}: one standard deviation, an "
+            f"estimate that errs high (docs/travel-model.md). Nearest 24/7 counter: {borderline}."]
+
+
 def render_markdown(
     analysis: Analysis, *, constraint_results: Sequence[ConstraintResult] | None = None,
     facts: Mapping[str, Any] | None = None, boroughs: pd.DataFrame | None = None,
@@ -330,6 +350,7 @@ def render_markdown(
                      *(f"{f['over'][str(t)]['population']:,}" for t in thresholds),
                      *(str(f["over"][str(t)]["wards"]) for t in thresholds)])
     lines += _md_table(header, rows, "l" + "r" * (len(header) - 1))
+    lines += _draw_spread(facts, thresholds)
     counts = facts["counters"]["counts"]
     lines += ["", f"Counters: {counts['24h']} open 24/7, {counts['daytime']} open daytime only, "
               f"{counts['closed']} closed."]

@@ -108,9 +108,12 @@ def _measure_summary(analysis: Analysis, measure: str) -> dict[str, Any]:
     shares = {str(n): population_share(lsoas, measure, n)
               for n in sorted({*SHARE_MINUTES, *_thresholds(analysis)})}
     over: dict[str, Any] = {}
+    spread = analysis.draw_spread.get(measure, {})
     for t in _thresholds(analysis):
         flagged = wards[is_over(ward_minutes, t)].sort_values("ward_code", kind="stable")
+        draws = {"draws": spread[str(t)]} if str(t) in spread else {}
         over[str(t)] = {
+            **draws,
             "population": int(population[is_over(lsoa_minutes, t)].sum()),
             "wards": len(flagged),
             "population_of_wards": int(flagged["population"].sum()),

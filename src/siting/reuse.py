@@ -33,14 +33,14 @@ __all__ = ["STORE_VERSION", "analyse_or_reuse", "analysis_key", "stored"]
 
 log = logging.getLogger(__name__)
 
-STORE_VERSION = 1
+STORE_VERSION = 2
 """Bump when the stored layout changes, so older entries are not read."""
 
 _NOT_INPUTS = {"title", "description", "constraints", "expectations", "outputs", "source",
                "uncertainty"}
 _GEO_FRAMES = ("wards", "lsoas", "counters", "hubs", "boroughs", "lsoa_areas")
 _FRAMES = ("hub_assignment", "postcode_districts")
-_DICTS = ("assumptions", "modes", "hub_figures", "validation", "equity")
+_DICTS = ("assumptions", "modes", "hub_figures", "validation", "equity", "draw_spread")
 _MANIFEST = "manifest.json"
 
 
