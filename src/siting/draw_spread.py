@@ -153,8 +153,8 @@ def spread_of(over_full: np.ndarray, over_halves: np.ndarray, population: np.nda
 
     ``over_full``: (origins, thresholds) flags of all draws; ``over_halves``: (R, origins,
     thresholds). Each item: sd (estimated standard deviation of the people over, rounded),
-    half_sample_min/max, lsoas_that_flip (origins over in some half-samples and not in all,
-    or not as in the full set) and their population.
+    half_sample_min/max, lsoas_that_flip (origins on the other side of the threshold, in some
+    half-sample, from where all the draws put them) and their population.
     """
     population = np.asarray(population, dtype=float)
     out = []

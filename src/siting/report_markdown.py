@@ -307,8 +307,8 @@ def _draw_spread(facts: Mapping[str, Any], thresholds: Sequence[int]) -> list[st
         f"±{over['any'][str(t)]['draws']['sd']:,} (open on arrival)" for t in thresholds)
     flips = [(t, over["24h"][str(t)]["draws"]) for t in thresholds]
     borderline = "; ".join(
-        f"{d['lsoas_that_flip']:,} LSOAs ({d['population_that_flips']:,} people) are over {t} "
-        f"minutes in some half-samples and not in others" if d["lsoas_that_flip"] else
+        f"{d['lsoas_that_flip']:,} LSOAs ({d['population_that_flips']:,} people) fall on the "
+        f"other side of {t} minutes in some half-samples" if d["lsoas_that_flip"] else
         f"none at {t} minutes" for t, d in flips)
     return ["", f"**Phase draws.** Another seed gives the frequency-based services other phases. "
             f"Estimated from {first['half_samples']} balanced half-samples of this run's "
