@@ -15,7 +15,6 @@ Run: SITING_DATA_DIR=/path/to/data/london python bench/draws_convergence.py [--m
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,13 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.analysis import counter_targets
 from siting.check import is_over
-from siting.data import load_lsoas, scenario_counters
 from siting.draws import served_over_draws
-from siting.network.scenario_network import scenario_network
-from siting.scenario import load_scenario
-from siting.travel import Window, summarise_served
+from siting.travel import summarise_served
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _london_final import final_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLDS = (45, 60)
@@ -57,22 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cache-dir", type=Path, default=REPO / ".cache" / "siting")
     args = parser.parse_args(argv)
-    data_dir = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))
-    scenario = load_scenario(REPO / "scenarios" / "london-2017-final.yaml", data_dir=data_dir)
-    lsoas = load_lsoas(data_dir, scenario.data)
-    xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
-    codes = lsoas["lsoa_code"].to_numpy()
-    population = lsoas["population"].to_numpy(dtype=float)
-    targets = counter_targets(scenario_counters(scenario))
-    chosen = {"24h": targets.select(targets.always_open), "any": targets}
+    inputs = final_inputs(args.cache_dir)
+    xy, codes, population = inputs.xy, inputs.codes, inputs.population
+    chosen, window, network, access = inputs.chosen, inputs.window, inputs.network, inputs.access
     ids = {m: t.ids for m, t in chosen.items()}
-    start_s, end_s = scenario.transit.window_seconds
-    window = Window(start_s, end_s, scenario.transit.step_minutes * 60)
-    network = scenario_network(scenario, data_dir, args.cache_dir)
-    access = scenario.walking.max_access_minutes
-    print(f"network: {network.n_stops:,} stops, {network.n_connections:,} connections, "
-          f"{network.n_phased_entries:,} phased frequency entries; {len(codes):,} LSOAs x "
-          f"{len(window.departures)} departures")
+    print(inputs.describe())
     # Warm numba so that the draw timings below exclude compilation.
     served_over_draws(network.draw(0, 0), chosen, xy[:2], window, draws=1, seed=0,
                       max_access_minutes=access)

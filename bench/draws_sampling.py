@@ -25,7 +25,6 @@ Run: SITING_DATA_DIR=/path/to/data/london python bench/draws_sampling.py
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,15 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.analysis import counter_targets, draw_spread_of
+from siting.analysis import draw_spread_of
 from siting.check import is_over
-from siting.data import load_lsoas, scenario_counters
 from siting.draws import served_over_draws
-from siting.network.scenario_network import scenario_network
 from siting.network.transit import TransitNetwork
-from siting.scenario import load_scenario
 from siting.summaries import summarise_served
-from siting.travel import Window
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _london_final import final_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLDS = (45, 60)
@@ -82,21 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     parser.add_argument("--cache-dir", type=Path, default=REPO / ".cache" / "siting")
     args = parser.parse_args(argv)
-    data_dir = Path(os.environ.get("SITING_DATA_DIR", REPO.parent / "shared" / "data" / "london"))
-    scenario = load_scenario(REPO / "scenarios" / "london-2017-final.yaml", data_dir=data_dir)
-    lsoas = load_lsoas(data_dir, scenario.data)
-    xy = np.column_stack([lsoas.geometry.x, lsoas.geometry.y])
-    codes = lsoas["lsoa_code"].to_numpy()
-    population = lsoas["population"].to_numpy(dtype=float)
-    targets = counter_targets(scenario_counters(scenario))
-    chosen = {"24h": targets.select(targets.always_open)}
-    start_s, end_s = scenario.transit.window_seconds
-    window = Window(start_s, end_s, scenario.transit.step_minutes * 60)
-    network = scenario_network(scenario, data_dir, args.cache_dir)
-    access = scenario.walking.max_access_minutes
-    print(f"network: {network.n_stops:,} stops, {network.n_connections:,} connections, "
-          f"{network.n_phased_entries:,} phased frequency entries; {len(codes):,} LSOAs x "
-          f"{len(window.departures)} departures; seeds {args.seeds}", flush=True)
+    inputs = final_inputs(args.cache_dir, measures=("24h",))
+    xy, codes, population = inputs.xy, inputs.codes, inputs.population
+    chosen, window, network, access = inputs.chosen, inputs.window, inputs.network, inputs.access
+    print(f"{inputs.describe()}; seeds {args.seeds}", flush=True)
 
     def one(net: TransitNetwork) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return served_over_draws(net, chosen, xy, window, draws=1, seed=0,
