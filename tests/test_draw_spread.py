@@ -73,6 +73,8 @@ def test_a_median_on_each_side_of_the_threshold_by_hand() -> None:
     assert item == {"draws": 2, "half_samples": 2, "sd": 707, "half_sample_min": 0,
                     "half_sample_max": 1000, "lsoas_that_flip": 1, "population_that_flips": 1000}
     # the analysis' wrapper, keyed by threshold
+    named = spread_of(full[None, :], halves, np.array([1000.0]), 2, np.array(["E01"]))[1]
+    assert named["flipping"] == ["E01"]
     wrapped = draw_spread_of(served, departures, [1, 2], np.array([1000.0]))
     assert set(wrapped) == {"1", "2"}
     assert wrapped["1"]["lsoas_that_flip"] == 1

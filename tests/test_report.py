@@ -397,6 +397,9 @@ def test_summary_real_london(london_final: Analysis) -> None:
             assert draws["half_sample_min"] <= draws["half_sample_max"]
             assert 0 <= draws["population_that_flips"] <= 8_173_941
             assert (draws["sd"] == 0) == (draws["lsoas_that_flip"] == 0)
+            assert len(draws["flipping"]) == draws["lsoas_that_flip"]
+            flipping = lsoas["lsoa_code"].isin(draws["flipping"])
+            assert lsoas.loc[flipping, "population"].sum() == draws["population_that_flips"]
             if draws["lsoas_that_flip"] == 0:
                 assert draws["half_sample_min"] == draws["half_sample_max"] == over["population"]
     # more counters open on arrival can only bring people closer
@@ -439,6 +442,10 @@ def test_outputs_byte_identical_real_london(london_final: Analysis, tmp_path: Pa
     spread = london_final.draw_spread["24h"]["45"]
     assert (f"Estimated from 16 balanced half-samples of this run's 16 draws, that moves the "
             f"people over 45 minutes by about ±{spread['sd']:,} (24/7)") in report
+    if spread["lsoas_that_flip"]:  # the wards of the LSOAs that change side are named
+        wards = london_final.wards.set_index("ward_code")
+        ward = london_final.lsoas.set_index("lsoa_code").at[spread["flipping"][0], "ward_code"]
+        assert f"{wards.at[ward, 'ward_name']} ({wards.at[ward, 'borough']})" in report
 
 
 def test_independent_analyses_write_identical_bytes(london_dir: Path, tmp_path: Path) -> None:

@@ -196,8 +196,9 @@ def lsoa_travel_times(
     out = lsoas[["lsoa_code"]].copy()
     if spread is not None:
         population = lsoas["population"].to_numpy(dtype=float)
+        codes = lsoas["lsoa_code"].to_numpy()
         spread.update({m: draw_spread_of(served, window.departures, scenario.thresholds,
-                                         population) for m, (served, _) in pooled.items()})
+                                         population, codes) for m, (served, _) in pooled.items()})
     for measure, (served, target) in pooled.items():
         departures = np.tile(window.departures, served.shape[1] // len(window.departures))
         summary = summarise_served(served, target, departures, lsoas["lsoa_code"].to_numpy(),
@@ -211,12 +212,13 @@ def lsoa_travel_times(
 
 
 def draw_spread_of(served: np.ndarray, departures: np.ndarray, thresholds: Sequence[int],
-                   population: np.ndarray) -> dict[str, Any]:
+                   population: np.ndarray, ids: np.ndarray | None = None) -> dict[str, Any]:
     """How far the phase draws move the people over each threshold (`siting.draw_spread`).
 
-    ``served``: one measure's pooled served times (origins x draws * departures). Keyed by
-    threshold; empty with fewer than two draws (an exact timetable needs one pass, and then
-    the draws move nothing).
+    ``served``: one measure's pooled served times (origins x draws * departures); ``ids``,
+    if given, the origins' ids, to list those that change side. Keyed by threshold; empty
+    with fewer than two draws (an exact timetable needs one pass, and then the draws move
+    nothing).
     """
     from siting.draw_spread import half_samples, over_in_half_samples, spread_of, tallies
 
@@ -230,7 +232,7 @@ def draw_spread_of(served: np.ndarray, departures: np.ndarray, thresholds: Seque
     full = over_in_half_samples(count, below, above, every, len(departures), limits)[0]
     halves = over_in_half_samples(count, below, above, keep, len(departures), limits)
     return {str(t): item for t, item in
-            zip(thresholds, spread_of(full, halves, population, n_draws), strict=True)}
+            zip(thresholds, spread_of(full, halves, population, n_draws, ids), strict=True)}
 
 
 def analyse(

@@ -148,13 +148,14 @@ def over_in_half_samples(count: np.ndarray, below: np.ndarray, above: np.ndarray
 
 
 def spread_of(over_full: np.ndarray, over_halves: np.ndarray, population: np.ndarray,
-              n_draws: int) -> list[dict[str, Any]]:
+              n_draws: int, ids: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Per threshold: the people over it in every half-sample and the spread they imply.
 
     ``over_full``: (origins, thresholds) flags of all draws; ``over_halves``: (R, origins,
     thresholds). Each item: sd (estimated standard deviation of the people over, rounded),
     half_sample_min/max, lsoas_that_flip (origins on the other side of the threshold, in some
-    half-sample, from where all the draws put them) and their population.
+    half-sample, from where all the draws put them) and their population; with ``ids``,
+    also flipping: those origins' ids, sorted.
     """
     population = np.asarray(population, dtype=float)
     out = []
@@ -170,5 +171,7 @@ def spread_of(over_full: np.ndarray, over_halves: np.ndarray, population: np.nda
             "half_sample_max": round(float(per_half.max())),
             "lsoas_that_flip": int(flips.sum()),
             "population_that_flips": round(float(population[flips].sum())),
+            **({} if ids is None else
+               {"flipping": sorted(str(i) for i in np.asarray(ids)[flips])}),
         })
     return out

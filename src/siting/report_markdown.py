@@ -296,7 +296,26 @@ def _constraint_section(results: Sequence[ConstraintResult] | None) -> list[str]
     return lines
 
 
-def _draw_spread(facts: Mapping[str, Any], thresholds: Sequence[int]) -> list[str]:
+_WARDS_NAMED = 8
+"""Most wards named per threshold in the report's line on the draws' spread."""
+
+
+def _wards_of(analysis: Analysis, lsoa_codes: Sequence[str]) -> str:
+    """", in the wards A (borough), B (borough) and N more" for these LSOAs ("" if none)."""
+    lsoas = analysis.lsoas.set_index("lsoa_code")
+    wards = analysis.wards.set_index("ward_code")
+    codes = sorted({str(lsoas.at[code, "ward_code"]) for code in lsoa_codes
+                    if code in lsoas.index} & set(wards.index.astype(str)))
+    names = sorted(f"{md_text(wards.at[c, 'ward_name'])} ({md_text(wards.at[c, 'borough'])})"
+                   for c in codes)
+    if not names:
+        return ""
+    more = f" and {len(names) - _WARDS_NAMED} more" if len(names) > _WARDS_NAMED else ""
+    return f", in {'the ward' if len(names) == 1 else 'the wards'} {', '.join(names[:_WARDS_NAMED])}{more}"
+
+
+def _draw_spread(analysis: Analysis, facts: Mapping[str, Any],
+                 thresholds: Sequence[int]) -> list[str]:
     """The headline's Monte Carlo spread: how far the phase draws move the people over."""
     over = {m: facts["measures"][m]["over"] for m in MEASURES}
     first = over["24h"][str(thresholds[0])].get("draws")
@@ -308,8 +327,8 @@ def _draw_spread(facts: Mapping[str, Any], thresholds: Sequence[int]) -> list[st
     flips = [(t, over["24h"][str(t)]["draws"]) for t in thresholds]
     borderline = "; ".join(
         f"{d['lsoas_that_flip']:,} LSOAs ({d['population_that_flips']:,} people) fall on the "
-        f"other side of {t} minutes in some half-samples" if d["lsoas_that_flip"] else
-        f"none at {t} minutes" for t, d in flips)
+        f"other side of {t} minutes in some half-samples{_wards_of(analysis, d.get('flipping', []))}"
+        if d["lsoas_that_flip"] else f"none at {t} minutes" for t, d in flips)
     return ["", f"**Phase draws.** Another seed gives the frequency-based services other phases. "
             f"Estimated from {first['half_samples']} balanced half-samples of this run's "
             f"{first['draws']} draws, that moves the people {moves}: one standard deviation, an "
@@ -350,7 +369,7 @@ def render_markdown(
                      *(f"{f['over'][str(t)]['population']:,}" for t in thresholds),
                      *(str(f["over"][str(t)]["wards"]) for t in thresholds)])
     lines += _md_table(header, rows, "l" + "r" * (len(header) - 1))
-    lines += _draw_spread(facts, thresholds)
+    lines += _draw_spread(analysis, facts, thresholds)
     counts = facts["counters"]["counts"]
     lines += ["", f"Counters: {counts['24h']} open 24/7, {counts['daytime']} open daytime only, "
               f"{counts['closed']} closed."]
