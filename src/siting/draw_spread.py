@@ -8,8 +8,9 @@ half-samples keeps one draw of every pair, chosen by one column of a Sylvester-H
 matrix of order R > pairs (the all-ones column left out), so every draw is in half of them
 and every two pairs are balanced. With an odd N the last draw is in every half-sample. The
 figure's standard deviation is estimated as sqrt(mean over half-samples of (figure_r -
-figure)^2). On the London final scenario it errs high: 1,106-2,236 people (mean 1,691) over
-ten seeds, whose own standard deviation was 1,277 (docs/travel-model.md).
+figure)^2). On the London final scenario it gave 1,106-2,236 people (mean 1,691) over ten
+seeds, whose own standard deviation was 1,277, a figure ten seeds fix only roughly: the
+estimate is of the right size (docs/travel-model.md).
 
 Each origin's median over a half-sample's departures x draws is put on its side of each
 threshold by the report's rule (`siting.check.is_over`) from per-draw tallies: how many

@@ -332,7 +332,8 @@ def _draw_spread(analysis: Analysis, facts: Mapping[str, Any],
     return ["", f"**Phase draws.** Another seed gives the frequency-based services other phases. "
             f"Estimated from {first['half_samples']} balanced half-samples of this run's "
             f"{first['draws']} draws, that moves the people {moves}: one standard deviation, an "
-            f"estimate that errs high (docs/travel-model.md). Nearest 24/7 counter: {borderline}."]
+            f"estimate (docs/travel-model.md says how it was checked). Nearest 24/7 counter: "
+            f"{borderline}."]
 
 
 def render_markdown(
