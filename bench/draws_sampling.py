@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from siting.analysis import draw_spread_of
 from siting.check import is_over
+from siting.draw_spread import draw_spread_of
 from siting.draws import served_over_draws
 from siting.network.transit import TransitNetwork
 from siting.summaries import summarise_served

@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from siting.analysis import draw_spread_of
 from siting.check import is_over
 from siting.draw_spread import (
     _longest_not_over,
+    draw_spread_of,
     half_samples,
     over_in_half_samples,
     spread_of,

@@ -45,8 +45,7 @@ if TYPE_CHECKING:
 # The computing stages (network, travel, journeys, hubs, equity) are imported where they are
 # used: reading a stored Analysis, checking it, reporting and mapping it need none of them.
 
-__all__ = ["MEASURES", "Analysis", "analyse", "counter_targets", "draw_spread_of",
-           "lsoa_travel_times"]
+__all__ = ["MEASURES", "Analysis", "analyse", "counter_targets", "lsoa_travel_times"]
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ class Analysis:
     """Checks of the travel times against independent data (e.g. Spearman rho with TfL PTAI)."""
     draw_spread: dict[str, Any] = field(default_factory=dict)
     """Per measure and threshold, how far the phase draws move the people over it
-    (`draw_spread_of`); empty for one draw or an exact timetable."""
+    (`siting.draw_spread.draw_spread_of`); empty for one draw or an exact timetable."""
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per step (not written to the deterministic reports)."""
     equity: dict[str, Any] = field(default_factory=dict)
@@ -177,9 +176,10 @@ def lsoa_travel_times(
     of the phases of frequency-based services (one pass if the feed has none). ``on_first``,
     if given, is called with the first draw's profiles and served times by measure as soon as
     they are made (`siting.draws.served_over_draws`; `siting.journeys.lsoa_journeys` traces
-    the median journeys on them). ``spread``, if given, is filled with `draw_spread_of` the
+    the median journeys on them). ``spread``, if given, is filled with `siting.draw_spread.draw_spread_of` the
     pooled draws (how far the draws move the people over each threshold).
     """
+    from siting.draw_spread import draw_spread_of
     from siting.draws import served_over_draws
     from siting.travel import Window, summarise_served
 
@@ -209,30 +209,6 @@ def lsoa_travel_times(
                                           for p in percentiles if p != 50})
         out = out.merge(summary, on="lsoa_code", how="left")
     return out
-
-
-def draw_spread_of(served: np.ndarray, departures: np.ndarray, thresholds: Sequence[int],
-                   population: np.ndarray, ids: np.ndarray | None = None) -> dict[str, Any]:
-    """How far the phase draws move the people over each threshold (`siting.draw_spread`).
-
-    ``served``: one measure's pooled served times (origins x draws * departures); ``ids``,
-    if given, the origins' ids, to list those that change side. Keyed by threshold; empty
-    with fewer than two draws (an exact timetable needs one pass, and then the draws move
-    nothing).
-    """
-    from siting.draw_spread import half_samples, over_in_half_samples, spread_of, tallies
-
-    limits = np.asarray(thresholds, dtype=np.float64)
-    count, below, above = tallies(served, departures, limits)
-    n_draws = count.shape[1]
-    keep = half_samples(n_draws)
-    if not len(keep):
-        return {}
-    every = np.ones((1, n_draws), dtype=bool)
-    full = over_in_half_samples(count, below, above, every, len(departures), limits)[0]
-    halves = over_in_half_samples(count, below, above, keep, len(departures), limits)
-    return {str(t): item for t, item in
-            zip(thresholds, spread_of(full, halves, population, n_draws, ids), strict=True)}
 
 
 def analyse(

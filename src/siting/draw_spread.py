@@ -20,12 +20,13 @@ the median for any set of draws exactly, so the full set of draws gives the run'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numba import njit
 
-__all__ = ["half_samples", "over_in_half_samples", "spread_of", "tallies"]
+__all__ = ["draw_spread_of", "half_samples", "over_in_half_samples", "spread_of", "tallies"]
 
 _INF = np.iinfo(np.int64).max
 _EPS = 1e-9
@@ -176,3 +177,25 @@ def spread_of(over_full: np.ndarray, over_halves: np.ndarray, population: np.nda
                {"flipping": sorted(str(i) for i in np.asarray(ids)[flips])}),
         })
     return out
+
+
+def draw_spread_of(served: np.ndarray, departures: np.ndarray, thresholds: Sequence[int],
+                   population: np.ndarray, ids: np.ndarray | None = None) -> dict[str, Any]:
+    """How far the phase draws move the people over each threshold (this module's method).
+
+    ``served``: one measure's pooled served times (origins x draws * departures); ``ids``,
+    if given, the origins' ids, to list those that change side. Keyed by threshold; empty
+    with fewer than two draws (an exact timetable needs one pass, and then the draws move
+    nothing).
+    """
+    limits = np.asarray(thresholds, dtype=np.float64)
+    count, below, above = tallies(served, departures, limits)
+    n_draws = count.shape[1]
+    keep = half_samples(n_draws)
+    if not len(keep):
+        return {}
+    every = np.ones((1, n_draws), dtype=bool)
+    full = over_in_half_samples(count, below, above, every, len(departures), limits)[0]
+    halves = over_in_half_samples(count, below, above, keep, len(departures), limits)
+    return {str(t): item for t, item in
+            zip(thresholds, spread_of(full, halves, population, n_draws, ids), strict=True)}
